@@ -1,0 +1,203 @@
+"""End-to-end steps shared by the app and the CLI: the bundled sample, uploads, file -> segments."""
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.config import SAMPLE_FILE
+from core.errors import InputError
+from core.models import DatasetInfo, Run, SegmentProfile
+from core.store import Store
+
+SAMPLE_NAME = "Mall customers (sample)"
+# The original analysis segments the mall sample on these two columns; other datasets default to
+# every numeric, non-identifier column.
+SAMPLE_FEATURES = ["Annual Income (k$)", "Spending Score (1-100)"]
+
+
+def initial_features(info: DatasetInfo) -> list[str]:
+    from core.segmentation import default_features
+
+    if all(info.column(c) is not None for c in SAMPLE_FEATURES) and info.name == SAMPLE_NAME:
+        return list(SAMPLE_FEATURES)
+    if info.kind == "transactions":
+        rfm = ["recency_days", "frequency", "monetary"]
+        if all(info.column(c) is not None for c in rfm):
+            return rfm
+    return default_features(info)
+
+
+def initial_scale(info: DatasetInfo) -> str:
+    """RFM measures are heavily skewed: they are log-scaled by default (docs/RFM.md)."""
+    return "log" if info.kind == "transactions" else "standard"
+
+
+def ensure_sample(store: Store, sample: Path = SAMPLE_FILE) -> Run:
+    """Load and segment the bundled sample on first start; return its newest run."""
+    from core.ingest import load_file
+    from core.segmentation import run_segmentation
+
+    info = store.find_dataset(SAMPLE_NAME)
+    if info is None:
+        info = load_file(store, sample, SAMPLE_NAME, source_name=sample.name)
+    runs = store.list_runs(info.dataset_id)
+    if runs:
+        return runs[0]
+    return run_segmentation(store, info.dataset_id, initial_features(info), k="auto")
+
+
+def latest_run(store: Store, dataset_id: str) -> Run | None:
+    runs = store.list_runs(dataset_id)
+    return runs[0] if runs else None
+
+
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._ ()-]+")
+
+
+def safe_filename(filename: str) -> str:
+    """The base name of an uploaded file, stripped of paths and odd characters."""
+    base = Path(str(filename or "upload").replace("\\", "/")).name
+    base = _SAFE_NAME.sub("_", base).strip(" .") or "upload"
+    return base[:120]
+
+
+def ingest_upload(
+    store: Store,
+    filename: str,
+    data: bytes,
+    *,
+    transactions: bool = False,
+    mapping: dict | None = None,
+    date_order: str = "auto",
+) -> DatasetInfo:
+    """Save uploaded bytes to a private temporary folder beside the database, load them, remove them."""
+    if not data:
+        raise InputError(f"'{safe_filename(filename)}' is empty")
+    name = safe_filename(filename)
+    upload_root = store.path.parent / "uploads"
+    upload_root.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(dir=upload_root))
+    try:
+        path = folder / name
+        path.write_bytes(data)
+        return load_path(
+            store, path, Path(name).stem, transactions=transactions, mapping=mapping,
+            date_order=date_order, source_name=name,
+        )
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def load_path(
+    store: Store,
+    path: Path,
+    name: str | None = None,
+    *,
+    transactions: bool = False,
+    mapping: dict | None = None,
+    date_order: str = "auto",
+    reference_date: str | None = None,
+    source_name: str | None = None,
+) -> DatasetInfo:
+    if transactions:
+        from core.rfm import load_transactions
+
+        return load_transactions(
+            store, path, name, mapping=mapping, reference_date=reference_date,
+            date_order=date_order, source_name=source_name,
+        )
+    from core.ingest import load_file
+
+    return load_file(store, path, name, source_name=source_name)
+
+
+@dataclass
+class SegmentationResult:
+    dataset: DatasetInfo
+    run: Run
+    profiles: list[SegmentProfile]
+
+
+def segment_path(
+    store: Store,
+    path: Path,
+    *,
+    features: list[str] | None = None,
+    k: int | str = "auto",
+    scale: str | None = None,
+    fill: str = "median",
+    seed: int = 42,
+    transactions: bool = False,
+    mapping: dict | None = None,
+    date_order: str = "auto",
+    reference_date: str | None = None,
+) -> SegmentationResult:
+    """Load a file, segment it and profile every segment (what `python -m core segment|rfm` does)."""
+    from core.filters import FilterSpec
+    from core.profiling import profile_segments
+    from core.segmentation import run_segmentation
+
+    info = load_path(
+        store, path, path.stem, transactions=transactions, mapping=mapping,
+        date_order=date_order, reference_date=reference_date, source_name=path.name,
+    )
+    run = run_segmentation(
+        store, info.dataset_id, features or initial_features(info), k=k,
+        scale=scale or initial_scale(info), fill=fill, seed=seed,
+    )
+    return SegmentationResult(info, run, profile_segments(store, FilterSpec(run.run_id)))
+
+
+def summary(result: SegmentationResult) -> dict:
+    """The CLI's --json object (documented in the README)."""
+    info, run = result.dataset, result.run
+    q = info.quality
+    invalid: dict[str, int] = {}
+    for key, n in run.excluded_by_rule.items():
+        rule = key.split(":", 1)[0]
+        invalid[rule] = invalid.get(rule, 0) + int(n)
+    return {
+        "dataset_id": info.dataset_id,
+        "run_id": run.run_id,
+        "rows_read": q.rows_read,
+        "rows_loaded": info.rows_loaded,
+        "rows_clustered": run.rows_clustered,
+        "rows_excluded": run.rows_excluded,
+        "features": run.features,
+        "scale": run.scale,
+        "fill": run.fill,
+        "seed": run.seed,
+        "k": run.k,
+        "suggested_k": run.suggested_k,
+        "silhouette": run.silhouette,
+        "explained_variance": run.explained_variance,
+        "elbow": [e.__dict__ for e in run.elbow],
+        "segments": [
+            {
+                "id": p.segment,
+                "name": p.name,
+                "action": p.action,
+                "size": p.size,
+                "share": p.share,
+                "means": p.means,
+            }
+            for p in result.profiles
+        ],
+        "quality": {
+            "duplicates_removed": q.duplicates_removed,
+            "identifier_columns": q.identifier_columns,
+            "missing_filled": {c: f["count"] for c, f in run.filled.items()},
+            "invalid_rows": invalid,
+            "invalid_rows_by_column": dict(run.excluded_by_rule),
+            "rejected_values": q.rejected_values,
+            "findings": [
+                {"rule": f.rule, "column": f.column, "count": f.count, "action": f.action}
+                for f in q.findings
+            ],
+            "repairs": q.repairs,
+            "warnings": q.warnings,
+        },
+    }
