@@ -1,0 +1,92 @@
+"""Chart cards: the segment scatter, the elbow chart and the per-feature histograms."""
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from layouts import ids, theme
+
+
+def _card(title, body, note_id: str | None = None, class_name: str = "") -> dbc.Card:
+    header = [html.Span(title)]
+    if note_id:
+        header.append(html.Span(id=note_id, className="csi-note ms-auto"))
+    return dbc.Card(
+        [dbc.CardHeader(header, class_name="csi-card-header d-flex"), dbc.CardBody(body, class_name="p-1")],
+        class_name=f"csi-card {class_name}",
+    )
+
+
+def scatter_card() -> dbc.Card:
+    return _card(
+        "Segments (box or lasso select to filter)",
+        dcc.Loading(
+            dcc.Graph(
+                id=ids.SCATTER_GRAPH,
+                config=theme.GRAPH_CONFIG,
+                style={"height": f"{theme.SCATTER_HEIGHT}px"},
+                figure=placeholder_figure("Loading…", theme.SCATTER_HEIGHT),
+            ),
+            type="circle",
+            delay_show=300,
+        ),
+        note_id=ids.SCATTER_NOTE,
+    )
+
+
+def elbow_card() -> dbc.Card:
+    return _card(
+        "Choosing k: inertia and silhouette",
+        dcc.Graph(
+            id=ids.ELBOW_GRAPH,
+            config={"displayModeBar": False, "responsive": True},
+            style={"height": f"{theme.ELBOW_HEIGHT}px"},
+            figure=placeholder_figure("Loading…", theme.ELBOW_HEIGHT),
+        ),
+    )
+
+
+def histograms_card() -> dbc.Card:
+    return _card(
+        "Distributions by segment (drag across a histogram to filter that feature)",
+        html.Div(id=ids.HISTOGRAMS, className="csi-hist-grid"),
+    )
+
+
+def histogram_graph(column: str) -> html.Div:
+    """One histogram per feature; its figure comes from the histograms callback."""
+    return html.Div(
+        dcc.Graph(
+            id=ids.hist(column),
+            config=theme.HIST_CONFIG,
+            style={"height": f"{theme.HIST_HEIGHT}px"},
+            figure=placeholder_figure("", theme.HIST_HEIGHT),
+        ),
+        className="csi-hist",
+    )
+
+
+def placeholder_figure(message: str, height: int) -> dict:
+    """A figure with no data and a centred message: the empty state of every chart."""
+    return {
+        "data": [],
+        "layout": {
+            **theme.CHART_LAYOUT,
+            "height": height,
+            "xaxis": {"visible": False},
+            "yaxis": {"visible": False},
+            "annotations": [
+                {
+                    "text": message,
+                    "showarrow": False,
+                    "xref": "paper",
+                    "yref": "paper",
+                    "x": 0.5,
+                    "y": 0.5,
+                    "font": {"size": 14, "color": theme.MUTED},
+                }
+            ]
+            if message
+            else [],
+        },
+    }

@@ -1,0 +1,197 @@
+"""The data panel: upload (with the transactions/RFM switch), stored-dataset picker, quality report."""
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from core.models import QualityReport
+from layouts import ids
+
+
+def data_panel() -> dbc.Card:
+    return dbc.Card(
+        [
+            dbc.CardHeader("Data", class_name="csi-card-header"),
+            dbc.CardBody(
+                [
+                    dcc.Upload(
+                        id=ids.UPLOAD,
+                        children=html.Div(
+                            [
+                                html.Span("Drop a CSV, Excel or Parquet file here, or "),
+                                html.A("choose a file", className="csi-link"),
+                            ]
+                        ),
+                        className="csi-upload",
+                        className_active="csi-upload csi-upload-active",
+                        className_disabled="csi-upload csi-upload-disabled",
+                        multiple=False,
+                    ),
+                    html.Div(
+                        [dbc.Spinner(size="sm", color="primary"), html.Span("Reading and checking the file…")],
+                        id=ids.UPLOAD_STATUS,
+                        className="csi-busy",
+                        style={"display": "none"},
+                    ),
+                    dbc.Switch(
+                        id=ids.RFM_SWITCH,
+                        label="Transactions table (RFM)",
+                        value=False,
+                        class_name="mt-2 mb-1",
+                    ),
+                    dbc.Collapse(rfm_mapping(), id=ids.RFM_MAPPING, is_open=False),
+                    html.Div(id=ids.UPLOAD_CLIENT_ALERT),
+                    html.Div(id=ids.UPLOAD_ALERT),
+                    dbc.Label("Dataset", html_for=ids.DATASET_PICKER, class_name="csi-label mt-2"),
+                    dcc.Dropdown(
+                        id=ids.DATASET_PICKER,
+                        options=[],
+                        clearable=False,
+                        placeholder="Choose a stored dataset",
+                        className="csi-dropdown",
+                    ),
+                    html.Div(id=ids.DATASET_ALERT),
+                    html.Div(id=ids.QUALITY_REPORT, className="mt-2"),
+                ]
+            ),
+        ],
+        class_name="csi-card",
+    )
+
+
+def rfm_mapping() -> html.Div:
+    """Optional column names for a transactions file; blank means 'detect it'."""
+
+    def field(component_id: str, label: str, placeholder: str) -> html.Div:
+        return html.Div(
+            [
+                dbc.Label(label, html_for=component_id, class_name="csi-label-sm"),
+                dbc.Input(
+                    id=component_id,
+                    type="text",
+                    size="sm",
+                    placeholder=placeholder,
+                    debounce=True,
+                    maxLength=200,
+                ),
+            ],
+            className="csi-map-field",
+        )
+
+    return html.Div(
+        [
+            html.Small(
+                "One row per purchase: customer, date, amount. Leave a column blank to detect it.",
+                className="text-muted d-block mb-1",
+            ),
+            field(ids.MAP_CUSTOMER, "Customer column", "detect"),
+            field(ids.MAP_DATE, "Date column", "detect"),
+            field(ids.MAP_AMOUNT, "Amount column", "detect"),
+        ],
+        className="csi-mapping",
+    )
+
+
+def quality_report(report: QualityReport, dataset_name: str, excluded: dict[str, int] | None = None,
+                   filled: dict[str, dict] | None = None) -> html.Div:
+    """What cleaning and validation did, plainly: counts, actions and sample rows."""
+    findings = [f for f in report.findings if f.count]
+    n_missing = sum(report.missing.values())
+    headline = (
+        f"{report.rows_read:,} rows read, {report.rows_loaded:,} loaded, "
+        f"{report.duplicates_removed:,} duplicates removed, {len(findings)} finding"
+        f"{'' if len(findings) == 1 else 's'}"
+    )
+    actions: list = [
+        html.Li(f"{report.rows_read:,} data rows read; {report.rows_loaded:,} kept."),
+        html.Li(f"{report.duplicates_removed:,} exact duplicate rows removed."),
+    ]
+    if report.identifier_columns:
+        actions.append(
+            html.Li(
+                "Identifier columns kept for display and export, never used as features: "
+                + ", ".join(report.identifier_columns)
+                + "."
+            )
+        )
+    if n_missing:
+        parts = ", ".join(f"{c}: {n:,}" for c, n in report.missing.items() if n)
+        actions.append(html.Li(f"Missing values (filled when used as a feature): {parts}."))
+    if filled:
+        parts = ", ".join(
+            f"{c}: {f.get('count', 0):,} with the {f.get('method')} {_fmt(f.get('value'))}" for c, f in filled.items()
+        )
+        actions.append(html.Li(f"Filled in the current run: {parts}."))
+    if report.rejected_values:
+        parts = ", ".join(f"{c}: {n:,}" for c, n in report.rejected_values.items() if n)
+        if parts:
+            actions.append(html.Li(f"Values that could not be read as numbers (treated as missing): {parts}."))
+    if excluded:
+        parts = ", ".join(f"{k.replace(':', ' in ')}: {n:,}" for k, n in excluded.items() if n)
+        if parts:
+            actions.append(html.Li(f"Rows kept out of the current run's fit: {parts}."))
+    for repair in report.repairs:
+        actions.append(html.Li(f"Repaired: {repair}"))
+    for warning in report.warnings:
+        actions.append(html.Li(f"Warning: {warning}", className="text-warning"))
+
+    rows = [
+        html.Tr(
+            [
+                html.Td(f.rule.replace("_", " ")),
+                html.Td(f.column or "—"),
+                html.Td(f"{f.count:,}", className="text-end"),
+                html.Td(f.action),
+                html.Td(_samples(f.sample_rows, f.sample_values)),
+            ],
+            title=f.message,
+        )
+        for f in findings
+    ]
+    table = (
+        dbc.Table(
+            [
+                html.Thead(
+                    html.Tr([html.Th("Rule"), html.Th("Column"), html.Th("Rows"), html.Th("Action"),
+                             html.Th("Sample rows")])
+                ),
+                html.Tbody(rows),
+            ],
+            size="sm",
+            bordered=False,
+            hover=True,
+            class_name="csi-findings mb-0",
+        )
+        if rows
+        else html.P("No validation findings.", className="text-muted mb-0")
+    )
+    messages = [html.Li(f.message) for f in findings]
+    body = [
+        html.Ul(actions, className="csi-report-list"),
+        html.Div("Validation findings", className="csi-label mt-2"),
+        table,
+    ]
+    if messages:
+        body.append(html.Ul(messages, className="csi-report-list small text-muted mt-1"))
+    return dbc.Accordion(
+        dbc.AccordionItem(body, title=f"Data quality — {headline}", item_id="quality"),
+        start_collapsed=True,
+        class_name="csi-quality",
+    )
+
+
+def _samples(rows: list[int], values: list) -> str:
+    if not rows:
+        return "—"
+    pairs = []
+    for i, r in enumerate(rows[:5]):
+        v = values[i] if i < len(values) else None
+        pairs.append(f"row {r}" + (f" ({_fmt(v)})" if v is not None else ""))
+    return ", ".join(pairs)
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:,.4g}"
+    text = str(value)
+    return text if len(text) <= 30 else text[:27] + "…"

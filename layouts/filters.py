@@ -1,0 +1,144 @@
+"""Filter controls: segment checklist, a range slider per numeric column, a value picker per
+categorical column, the selection summary with "Clear all filters" and "Export to Excel"."""
+from __future__ import annotations
+
+import math
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from layouts import ids, theme
+
+
+def filter_panel() -> dbc.Card:
+    return dbc.Card(
+        [
+            dbc.CardHeader("Filters", class_name="csi-card-header"),
+            dbc.CardBody(
+                [
+                    dbc.Label("Segments", html_for=ids.SEGMENT_CHECKLIST, class_name="csi-label"),
+                    dbc.Checklist(
+                        id=ids.SEGMENT_CHECKLIST,
+                        options=[],
+                        value=[],
+                        class_name="csi-segment-checklist",
+                    ),
+                    html.Small("None ticked: every segment.", className="text-muted d-block mb-2"),
+                    html.Div(id=ids.RANGE_FILTERS),
+                    html.Div(id=ids.CATEGORY_FILTERS),
+                ]
+            ),
+        ],
+        class_name="csi-card",
+    )
+
+
+def summary_bar() -> dbc.Card:
+    return dbc.Card(
+        dbc.CardBody(
+            [
+                html.Div(
+                    [
+                        html.Div(id=ids.SUMMARY, className="csi-summary"),
+                        html.Div(
+                            [
+                                dbc.Button(
+                                    "Clear all filters",
+                                    id=ids.CLEAR_FILTERS,
+                                    color="secondary",
+                                    outline=True,
+                                    size="sm",
+                                    n_clicks=0,
+                                ),
+                                dbc.Button(
+                                    "Export to Excel",
+                                    id=ids.EXPORT_BUTTON,
+                                    color="success",
+                                    size="sm",
+                                    n_clicks=0,
+                                ),
+                                dcc.Download(id=ids.EXPORT_DOWNLOAD),
+                            ],
+                            className="csi-actions",
+                        ),
+                    ],
+                    className="csi-row-between",
+                ),
+                html.Div(id=ids.FILTER_ALERT),
+                html.Div(id=ids.EXPORT_ALERT),
+                html.Div(id=ids.VIEWS_ALERT),
+            ],
+            class_name="py-2",
+        ),
+        class_name="csi-card csi-summary-card",
+    )
+
+
+def segment_options(segments: list[tuple[int, str, int]]) -> list[dict]:
+    """Checklist options for (segment id, name, size) tuples, each with its colour swatch."""
+    return [
+        {
+            "label": html.Span(
+                [
+                    html.Span(className="csi-swatch", style={"backgroundColor": theme.segment_color(seg)}),
+                    html.Span(f"{name}"),
+                    html.Span(f" ({size:,})", className="text-muted"),
+                ]
+            ),
+            "value": seg,
+        }
+        for seg, name, size in segments
+    ]
+
+
+def slider_step(lo: float, hi: float, integer: bool) -> float:
+    """A round step giving about 100 positions between lo and hi."""
+    span = hi - lo
+    if span <= 0:
+        return 1
+    raw = span / 100
+    step = 10 ** math.floor(math.log10(raw))
+    for m in (1, 2, 5, 10):
+        if raw <= m * step:
+            step *= m
+            break
+    return max(1, round(step)) if integer else step
+
+
+def range_filter(column: str, lo: float, hi: float, integer: bool = False) -> html.Div:
+    """A labelled range slider over [lo, hi]; at its full extent it filters nothing."""
+    return html.Div(
+        [
+            dbc.Label(column, class_name="csi-label-sm mb-0"),
+            dcc.RangeSlider(
+                id=ids.range_slider(column),
+                min=lo,
+                max=hi,
+                value=[lo, hi],
+                step=slider_step(lo, hi, integer),
+                marks=None,
+                allow_direct_input=True,
+                tooltip={"placement": "bottom", "always_visible": False},
+                updatemode="mouseup",
+                className="csi-range",
+            ),
+        ],
+        className="csi-filter",
+    )
+
+
+def category_filter(column: str, values: list[str]) -> html.Div:
+    return html.Div(
+        [
+            dbc.Label(column, class_name="csi-label-sm mb-0"),
+            dcc.Dropdown(
+                id=ids.category_picker(column),
+                options=[{"label": v, "value": v} for v in values],
+                value=[],
+                multi=True,
+                placeholder="Any value",
+                className="csi-dropdown",
+            ),
+        ],
+        className="csi-filter",
+    )

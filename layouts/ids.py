@@ -1,0 +1,81 @@
+"""Every component id of the dashboard, in one place: layouts and callbacks import these names.
+
+Plain strings are single components. Pattern-matching ids (one component per column) are built by the
+small functions at the bottom, whose `type` keys are also constants here.
+"""
+from __future__ import annotations
+
+# -- per-session state (dcc.Store: ids and the small filter spec, never rows) ------------------
+URL = "url"
+RUN_STORE = "run-store"  # the current run id
+FILTER_STORE = "filter-store"  # FilterSpec.to_dict() of the current selection
+UPLOAD_GATE = "upload-gate"  # {"ok": bool, "t": timestamp}: set in the browser before a file is sent
+UPLOAD_LIMIT = "upload-limit"  # the upload size limit in bytes, for the browser-side check
+
+# -- data panel ---------------------------------------------------------------------------------
+UPLOAD = "upload"
+UPLOAD_STATUS = "upload-status"  # spinner + messages of the last upload
+UPLOAD_ALERT = "upload-alert"
+UPLOAD_CLIENT_ALERT = "upload-client-alert"  # "file too large" found in the browser
+RFM_SWITCH = "rfm-switch"
+RFM_MAPPING = "rfm-mapping"  # the collapsible column mapping
+MAP_CUSTOMER = "map-customer"
+MAP_DATE = "map-date"
+MAP_AMOUNT = "map-amount"
+DATASET_PICKER = "dataset-picker"
+DATASET_ALERT = "dataset-alert"
+QUALITY_REPORT = "quality-report"
+
+# -- segmentation controls ----------------------------------------------------------------------
+FEATURES = "features"
+SCALE = "scale"
+FILL = "fill"
+K_SLIDER = "k-slider"
+K_AUTO = "k-auto"
+K_NOTE = "k-note"  # "suggested k = 5"
+RUN_BUTTON = "run-button"
+RUN_STATUS = "run-status"  # spinner and text while a run is in progress
+RUN_ALERT = "run-alert"
+RUN_SUMMARY = "run-summary"
+
+# -- charts --------------------------------------------------------------------------------------
+ELBOW_GRAPH = "elbow-graph"
+SCATTER_GRAPH = "scatter-graph"
+SCATTER_NOTE = "scatter-note"  # "showing N of M"
+HISTOGRAMS = "histograms"  # container of one graph per feature
+VIEWS_ALERT = "views-alert"
+
+# -- profile and customers ------------------------------------------------------------------------
+PROFILE_GRID = "profile-grid"
+CUSTOMER_GRID = "customer-grid"
+CUSTOMER_TITLE = "customer-title"
+
+# -- filters ---------------------------------------------------------------------------------------
+SEGMENT_CHECKLIST = "segment-checklist"
+RANGE_FILTERS = "range-filters"  # container of one range slider per numeric column
+CATEGORY_FILTERS = "category-filters"  # container of one value picker per categorical column
+CLEAR_FILTERS = "clear-filters"
+SUMMARY = "summary"  # "312 of 200 customers selected"
+FILTER_ALERT = "filter-alert"
+
+# -- export --------------------------------------------------------------------------------------
+EXPORT_BUTTON = "export-button"
+EXPORT_DOWNLOAD = "export-download"
+EXPORT_ALERT = "export-alert"
+
+# -- pattern-matching ids: one component per column ---------------------------------------------
+HIST_TYPE = "hist"
+RANGE_TYPE = "range"
+CATEGORY_TYPE = "category"
+
+
+def hist(column: str) -> dict:
+    return {"type": HIST_TYPE, "column": column}
+
+
+def range_slider(column: str) -> dict:
+    return {"type": RANGE_TYPE, "column": column}
+
+
+def category_picker(column: str) -> dict:
+    return {"type": CATEGORY_TYPE, "column": column}
