@@ -286,14 +286,13 @@ def write_table(table: pa.Table, out: str | Path, fmt: str = "csv") -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.exists():
         out.unlink()
-    path = str(out).replace("'", "''")
     con = duckdb.connect(config={"preserve_insertion_order": True})
     try:
-        con.register("synth_rows", table)
+        rel = con.from_arrow(table)
         if fmt == "csv":
-            con.execute(f"COPY synth_rows TO '{path}' (FORMAT csv, HEADER, DELIMITER ',')")
+            rel.write_csv(str(out), sep=",", header=True)
         elif fmt == "parquet":
-            con.execute(f"COPY synth_rows TO '{path}' (FORMAT parquet, COMPRESSION zstd)")
+            rel.write_parquet(str(out), compression="zstd")
         else:
             raise ValueError(f"format must be one of {', '.join(FORMATS)}")
     finally:
