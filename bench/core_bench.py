@@ -1,0 +1,290 @@
+"""The in-process half of the benchmark: core functions called directly on a private DuckDB file
+(ingest, cleaning + validation, segmentation, profiling, segment agreement, streaming export, RFM)."""
+from __future__ import annotations
+
+import os
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from bench.measure import RSSSampler, timed
+from core.config import Settings
+from core.store import Store, quote_ident
+
+PREFERRED_EXPORT_COLUMN = "Annual Income (k$)"
+
+
+@dataclass
+class CoreResult:
+    rows: int
+    ingest_s: float | None = None
+    stage_s: float | None = None  # reading the file into an all-text staging table
+    clean_validate_s: float | None = None  # typing + cleaning + validation + publish
+    rows_loaded: int | None = None
+    duplicates_removed: int | None = None
+    findings: dict = field(default_factory=dict)
+    segmentation_s: float | None = None
+    segmentation_phases: dict = field(default_factory=dict)
+    profile_s: float | None = None
+    k: int | None = None
+    suggested_k: int | None = None
+    rows_clustered: int | None = None
+    sampled: bool | None = None
+    features: list = field(default_factory=list)
+    ari: float | None = None
+    ari_s: float | None = None
+    ari_method: str = ""
+    export_rows: int | None = None
+    export_s: float | None = None
+    export_rss_delta: int | None = None
+    export_bytes: int | None = None
+    export_filter: tuple | None = None  # (column, lo, hi): the selection, reused for the app and baseline
+    peak_rss: int | None = None
+    errors: list = field(default_factory=list)
+
+
+def _store(folder: Path, data_file: Path) -> Store:
+    folder.mkdir(parents=True, exist_ok=True)
+    settings = Settings(data_dir=folder)
+    return Store(folder / "bench.duckdb", settings, allowed_dirs=[folder, data_file.parent])
+
+
+def run_core(data_file: Path, rows: int, folder: Path, export_rows: int, seed: int = 42) -> CoreResult:
+    res = CoreResult(rows=rows)
+    sampler = RSSSampler(os.getpid(), children=False).start()
+    store = _store(folder, data_file)
+    try:
+        info = _ingest(store, data_file, res, sampler)
+        if info is not None:
+            _split_ingest(store, data_file, res)
+            run = _segment(store, info, res, sampler, seed)
+            if run is not None:
+                _agreement(store, run, res)
+                _export(store, run, res, folder, export_rows, sampler)
+    finally:
+        store.close()
+        sampler.stop()
+        res.peak_rss = sampler.peak
+    return res
+
+
+def _err(res: CoreResult, what: str, e: BaseException) -> None:
+    res.errors.append(f"{what}: {type(e).__name__}: {e}")
+    traceback.print_exc()
+
+
+def _ingest(store: Store, data_file: Path, res: CoreResult, sampler: RSSSampler):
+    try:
+        from core.ingest import load_file
+    except ImportError as e:
+        _err(res, "ingest", e)
+        return None
+    try:
+        with timed(sampler) as t:
+            info = load_file(store, data_file, "customers", source_name=data_file.name)
+    except Exception as e:  # noqa: BLE001 - the benchmark reports and goes on
+        _err(res, "ingest", e)
+        return None
+    res.ingest_s = t.seconds
+    res.rows_loaded = info.rows_loaded
+    res.duplicates_removed = info.quality.duplicates_removed
+    res.findings = {f"{f.rule}:{f.column}": f.count for f in info.quality.findings if f.count}
+    return info
+
+
+def _split_ingest(store: Store, data_file: Path, res: CoreResult) -> None:
+    """Reading vs typing + cleaning + validation, through the two halves load_file is made of."""
+    try:
+        from core import ingest
+        from core.store import new_id
+    except ImportError:
+        return
+    if not (hasattr(ingest, "stage_file") and hasattr(ingest, "publish_staged")):
+        return
+    try:
+        with store.transaction() as cur:
+            t0 = time.perf_counter()
+            staged = ingest.stage_file(cur, data_file, f"stage_{new_id()}")
+            t1 = time.perf_counter()
+            ingest.publish_staged(store, cur, staged, "customers (split timing)", data_file.name, "customers")
+            t2 = time.perf_counter()
+            cur.execute(f"DROP TABLE IF EXISTS {staged.table}")
+        res.stage_s, res.clean_validate_s = t1 - t0, t2 - t1
+    except Exception as e:  # noqa: BLE001
+        _err(res, "ingest split", e)
+
+
+def _segment(store: Store, info, res: CoreResult, sampler: RSSSampler, seed: int):
+    try:
+        from core.filters import FilterSpec
+        from core.pipeline import initial_features, initial_scale
+        from core.segmentation import run_segmentation
+    except ImportError as e:
+        _err(res, "segmentation", e)
+        return None
+    phases: list[tuple[float, str]] = []
+
+    def progress(*args, **kwargs):
+        text = " ".join(str(a) for a in args if not isinstance(a, (int, float))) or str(kwargs or args)
+        phases.append((time.perf_counter(), text[:60]))
+
+    try:
+        with timed(sampler) as t:
+            t0 = time.perf_counter()
+            run = run_segmentation(
+                store, info.dataset_id, initial_features(info), k="auto", scale=initial_scale(info),
+                seed=seed, progress=progress,
+            )
+    except Exception as e:  # noqa: BLE001
+        _err(res, "segmentation", e)
+        return None
+    res.segmentation_s = t.seconds
+    prev = t0
+    for when, text in phases:
+        res.segmentation_phases[text] = res.segmentation_phases.get(text, 0.0) + (when - prev)
+        prev = when
+    res.k, res.suggested_k = run.k, run.suggested_k
+    res.rows_clustered, res.sampled, res.features = run.rows_clustered, run.sampled, list(run.features)
+    try:
+        from core.profiling import profile_segments
+
+        with timed() as tp:
+            profile_segments(store, FilterSpec(run.run_id))
+        res.profile_s = tp.seconds
+    except Exception as e:  # noqa: BLE001
+        _err(res, "profile", e)
+    return run
+
+
+def _feature_matrix(store: Store, run) -> tuple[np.ndarray, np.ndarray]:
+    """The run's encoded features (filled, scaled as the run scaled them) and its labels, by __row."""
+    cols = run.encoded_features if all(c in run.features for c in run.encoded_features) else run.features
+    allowed = store.table_columns(run.table)
+    sel = ", ".join(f"{quote_ident(c, allowed)}::DOUBLE" for c in cols)
+    with store.cursor() as cur:
+        data = cur.execute(f'SELECT {sel}, "__segment" FROM {run.table} ORDER BY "__row"').fetchnumpy()
+    X = np.column_stack([np.asarray(data[k], dtype=float) for k in list(data)[:-1]])
+    labels = np.asarray(data[list(data)[-1]], dtype=np.int64)
+    if run.scale == "standard":
+        sd = X.std(axis=0)
+        X = (X - X.mean(axis=0)) / np.where(sd > 0, sd, 1)
+    elif run.scale == "minmax":
+        lo, hi = X.min(axis=0), X.max(axis=0)
+        X = (X - lo) / np.where(hi > lo, hi - lo, 1)
+    elif run.scale == "log":
+        X = np.log1p(np.maximum(X, 0))
+        sd = X.std(axis=0)
+        X = (X - X.mean(axis=0)) / np.where(sd > 0, sd, 1)
+    return X, labels
+
+
+def _agreement(store: Store, run, res: CoreResult) -> None:
+    """Adjusted Rand index between the stored segments and a full K-Means on the same matrix."""
+    try:
+        X, labels = _feature_matrix(store, run)
+        t0 = time.perf_counter()
+        try:
+            from core.segmentation import agreement_with_full_kmeans
+
+            res.ari = float(agreement_with_full_kmeans(X, labels, run.k, run.seed))
+            res.ari_method = "core.segmentation.agreement_with_full_kmeans"
+        except ImportError:
+            from sklearn.cluster import KMeans
+            from sklearn.metrics import adjusted_rand_score
+
+            full = KMeans(run.k, n_init=3, random_state=run.seed).fit_predict(X)
+            res.ari = float(adjusted_rand_score(labels, full))
+            res.ari_method = "sklearn KMeans(n_init=3) on every row (bench)"
+        res.ari_s = time.perf_counter() - t0
+    except Exception as e:  # noqa: BLE001
+        _err(res, "agreement", e)
+
+
+def export_selection(store: Store, run, target_rows: int) -> tuple[str, float, float, int]:
+    """A range on one numeric column that selects about `target_rows` rows (all rows when fewer)."""
+    from core.views import count, run_columns
+    from core.filters import FilterSpec
+
+    numeric, _ = run_columns(store, run)
+    col = PREFERRED_EXPORT_COLUMN if PREFERRED_EXPORT_COLUMN in numeric else numeric[0]
+    q = quote_ident(col, numeric)
+    with store.cursor() as cur:
+        n, lo, hi = cur.execute(f"SELECT count(*), min({q}), max({q}) FROM {run.table}").fetchone()
+        frac = min(1.0, target_rows / max(n, 1))
+        cut = cur.execute(f"SELECT quantile_disc({q}, ?) FROM {run.table}", [frac]).fetchone()[0]
+    if frac >= 1.0:
+        cut = hi
+    lo, cut = float(lo), float(cut)
+    # Ties at the cut may overshoot a little: step the cut down until the count fits.
+    for _ in range(50):
+        selected, _total = count(store, FilterSpec(run.run_id, ranges={col: (lo, cut)}))
+        if selected <= target_rows or cut <= lo:
+            break
+        cut -= max(1e-9, (float(hi) - lo) / 1000)
+    return col, lo, cut, selected
+
+
+def _export(store: Store, run, res: CoreResult, folder: Path, target_rows: int, sampler: RSSSampler) -> None:
+    try:
+        from core.export import export_workbook
+        from core.filters import FilterSpec
+    except ImportError as e:
+        _err(res, "export", e)
+        return
+    try:
+        col, lo, hi, selected = export_selection(store, run, target_rows)
+        res.export_filter = (col, lo, hi)
+        out = folder / "export.xlsx"
+        with timed(sampler) as t:
+            export_workbook(store, FilterSpec(run.run_id, ranges={col: (lo, hi)}), out)
+        res.export_s, res.export_rows = t.seconds, selected
+        res.export_rss_delta = t.rss_delta
+        res.export_bytes = out.stat().st_size
+    except Exception as e:  # noqa: BLE001
+        _err(res, "export", e)
+
+
+@dataclass
+class RFMResult:
+    rows: int
+    generate_s: float | None = None
+    file_bytes: int | None = None
+    derive_s: float | None = None
+    customers: int | None = None
+    peak_rss_delta: int | None = None
+    errors: list = field(default_factory=list)
+
+
+def run_rfm(rows: int, folder: Path, seed: int = 7) -> RFMResult:
+    from core import synth
+
+    res = RFMResult(rows=rows)
+    try:
+        from core.rfm import load_transactions
+    except ImportError as e:
+        res.errors.append(f"core.rfm: {e}")
+        return res
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"transactions_{rows}.csv"
+    t0 = time.perf_counter()
+    synth.write_transactions(rows, path, seed)
+    res.generate_s = time.perf_counter() - t0
+    res.file_bytes = path.stat().st_size
+    sampler = RSSSampler(os.getpid(), children=False).start()
+    store = _store(folder, path)
+    try:
+        with timed(sampler) as t:
+            info = load_transactions(store, path, "transactions")
+        res.derive_s, res.customers = t.seconds, info.rows_loaded
+        res.peak_rss_delta = t.rss_delta
+    except Exception as e:  # noqa: BLE001
+        res.errors.append(f"load_transactions: {type(e).__name__}: {e}")
+        traceback.print_exc()
+    finally:
+        store.close()
+        sampler.stop()
+        path.unlink(missing_ok=True)
+    return res

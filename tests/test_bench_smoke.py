@@ -1,0 +1,36 @@
+"""The benchmark keeps working: a tiny run end to end (app over HTTP included) writes its report.
+No timing is asserted: this is not a test of speed."""
+from __future__ import annotations
+
+import pytest
+
+from bench.__main__ import main
+from bench.app_bench import INTERACTIONS
+
+
+@pytest.mark.slow
+def test_bench_runs_at_a_tiny_size_and_writes_its_report(tmp_path):
+    out = tmp_path / "RESULTS.md"
+    rc = main(["--sizes", "3000", "--requests", "3", "--export-rows", "1000", "--rfm-rows", "20000",
+               "--out", str(out), "--workdir", str(tmp_path / "work")])
+    assert rc == 0
+    text = out.read_text()
+    for heading in ("## Targets (issue 4) at 3,000 customers", "## Measurements", "## RFM",
+                    "## The original approach", "### Ratios", "## How this was measured"):
+        assert heading in text, heading
+    for label in ("CPU cores", "ingest: load_file total", "ingest: cleaning + validation",
+                  "segmentation: run_segmentation", "segment agreement: ARI",
+                  "upload -> segmented dashboard (HTTP)", "export_workbook (core, streamed)",
+                  "export via download callback (HTTP)", "app process RSS", "grid page",
+                  "one interaction (all of the above)", "Peak RSS of the app process"):
+        assert label in text, label
+    for name in INTERACTIONS:
+        assert f"**{name}**: p50 / p95" in text
+    # every measurement was taken: no errors section, and the interactions ran through HTTP
+    assert "## Errors" not in text, text[text.find("## Errors"):][:3000]
+    table = text[text.find("## Measurements"):text.find("## The original approach")]
+    for name in INTERACTIONS + ("grid page",):
+        line = next(l for l in table.splitlines() if l.startswith(f"| **{name}**"))
+        assert "n/a" not in line and "(3x" in line, line
+    targets = text[text.find("## Targets"):text.find("## Measurements")]
+    assert targets.count("| PASS |") + targets.count("| MISS |") >= 16
