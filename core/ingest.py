@@ -303,8 +303,10 @@ def _check_table(table: str) -> str:
 def _check_allowed(cur: duckdb.DuckDBPyConnection, path: Path, source: str) -> None:
     """Python reads (sniffing, Excel) obey the same folders as DuckDB's own file access."""
     try:
-        allowed = cur.execute("SELECT current_setting('allowed_directories')").fetchone()[0]
-        external = cur.execute("SELECT current_setting('enable_external_access')").fetchone()[0]
+        # fetchall: DuckDB refuses register() while an earlier result is not fully fetched
+        allowed, external = cur.execute(
+            "SELECT current_setting('allowed_directories'), current_setting('enable_external_access')"
+        ).fetchall()[0]
     except duckdb.Error:
         return
     if external or not allowed:
