@@ -1,0 +1,411 @@
+"""Segment names, suggested marketing actions, and per-segment profiles of the filtered customers.
+
+Naming (`name_segments`): each feature of a segment gets a z-score, (segment mean - base mean) / base
+std, and a level: High when z >= 0.5, Low when z <= -0.5, Average otherwise (HIGH_Z). The words come
+from the column name: "Annual Income (k$)" -> income, "Spending Score (1-100)" -> spending, Age ->
+Young / Older, recency_days -> Recent / Lapsed, frequency -> Frequent / Infrequent, monetary -> high /
+low spend, any other column -> its cleaned, lower-cased name ("High tenure months"). A one-hot column
+("Gender=Female") is mentioned only when the segment over-represents it: "mostly Female".
+With up to three features every feature is described, in feature order ("High income, low spending");
+with more, the two most distinctive (largest |z|). If two segments would share a name, the next most
+distinctive feature is added to both (up to MAX_PHRASES), and as a last resort " (2)", " (3)".
+
+Actions (`suggest_action`) follow the archetypes of the brief, recognised by column names:
+income-like (income, salary, revenue, earnings) against spending-like (spend, spending, score,
+monetary, amount); RFM (recency, frequency, monetary); otherwise the overall level of the segment.
+
+Profiles (`profile_segments`): computed in SQL over run_<id> with the filter spec's WHERE. Segments
+with no selected customers are left out (not listed with size 0).
+"""
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from core.errors import InputError
+from core.filters import FilterSpec, where_clause
+from core.models import CATEGORICAL, NUMERIC, SEGMENT, Run, SegmentProfile
+from core.store import Store, quote_ident, run_table
+
+HIGH_Z = 0.5  # |z| at which a feature is called high / low rather than average
+ALL_FEATURES_UP_TO = 3  # with this many features or fewer, every feature is described
+DISTINCTIVE_SHOWN = 2  # otherwise the most distinctive ones
+MAX_PHRASES = 4  # a name never lists more features than this
+MAX_NOUN = 28  # characters of a generic column's name kept in a segment name
+
+_INCOME_WORDS = ("income", "salary", "revenue", "earnings")
+_SPENDING_WORDS = ("spend", "spending", "spent", "score", "monetary", "amount")
+_FIXED_WORDS = {
+    "age": {"high": "older", "low": "young", "average": "average age"},
+    "recency": {"high": "lapsed", "low": "recent", "average": "average recency"},
+    "frequency": {"high": "frequent", "low": "infrequent", "average": "average frequency"},
+    "monetary": {"high": "high spend", "low": "low spend", "average": "average spend"},
+}
+
+
+# -- words --------------------------------------------------------------------------------------
+def level(z: float | None) -> str:
+    """'high', 'low' or 'average' for a z-score (threshold HIGH_Z)."""
+    if z is None or not math.isfinite(z):
+        return "average"
+    return "high" if z >= HIGH_Z else "low" if z <= -HIGH_Z else "average"
+
+
+def clean_name(column: str) -> str:
+    """A column name as words: units and ranges in brackets dropped, separators and camelCase split,
+    lower case. "Annual Income (k$)" -> "annual income", "recency_days" -> "recency days"."""
+    s = re.sub(r"\([^)]*\)|\[[^\]]*\]", " ", str(column))
+    s = re.sub(r"([a-z])([A-Z])", r"\1 \2", s)
+    s = re.sub(r"[_\-./:;,|]+", " ", s)
+    s = " ".join(s.split()).lower()
+    if not s:
+        s = " ".join(str(column).split()).lower() or "value"
+    if len(s) > MAX_NOUN:
+        s = s[: MAX_NOUN - 1].rstrip() + "…"
+    return s
+
+
+def feature_kind(column: str) -> tuple[str, str]:
+    """(kind, noun): kind is age | recency | frequency | monetary | income | spending | generic."""
+    words = clean_name(column).replace("…", "").split()
+    if "recency" in words:
+        return "recency", "recency"
+    if "frequency" in words:
+        return "frequency", "frequency"
+    if "monetary" in words:
+        return "monetary", "spend"
+    if "age" in words:
+        return "age", "age"
+    for w in _INCOME_WORDS:
+        if w in words:
+            return "income", w
+    for w in ("spending", "spend"):
+        if w in words:
+            return "spending", w
+    return "generic", clean_name(column)
+
+
+def _phrase(column: str, lvl: str) -> str:
+    kind, noun = feature_kind(column)
+    if kind in _FIXED_WORDS:
+        return _FIXED_WORDS[kind][lvl]
+    return f"{lvl} {noun}"
+
+
+def _is_income_like(column: str) -> bool:
+    return feature_kind(column)[0] == "income"
+
+
+def _is_spending_like(column: str) -> bool:
+    words = clean_name(column).split()
+    return any(w in words for w in _SPENDING_WORDS)
+
+
+def onehot_columns(run_or_features, encoded: Sequence[str] | None = None) -> dict[str, tuple[str, str]]:
+    """Encoded one-hot name -> (column, level), for a Run or for (features, encoded_features)."""
+    if isinstance(run_or_features, Run):
+        features, encoded = run_or_features.features, run_or_features.encoded_features
+    else:
+        features = list(run_or_features)
+    out = {}
+    for enc in encoded or ():
+        if enc in features:
+            continue
+        owners = [f for f in features if enc.startswith(f + "=")]
+        if owners:
+            col = max(owners, key=len)
+            out[enc] = (col, enc[len(col) + 1:])
+    return out
+
+
+def _infer_onehot(features: Sequence[str]) -> dict[str, tuple[str, str]]:
+    out = {}
+    for f in features:
+        col, sep, value = f.partition("=")
+        if sep and col:
+            out[f] = (col, value)
+    return out
+
+
+def _vector(values, features: Sequence[str]) -> np.ndarray:
+    if isinstance(values, Mapping):
+        return np.array([float(values.get(f, np.nan)) for f in features], dtype=np.float64)
+    return np.asarray(values, dtype=np.float64).reshape(-1)
+
+
+def z_scores(centroids, base_mean, base_std, features: Sequence[str]) -> np.ndarray:
+    """k x m z-scores; a feature without spread (std 0 or missing) counts as average (z = 0)."""
+    if isinstance(centroids, np.ndarray):
+        C = np.asarray(centroids, dtype=np.float64).reshape(len(centroids), -1)
+    else:
+        C = np.vstack([_vector(c, features) for c in centroids]) if len(centroids) else np.zeros((0, len(features)))
+    mu, sd = _vector(base_mean, features), _vector(base_std, features)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        Z = (C - mu) / sd
+    ok = np.isfinite(sd) & (sd > 1e-12)
+    Z[:, ~ok] = 0.0
+    return np.nan_to_num(Z, nan=0.0, posinf=0.0, neginf=0.0)
+
+
+# -- names --------------------------------------------------------------------------------------
+def name_segments(
+    centroids,
+    base_mean,
+    base_std,
+    features: Sequence[str],
+    *,
+    onehot: Mapping[str, tuple[str, str]] | None = None,
+) -> list[str]:
+    """One readable, unique name per segment (rules in the module docstring).
+
+    centroids: a k x m array or k mappings feature -> mean; base_mean / base_std: length-m arrays or
+    mappings (the whole base's mean and standard deviation, in the same units as the centroids);
+    features: the m encoded feature names; onehot: encoded name -> (column, level) for one-hot columns
+    (default: names of the form "column=level")."""
+    features = list(features)
+    onehot = dict(onehot) if onehot is not None else _infer_onehot(features)
+    Z = z_scores(centroids, base_mean, base_std, features)
+
+    # Feature groups in feature order: a numeric feature alone, or a categorical's one-hot columns.
+    groups: list[tuple[str, list[int]]] = []
+    seen: dict[str, int] = {}
+    for j, f in enumerate(features):
+        col = onehot[f][0] if f in onehot else f
+        key = ("cat:" if f in onehot else "num:") + col
+        if key in seen:
+            groups[seen[key]][1].append(j)
+        else:
+            seen[key] = len(groups)
+            groups.append((key, [j]))
+
+    ranked: list[list[tuple[int, str]]] = []  # per segment: (group order, phrase), most distinctive first
+    for z in Z:
+        traits = []
+        for g, (key, cols) in enumerate(groups):
+            if key.startswith("cat:"):
+                j = max(cols, key=lambda c: (z[c], -c))
+                if z[j] >= HIGH_Z:
+                    traits.append((float(z[j]), g, f"mostly {onehot[features[j]][1]}"))
+            else:
+                j = cols[0]
+                traits.append((abs(float(z[j])), g, _phrase(features[j], level(float(z[j])))))
+        traits.sort(key=lambda t: (-round(t[0], 9), t[1]))
+        ranked.append([(g, p) for _, g, p in traits])
+
+    start = len(groups) if len(groups) <= ALL_FEATURES_UP_TO else DISTINCTIVE_SHOWN
+    shown = [min(start, len(r)) for r in ranked]
+
+    def render(i: int) -> str:
+        parts = [p for _, p in sorted(ranked[i][: shown[i]])]
+        text = ", ".join(parts) if parts else "typical customers"
+        return text[:1].upper() + text[1:]
+
+    names = [render(i) for i in range(len(ranked))]
+    while True:
+        counts: dict[str, int] = {}
+        for n in names:
+            counts[n] = counts.get(n, 0) + 1
+        grew = False
+        for i, n in enumerate(names):
+            if counts[n] > 1 and shown[i] < min(len(ranked[i]), MAX_PHRASES):
+                shown[i] += 1
+                grew = True
+        if not grew:
+            break
+        names = [render(i) for i in range(len(ranked))]
+
+    # Last resort: number the repeats in segment order ("... (2)").
+    used: dict[str, int] = {}
+    taken = set(names)
+    out = []
+    for n in names:
+        used[n] = used.get(n, 0) + 1
+        if used[n] == 1:
+            out.append(n)
+            continue
+        m = used[n]
+        while f"{n} ({m})" in taken:
+            m += 1
+        out.append(f"{n} ({m})")
+        taken.add(out[-1])
+    return out
+
+
+# -- actions ------------------------------------------------------------------------------------
+_INCOME_SPENDING_ACTIONS = {
+    ("high", "low"): "Targeted promotions: they can afford more than they spend, so send personalised offers "
+                     "on higher-value products they have not bought yet.",
+    ("low", "high"): "Loyalty programme: reward their high spending with points and member prices so they "
+                     "keep choosing you over cheaper rivals.",
+    ("average", "average"): "Retention with bundles: keep this core group with bundled offers and occasional "
+                            "discounts that lift the basket size.",
+    ("high", "high"): "Premium products and early access: offer new collections, exclusive events and early "
+                      "access to keep these top customers engaged.",
+    ("low", "low"): "Low-cost digital campaigns: reach them through email and social media with value offers "
+                    "rather than costly channels.",
+    ("high", "average"): "Targeted upselling: they have room to spend more, so promote premium lines matched to "
+                         "what they already buy.",
+    ("average", "high"): "Loyalty programme: reward their above-average spending with points and member-only "
+                         "offers so that it continues.",
+    ("average", "low"): "Targeted promotions: win a bigger share of their spending with personalised discounts "
+                        "on the categories they already buy.",
+    ("low", "average"): "Value bundles: keep them with good-value bundles and price-led offers through "
+                        "low-cost channels.",
+}
+_RFM_ACTIONS = {
+    "vip": "VIP rewards: thank these best customers with exclusive rewards and early access, and keep a "
+           "personal line open to them.",
+    "win_back": "Win-back offers: they used to buy a lot but have gone quiet, so reach out now with a "
+                "personal, time-limited offer.",
+    "reactivate": "Low-cost reactivation: send an automated reminder with a modest incentive, without "
+                  "spending heavily on them.",
+    "onboard": "Onboarding: welcome these new customers and give them a reason to make a second purchase "
+               "soon.",
+    "grow": "Loyalty rewards: they bought recently, so points and member offers can turn them into regular, "
+            "higher-value customers.",
+    "nurture": "Nurture: keep in touch with regular personalised recommendations to raise how often they buy.",
+}
+_GENERIC_ACTIONS = {
+    "high": "Priority service: above average on most measures, so offer premium products and personal "
+            "attention to keep them.",
+    "low": "Low-cost digital campaigns: below average on most measures, so reach them with automated, "
+           "low-cost offers.",
+    "average": "Retention: a typical group, so keep them engaged with bundled offers and regular "
+               "communication.",
+}
+
+
+def _mean(values: list[float]) -> float | None:
+    vals = [v for v in values if v is not None and math.isfinite(v)]
+    return sum(vals) / len(vals) if vals else None
+
+
+def suggest_action(z: Mapping[str, float], *, onehot: Mapping[str, tuple[str, str]] | None = None) -> str:
+    """One specific sentence for a segment, from its z-scores per encoded feature (segment mean minus
+    the base mean, over the base std). RFM columns first (recency, frequency, monetary), then income
+    against spending, then the overall level. One-hot columns do not decide the action."""
+    onehot = dict(onehot) if onehot is not None else _infer_onehot(list(z))
+    numeric = {f: float(v) for f, v in z.items() if f not in onehot and v is not None}
+    kinds = {f: feature_kind(f)[0] for f in numeric}
+
+    def avg_of(kind: str) -> float | None:
+        return _mean([v for f, v in numeric.items() if kinds[f] == kind])
+
+    rec, freq, mon = avg_of("recency"), avg_of("frequency"), avg_of("monetary")
+    if rec is not None and (freq is not None or mon is not None):
+        r = level(rec)
+        f = level(freq) if freq is not None else None
+        m = level(mon) if mon is not None else None
+        valuable = "high" in (f, m)
+        if r == "low":
+            if f == "low":
+                return _RFM_ACTIONS["onboard"]
+            if f in ("high", None) and m in ("high", None):
+                return _RFM_ACTIONS["vip"]
+            return _RFM_ACTIONS["grow"]
+        if r == "high":
+            return _RFM_ACTIONS["win_back"] if valuable else _RFM_ACTIONS["reactivate"]
+        if f == "low" and m in ("low", None):
+            return _RFM_ACTIONS["reactivate"]
+        return _RFM_ACTIONS["grow"] if valuable else _RFM_ACTIONS["nurture"]
+
+    income = _mean([v for f, v in numeric.items() if _is_income_like(f)])
+    spending = _mean([v for f, v in numeric.items() if _is_spending_like(f) and not _is_income_like(f)])
+    if income is not None or spending is not None:
+        return _INCOME_SPENDING_ACTIONS[(level(income), level(spending))]
+    return _GENERIC_ACTIONS[level(_mean(list(numeric.values())))]
+
+
+# -- profiles -----------------------------------------------------------------------------------
+def profile_segments(store: Store, spec: FilterSpec) -> list[SegmentProfile]:
+    """Per segment, over the customers the filter selects: size, share of the selected customers,
+    mean and median of every feature (for a one-hot column both hold the share of that level) and the
+    difference of the mean from the whole run's mean (all clustered customers, unfiltered).
+    Segments without selected customers are left out. Names and actions are the run's."""
+    run = store.get_run(spec.run_id)
+    info = store.get_dataset(run.dataset_id)
+    table = run_table(run.run_id)
+    present = store.table_columns(table)
+    if not present:
+        raise InputError("the run's customers are not stored any more; run the segmentation again")
+    numeric = [c.name for c in info.columns if c.role == NUMERIC and c.name in present]
+    categorical = [c.name for c in info.columns if c.role == CATEGORICAL and c.name in present]
+    where, where_params = where_clause(spec, numeric, categorical)
+
+    onehot = onehot_columns(run)
+    features: list[str] = []
+    mean_sql: list[str] = []
+    mean_params: list = []
+    stat_sql: list[str] = []  # per feature: mean (and median for numeric features)
+    stat_params: list = []
+    for enc in run.encoded_features:
+        if enc in onehot:
+            col, lvl = onehot[enc]
+            if col not in present:
+                continue
+            expr = f"avg(({quote_ident(col, present)}::VARCHAR = ?)::DOUBLE)"
+            mean_sql.append(expr)
+            mean_params.append(lvl)
+            stat_sql.append(expr)
+            stat_params.append(lvl)
+        else:
+            if enc not in present:
+                continue
+            q = quote_ident(enc, present)
+            mean_sql.append(f"avg({q}::DOUBLE)")
+            stat_sql.append(f"avg({q}::DOUBLE)")
+            stat_sql.append(f"median({q}::DOUBLE)")
+        features.append(enc)
+
+    stats = "".join(f", {s}" for s in stat_sql)
+    with store.cursor() as cur:
+        rows = cur.execute(
+            f"""
+            WITH selected AS (SELECT * FROM {table} WHERE {where})
+            SELECT {SEGMENT}, count(*) AS size{stats}
+            FROM selected
+            GROUP BY {SEGMENT}
+            ORDER BY {SEGMENT}
+            """,
+            where_params + stat_params,
+        ).fetchall()
+        base = cur.execute(f"SELECT {', '.join(mean_sql) or '1'} FROM {table}", mean_params).fetchone()
+
+    base_mean = dict(zip(features, base)) if mean_sql else {}
+    segments = {s.id: s for s in run.segments}
+    total = sum(int(r[1]) for r in rows)
+    out = []
+    for r in rows:
+        seg, size = int(r[0]), int(r[1])
+        if size == 0:
+            continue
+        means, medians, diffs = {}, {}, {}
+        values = iter(r[2:])
+        for enc in features:
+            mean = _num(next(values))
+            median = mean if enc in onehot else _num(next(values))
+            means[enc], medians[enc] = mean, median
+            b = _num(base_mean.get(enc))
+            diffs[enc] = None if mean is None or b is None else mean - b
+        s = segments.get(seg)
+        out.append(SegmentProfile(
+            segment=seg,
+            name=s.name if s else f"Segment {seg}",
+            action=s.action if s else "",
+            size=size,
+            share=size / total if total else 0.0,
+            means=means,
+            medians=medians,
+            diffs=diffs,
+        ))
+    return out
+
+
+def _num(v) -> float | None:
+    if v is None:
+        return None
+    f = float(v)
+    return f if math.isfinite(f) else None
