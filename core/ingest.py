@@ -93,6 +93,7 @@ SNIFF_RECORDS = 1000
 MAX_NAME = 120
 NUMERIC_SHARE = 0.5  # numeric when strictly more than this share of present values parse
 FEW_POINTS = 10  # warn when the numeric columns hold fewer distinct points (the elbow sweeps k=1..10)
+PROFILE_CHUNK = 20  # columns per profiling query: DuckDB plans very wide SELECTs superlinearly
 EXTRA = "__extra"  # staged-table column holding the first field beyond the last column, if any
 INTERNAL_NAMES = {n.lower() for n in (*RESERVED, EXTRA)}
 DELIMITERS = (",", ";", "\t", "|")
@@ -389,10 +390,12 @@ def _short(text: object, limit: int = 60) -> str:
 # =================================================================================================
 @dataclass
 class _Encoding:
-    duckdb: str  # utf-8 | utf-16 | latin-1
+    duckdb: str  # utf-8 | utf-16: what DuckDB reads (after transcoding, when needed)
     codec: str  # Python codec for the sample
-    cp1252: bool = False  # restore Windows-1252 characters in 0x80-0x9F
+    transcode: bool = False  # not UTF-8: copy as UTF-8 first (DuckDB's latin-1 refuses 0x80-0x9F)
+    cp1252: bool = False  # bytes 0x80-0x9F are Windows-1252 characters (euro sign, curly quotes)
     note: str | None = None
+    odd_quotes: bool = False  # an odd number of '"' in the file: a quoted field never ends
 
 
 @dataclass
@@ -405,30 +408,72 @@ class _Dialect:
 
 
 def _detect_encoding(path: Path, source: str) -> _Encoding:
+    """BOM, else UTF-8 when the whole file decodes, else Latin-1/Windows-1252. The same pass counts
+    quote characters: an odd count means a quoted field never ends."""
     with open(path, "rb") as fh:
         head = fh.read(SNIFF_BYTES)
         if head.startswith(codecs.BOM_UTF8):
-            return _Encoding("utf-8", "utf-8-sig")
-        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            enc = _Encoding("utf-8", "utf-8-sig")
+        elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
             return _Encoding("utf-16", "utf-16")
-        _check_not_binary(head, source)
+        else:
+            _check_not_binary(head, source)
+            enc = None
         fh.seek(0)
         decoder = codecs.getincrementaldecoder("utf-8")()
-        high_c1 = False
-        try:
-            while chunk := fh.read(4 * 1024 * 1024):
-                decoder.decode(chunk)
-            decoder.decode(b"", final=True)
-            return _Encoding("utf-8", "utf-8")
-        except UnicodeDecodeError:
-            pass
-        fh.seek(0)
+        utf8, high_c1, quotes = enc is None, False, 0
         while chunk := fh.read(4 * 1024 * 1024):
-            if re.search(rb"[\x80-\x9f]", chunk):
-                high_c1 = True
-                break
-    note = f"'{source}' is not UTF-8; it was read as {'Windows-1252' if high_c1 else 'Latin-1'} text"
-    return _Encoding("latin-1", "cp1252" if high_c1 else "latin-1", cp1252=high_c1, note=note)
+            quotes += chunk.count(b'"')
+            if utf8:
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError:
+                    utf8 = False
+            high_c1 = high_c1 or re.search(rb"[\x80-\x9f]", chunk) is not None
+        if utf8:
+            try:
+                decoder.decode(b"", final=True)
+            except UnicodeDecodeError:
+                utf8 = False
+    if enc is None and utf8:
+        enc = _Encoding("utf-8", "utf-8")
+    elif enc is None:
+        name = "Windows-1252" if high_c1 else "Latin-1"
+        enc = _Encoding("utf-8", "latin-1", transcode=True, cp1252=high_c1,
+                        note=f"'{source}' is not UTF-8; it was read as {name} text")
+    enc.odd_quotes = quotes % 2 == 1
+    return enc
+
+
+_CP1252_TABLE = {b: u for b, u in _CP1252.items()}
+
+
+def _decode_single_byte(data: bytes, enc: _Encoding) -> str:
+    """Latin-1, with 0x80-0x9F read as Windows-1252 where it defines them (undefined ones stay)."""
+    text = data.decode("latin-1")
+    return text.translate(_CP1252_TABLE) if enc.cp1252 else text
+
+
+@contextmanager
+def _utf8_copy(cur, path: Path, enc: _Encoding) -> Iterator[Path]:
+    """The path DuckDB should read: the file itself, or a UTF-8 copy of a single-byte file in DuckDB's
+    temp directory (inside the folders it may read), removed afterwards."""
+    if not enc.transcode:
+        yield path
+        return
+    try:
+        tmp_dir = Path(cur.execute("SELECT current_setting('temp_directory')").fetchall()[0][0] or path.parent)
+    except duckdb.Error:
+        tmp_dir = path.parent
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    copy = tmp_dir / f"ingest_{new_id()}.utf8.csv"
+    try:
+        with open(path, "rb") as src, open(copy, "w", encoding="utf-8", newline="") as dst:
+            while chunk := src.read(4 * 1024 * 1024):
+                dst.write(_decode_single_byte(chunk, enc))
+        yield copy
+    finally:
+        copy.unlink(missing_ok=True)
 
 
 def _check_not_binary(sample: bytes, source: str) -> None:
@@ -446,7 +491,8 @@ def _read_sample(path: Path, enc: _Encoding) -> tuple[str, bool]:
     with open(path, "rb") as fh:
         data = fh.read(SNIFF_BYTES + 1)
     truncated = len(data) > SNIFF_BYTES
-    text = data[:SNIFF_BYTES].decode(enc.codec, errors="replace")
+    head = data[:SNIFF_BYTES]
+    text = _decode_single_byte(head, enc) if enc.transcode else head.decode(enc.codec, errors="replace")
     if truncated:  # drop the last, probably cut, line
         cut = max(text.rfind("\n"), 0)
         text = text[:cut]
@@ -553,20 +599,21 @@ def _stage_text(cur, path: Path, table: str, source: str, header: bool | None) -
     whitespace = dialect.kind == "whitespace"
     what = "whitespace-separated text" if whitespace else "CSV"
     raw = f"{table}__raw"
-    with _reading(source, what):
+    with _reading(source, what), _utf8_copy(cur, path, enc) as readable:
         if whitespace:
-            first = _load_raw_lines(cur, path, raw, enc, text)
+            first = _load_raw_lines(cur, readable, raw, enc, text)
         else:
-            first = _load_raw_delimited(cur, path, raw, enc, dialect, n)
-        names_raw = [_fix_text(v, enc) for v in (first or [])][:n] if header else [None] * n
+            first = _load_raw_delimited(cur, readable, raw, enc, dialect, n)
+    with _reading(source, what):
+        names_raw = list(first or [])[:n] if header else [None] * n
         names_raw += [None] * (n - len(names_raw))
         names, repairs = sanitize_names(names_raw, header)
         fields = ", ".join(
-            f"{_trim_sql(_cp1252_fix(f'c{i}', enc)) if not whitespace else f'parts[{i + 1}]'} AS {quote_ident(nm)}"
+            f"{_trim_sql(f'c{i}') if not whitespace else f'parts[{i + 1}]'} AS {quote_ident(nm)}"
             for i, nm in enumerate(names)
         )
         if whitespace:
-            line = _cp1252_fix("line", enc)
+            line = "line"
             cur.execute(
                 f"""
                 CREATE TEMP TABLE {table} AS
@@ -598,6 +645,11 @@ def _stage_text(cur, path: Path, table: str, source: str, header: bool | None) -
                         warnings=[enc.note] if enc.note else [], trimmed=True)
     with _reading(source, what):
         _finish_staging(cur, staged, header)
+    if enc.odd_quotes and not whitespace:
+        staged.warnings.append(
+            f"'{source}' has an unterminated quote (an odd number of '\"' characters): a quoted field "
+            "runs on to the end of the file or into the next rows; check the rows near the last quote"
+        )
     if staged.rows and not whitespace:
         short = _first_short_row(dialect.records, n, header)
         if short is not None:
@@ -618,14 +670,6 @@ def _first_short_row(records: list[list[str]], n: int, header: bool) -> int | No
 
 def _trim_sql(expr: str) -> str:
     return f"regexp_replace({expr}, {_TRIM_RE}, '', 'g')"
-
-
-def _cp1252_fix(expr: str, enc: _Encoding) -> str:
-    if not enc.cp1252:
-        return expr
-    src = " || ".join(f"chr({b})" for b in _CP1252)
-    dst = " || ".join(f"chr({u})" for u in _CP1252.values())
-    return f"translate({expr}, {src}, {dst})"
 
 
 def _load_raw_delimited(cur, path: Path, raw: str, enc: _Encoding, dialect: _Dialect, n: int) -> list | None:
@@ -665,12 +709,6 @@ def _load_raw_lines(cur, path: Path, raw: str, enc: _Encoding, sample: str) -> l
         WHERE trim(coalesce(line, ''), {_WS}) <> '' ORDER BY rowid LIMIT 1"""
     ).fetchone()
     return list(first[0]) if first else None
-
-
-def _fix_text(v: str | None, enc: _Encoding) -> str | None:
-    if v is None or not enc.cp1252:
-        return v
-    return v.translate({b: u for b, u in _CP1252.items()})
 
 
 def _finish_staging(cur, staged: StagedFile, header: bool) -> None:
@@ -891,49 +929,59 @@ def _profile(
     """Per column: how many values are present, parse as numbers (in each number style), are not
     finite or whole; then, only where needed, distinct counts, integers and leading zeros."""
     plans = [_Plan(c, types[c], _is_native_number(types[c]), trimmed=trimmed) for c in columns]
-    for chunk in _chunks(plans, 50):
+    commas: dict[str, int] = {}
+    for chunk in _chunks(plans, PROFILE_CHUNK):
         inner = ", ".join(
             (f"{quote_ident(p.name)} AS v{i}" if p.native else f"{_t(quote_ident(p.name), p.trimmed)} AS v{i}")
             for i, p in enumerate(chunk)
         )
-        aggs = []  # eight per column, in a fixed order
+        aggs = []  # seven per column, in a fixed order
         for i, p in enumerate(chunk):
             v = f"v{i}"
             if p.native:
                 d = f"{v}::DOUBLE"
-                aggs += [f"count({v})", f"count({v})", "0", "0", "0", f"count_if(NOT isfinite({d}))",
+                aggs += [f"count({v})", f"count({v})", "0", f"count_if(NOT isfinite({d}))",
                          f"count_if({d} = trunc({d}) AND abs({d}) < 9007199254740992)", "NULL"]
                 continue
             x = f"TRY_CAST({v} AS DOUBLE)"
             present = f"NOT {_missing(v)}"
-            comma = f"contains({v}, ',')"
-            th = f"regexp_full_match({v}, '{_TH}')"
-            dc = f"regexp_full_match({v}, '{_DC}')"
             aggs += [
                 f"count_if({present})",
                 f"count_if({present} AND {x} IS NOT NULL)",  # "nan" is a missing token, not a number
-                f"count_if(CASE WHEN {comma} THEN {th} AND NOT {dc} ELSE false END)",
-                f"count_if(CASE WHEN {comma} THEN {dc} AND NOT {th} ELSE false END)",
-                f"count_if(CASE WHEN {comma} THEN {th} AND {dc} ELSE false END)",
+                f"count_if(contains({v}, ','))",
                 f"count_if(NOT isfinite({x}))",
                 f"count_if({x} = trunc({x}) AND abs({x}) < 9007199254740992)",
                 f"min(CASE WHEN {present} AND {x} IS NULL THEN {v} END)",
             ]
         stats = cur.execute(f"SELECT {', '.join(aggs)} FROM (SELECT {inner} FROM {table})").fetchone()
         for i, p in enumerate(chunk):
-            present, plain, th, dc, amb, nonfinite, whole, example = stats[8 * i: 8 * i + 8]
-            p.present, p.nonfinite, p.whole, p.example = present, nonfinite, whole, example
-            if p.native:
-                p.parsed = present
-                continue
+            present, plain, comma, nonfinite, whole, example = stats[6 * i: 6 * i + 6]
+            p.present, p.parsed, p.nonfinite, p.whole, p.example = present, plain, nonfinite, whole, example
+            if comma:
+                commas[p.name] = comma
+    # number style, only for text columns holding commas (regexes are the expensive part)
+    with_commas = [p for p in plans if p.name in commas]
+    for chunk in _chunks(with_commas, PROFILE_CHUNK):
+        aggs = []
+        for p in chunk:
+            v = _t(quote_ident(p.name), p.trimmed)
+            th = f"regexp_full_match({v}, '{_TH}')"
+            dc = f"regexp_full_match({v}, '{_DC}')"
+            aggs += [
+                f"count_if(CASE WHEN contains({v}, ',') THEN {th} AND NOT {dc} ELSE false END)",
+                f"count_if(CASE WHEN contains({v}, ',') THEN {dc} AND NOT {th} ELSE false END)",
+                f"count_if(CASE WHEN contains({v}, ',') THEN {th} AND {dc} ELSE false END)",
+            ]
+        stats = cur.execute(f"SELECT {', '.join(aggs)} FROM {table}").fetchone()
+        for i, p in enumerate(chunk):
+            th, dc, amb = stats[3 * i: 3 * i + 3]
             if dc > th:
                 p.style = "comma"
             elif th > 0:
                 p.style = "thousands"
             elif amb > 0:
                 p.style = "comma" if delimiter == ";" else "thousands"
-            extra = (dc + amb) if p.style == "comma" else (th + amb) if p.style == "thousands" else 0
-            p.parsed = plain + extra
+            p.parsed += (dc + amb) if p.style == "comma" else (th + amb) if p.style == "thousands" else 0
     _profile_distinct(cur, table, plans)
     return plans
 
@@ -943,7 +991,7 @@ def _profile_distinct(cur, table: str, plans: list[_Plan]) -> None:
     approximate distinct counts for text columns (free-text warning)."""
     need = [p for p in plans if quality.is_id_like(p.name)
             or (not p.native and p.parsed * 2 <= max(p.present, 1))]
-    for chunk in _chunks(need, 50):
+    for chunk in _chunks(need, PROFILE_CHUNK):
         aggs = []
         for p in chunk:
             q = quote_ident(p.name)

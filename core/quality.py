@@ -200,15 +200,16 @@ def constant_columns(
     if rows < 2 or not candidates:
         return []
     out = []
-    for chunk in _chunks(candidates, 100):
+    for chunk in _chunks(candidates, 25):  # narrow queries plan faster
+        # one distinct value <=> min = max over the present values (much cheaper than count DISTINCT)
         sql = ", ".join(
-            f"count(DISTINCT {quote_ident(c)}), min({quote_ident(c)})::VARCHAR, count({quote_ident(c)})"
+            f"min({quote_ident(c)}) = max({quote_ident(c)}), min({quote_ident(c)})::VARCHAR, count({quote_ident(c)})"
             for c in chunk
         )
         stats = cur.execute(f"SELECT {sql} FROM {table}").fetchone()
         for i, col in enumerate(chunk):
-            distinct, value, present = stats[3 * i: 3 * i + 3]
-            if distinct != 1:
+            same, value, present = stats[3 * i: 3 * i + 3]
+            if not same:
                 continue
             action, excludes = RULE_TEXT["constant_column"]
             gap = f" ({rows - present} missing)" if present < rows else ""
