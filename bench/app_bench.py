@@ -1,5 +1,5 @@
-"""The HTTP half of the benchmark: the real app under gunicorn (one worker, threads, as in production)
-on a fresh DuckDB file, driven through `/_dash-update-component` by bench.dash_client like a browser.
+"""The HTTP half of the benchmark: the real app under `gunicorn app:server` (one worker, threads, as in
+production) on a fresh DuckDB file, driven through `/_dash-update-component` by bench.dash_client like a browser.
 
 Every interaction is a prop change a user makes (a box drawn on the scatter, a range dragged on a
 histogram, a segment ticked, "Clear all filters"); the client sends the callback that turns it into
@@ -43,6 +43,7 @@ class Series:
     bytes: list[int] = field(default_factory=list)  # response bytes per interaction (all requests)
     requests: list[int] = field(default_factory=list)  # requests per interaction
     per_callback: dict = field(default_factory=dict)  # callback -> list of seconds
+    per_callback_bytes: dict = field(default_factory=dict)  # callback -> list of response bytes
     errors: list = field(default_factory=list)
 
     def add(self, c: Cascade) -> None:
@@ -52,6 +53,7 @@ class Series:
         self.requests.append(len(c.requests))
         for r in c.requests:
             self.per_callback.setdefault(r.callback, []).append(r.seconds)
+            self.per_callback_bytes.setdefault(r.callback, []).append(r.bytes)
         for r in c.errors:
             self.errors.append(f"{r.callback}: HTTP {r.status} {r.error or ''}"[:300])
 
@@ -96,9 +98,10 @@ def free_port() -> int:
 
 
 class Server:
-    """gunicorn 'bench.serve:wsgi()' in a subprocess (werkzeug's threaded server if gunicorn is missing)."""
+    """`gunicorn app:server` (the production command) in a subprocess, with CSI_DB in a private folder
+(werkzeug's threaded server if gunicorn is missing)."""
 
-    def __init__(self, data_dir: Path, threads: int = 4) -> None:
+    def __init__(self, data_dir: Path, threads: int = 8) -> None:
         self.data_dir = data_dir
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -110,8 +113,8 @@ class Server:
     def start(self, timeout: float = 300.0) -> float:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ)
+        env.pop("CSI_DATA_DIR", None)  # the bundled sample stays readable; the database and uploads go here
         env.update(
-            CSI_DATA_DIR=str(self.data_dir),
             CSI_DB=str(self.data_dir / "app.duckdb"),
             CSI_MAX_UPLOAD_MB=env.get("CSI_MAX_UPLOAD_MB", "1024"),
             PYTHONPATH=str(PROJECT_DIR) + os.pathsep + env.get("PYTHONPATH", ""),
@@ -121,12 +124,12 @@ class Server:
 
             cmd = [sys.executable, "-m", "gunicorn", "--workers", "1", "--threads", str(self.threads),
                    "--bind", f"127.0.0.1:{self.port}", "--timeout", "900", "--graceful-timeout", "5",
-                   "--limit-request-line", "0", "bench.serve:wsgi()"]
+                   "--limit-request-line", "0", "app:server"]
             self.kind = f"gunicorn, 1 worker, {self.threads} threads"
         except ImportError:
             cmd = [sys.executable, "-c",
-                   "from werkzeug.serving import run_simple; from bench.serve import wsgi; "
-                   f"run_simple('127.0.0.1', {self.port}, wsgi(), threaded=True)"]
+                   "from werkzeug.serving import run_simple; from app import server; "
+                   f"run_simple('127.0.0.1', {self.port}, server, threaded=True)"]
             self.kind = "werkzeug threaded"
         t0 = time.perf_counter()
         self._logf = open(self.log, "wb")
@@ -182,6 +185,7 @@ def run_app(
         res.server = server.kind
         sampler = RSSSampler(server.proc.pid).start()
         client = DashClient(server.base)
+        _emulate_browser(client)
         t0 = time.perf_counter()
         page = client.load()
         res.page_load_s = time.perf_counter() - t0
@@ -228,6 +232,21 @@ def _phase(res: AppResult, sampler: RSSSampler, name: str, t0: float) -> None:
     res.rss_peak_phase[name] = sampler.window(t0)[1]
 
 
+PAGE_ROWS = 100  # the customer grid's cacheBlockSize (layouts/tables.py)
+
+
+def _emulate_browser(client: DashClient) -> None:
+    """What the page's clientside callbacks and components do in a browser."""
+    # dcc.Upload -> the size check in the browser opens the upload gate (callbacks/data.py)
+    client.emulate(ids.UPLOAD, "contents",
+                   lambda v: [(ids.UPLOAD_GATE, {"data": {"ok": True, "t": int(time.time() * 1000)}})] if v else [])
+    # a new filter spec or new columns purge the infinite grid, which asks for its first block again
+    first_block = lambda _v: [(ids.CUSTOMER_GRID, {"getRowsRequest": {  # noqa: E731
+        "startRow": 0, "endRow": PAGE_ROWS, "sortModel": [], "filterModel": {}}})]
+    client.emulate(ids.FILTER_STORE, "data", first_block)
+    client.emulate(ids.CUSTOMER_GRID, "columnDefs", first_block)
+
+
 # -- upload -------------------------------------------------------------------------------------
 def _current_run(client: DashClient) -> str | None:
     data = client.get(ids.RUN_STORE, "data")
@@ -242,15 +261,12 @@ def _upload(client: DashClient, data_file: Path, res: AppResult, http_upload: bo
     mime = "text/csv" if data_file.suffix == ".csv" else "application/octet-stream"
     contents = f"data:{mime};base64," + base64.b64encode(raw).decode("ascii")
     res.upload_bytes_sent = len(contents)
-    if client.has(ids.UPLOAD_GATE):
-        # set in the browser by a clientside callback once the size check passes
-        client.set(ids.UPLOAD_GATE, data={"ok": True, "t": int(time.time() * 1000), "size": len(raw)})
-    if not client.listeners(ids.UPLOAD, "contents"):
+    if not any(cb for cb in client.callbacks if any(d.id == ids.UPLOAD and d.prop == "contents" for d in cb.inputs)):
         res.errors.append("no callback listens to the upload's contents")
         return
+    client.set(ids.UPLOAD, filename=data_file.name, last_modified=int(time.time()))
     t0 = time.perf_counter()
-    cascade = client.act(ids.UPLOAD, contents=contents, filename=data_file.name,
-                         last_modified=int(time.time() * 1000))
+    cascade = client.act(ids.UPLOAD, contents=contents)
     after = _current_run(client)
     if after == before and client.has(ids.RUN_BUTTON):
         # the upload only loaded the data: the user presses "Run"
@@ -337,12 +353,6 @@ def _hist_range(client: DashClient, hid, rng: np.random.Generator) -> dict:
     return {"points": points, "range": {"x": [lo, hi]}}
 
 
-def _segments(client: DashClient) -> list[int]:
-    opts = client.get(ids.SEGMENT_CHECKLIST, "options") or []
-    vals = [o.get("value") for o in opts if isinstance(o, dict)]
-    return [v for v in vals if isinstance(v, int)] or [1, 2]
-
-
 def _interactions(client: DashClient, res: AppResult, n: int, rng: np.random.Generator) -> None:
     box = res.series.setdefault("scatter box select", Series("scatter box select"))
     _clear(client)
@@ -360,10 +370,15 @@ def _interactions(client: DashClient, res: AppResult, n: int, rng: np.random.Gen
 
     seg = res.series.setdefault("segment click", Series("segment click"))
     _clear(client)
-    segs = _segments(client)
-    for i in range(n):
-        pick = [segs[i % len(segs)]] if i % 3 else sorted({segs[i % len(segs)], segs[(i + 1) % len(segs)]})
-        seg.add(client.act(ids.SEGMENT_CHECKLIST, value=pick))
+    rows = client.get(ids.PROFILE_GRID, "rowData") or []
+    row_ids = [r.get("row_id") for r in rows if isinstance(r, dict) and r.get("row_id") is not None]
+    if not row_ids:
+        seg.errors.append("the profile grid has no rows to click")
+    for i in range(n if row_ids else 0):
+        rid = row_ids[i % len(row_ids)]
+        cell = {"value": rid, "colId": "name", "rowIndex": i % len(row_ids), "rowId": str(rid),
+                "timestamp": int(time.time() * 1000)}
+        seg.add(client.act(ids.PROFILE_GRID, cellClicked=cell))
 
     clear = res.series.setdefault("clear filters", Series("clear filters"))
     for _ in range(n):

@@ -184,7 +184,12 @@ def _feature_matrix(store: Store, run) -> tuple[np.ndarray, np.ndarray]:
 def _agreement(store: Store, run, res: CoreResult) -> None:
     """Adjusted Rand index between the stored segments and a full K-Means on the same matrix."""
     try:
-        X, labels = _feature_matrix(store, run)
+        try:
+            from core.segmentation import run_matrix
+
+            X, labels = run_matrix(store, run)
+        except ImportError:
+            X, labels = _feature_matrix(store, run)
         t0 = time.perf_counter()
         try:
             from core.segmentation import agreement_with_full_kmeans

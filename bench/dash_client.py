@@ -93,7 +93,7 @@ class Callback:
         parts = out[2:-2].split("...") if multi else [out]
         outputs = []
         for p in parts:
-            if not p:
+            if not p or d.get("no_output") or "." not in p:
                 continue
             cid, prop = p.rsplit(".", 1)
             outputs.append(Dep(_parse_id(cid), prop))
@@ -152,6 +152,24 @@ class DashClient:
         self.types: dict[str, str] = {}  # id_key -> component type
         self.callbacks: list[Callback] = []
         self.layout_bytes = 0
+        # (id_key, prop) -> fn(value) -> [(component id, {prop: value})]: what a clientside callback
+        # or the component itself does in the browser when that prop changes
+        self.emulations: dict[tuple[str, str], Any] = {}
+
+    def emulate(self, cid: Any, prop: str, fn) -> None:
+        """When `prop` of `cid` changes, apply fn(new value)'s prop changes as the browser would."""
+        self.emulations[(id_key(cid), prop)] = fn
+
+    def _emulated(self, changed: set[tuple[str, str]]) -> set[tuple[str, str]]:
+        more: set[tuple[str, str]] = set()
+        for key, prop in list(changed):
+            fn = self.emulations.get((key, prop))
+            if fn is None:
+                continue
+            for cid, props in fn(self.props.get(key, {}).get(prop)) or []:
+                self.set(cid, **props)
+                more |= {(id_key(cid), p) for p in props}
+        return more
 
     # -- page load ---------------------------------------------------------------------------
     def load(self, initial_callbacks: bool = True) -> Cascade:
@@ -234,6 +252,7 @@ class DashClient:
         key = id_key(cid)
         self.set(cid, **props)
         changed = {(key, p) for p in props}
+        changed |= self._emulated(changed)
         cascade = Cascade(changed=set(changed))
         t0 = time.perf_counter()
         self._run(self._triggered(changed), cascade)
@@ -245,7 +264,9 @@ class DashClient:
         return [cb for cb, _ in self._triggered({(key, prop)})]
 
     # -- the renderer loop ----------------------------------------------------------------------
-    def _triggered(self, changed: set[tuple[str, str]]) -> list[tuple[Callback, list[str]]]:
+    def _triggered(self, changed: set[tuple[str, str]], by: dict | None = None) -> list[tuple[Callback, list[str]]]:
+        """Callbacks with a changed input; `by` maps a change to the callback that made it (a callback
+        is not re-run by its own outputs, as in the renderer)."""
         out = []
         for cb in self.callbacks:
             if cb.clientside:
@@ -253,6 +274,8 @@ class DashClient:
             hits = []
             for d in cb.inputs:
                 for key, prop in changed:
+                    if by and by.get((key, prop)) == cb.output:
+                        continue
                     if d.prop == prop and key in self.ids and d.matches(self.ids[key]):
                         hits.append(f"{key}.{prop}")
             if hits:
@@ -279,8 +302,9 @@ class DashClient:
             jobs = [job for cb, ch in ready for job in self._expand(cb, ch)]
             results = list(self.pool.map(lambda j: self._post(*j), jobs))
             changed: set[tuple[str, str]] = set()
+            by: dict[tuple[str, str], str] = {}
             new_ids: set[str] = set()
-            for req, updates in results:
+            for (cb, _, _), (req, updates) in zip(jobs, results):
                 cascade.requests.append(req)
                 for key, props in updates.items():
                     if key not in self.props:
@@ -289,10 +313,12 @@ class DashClient:
                     self.props[key].update(props)
                     for p, v in props.items():
                         changed.add((key, p))
+                        by[(key, p)] = cb.output
                         if isinstance(v, (list, dict)):
                             new_ids |= self._register(v)
+            changed |= self._emulated(changed)
             cascade.changed |= changed
-            nxt = self._triggered(changed) + (self._initial_for(new_ids) if new_ids else [])
+            nxt = self._triggered(changed, by) + (self._initial_for(new_ids) if new_ids else [])
             queue = _merge(rest + nxt)
         cascade.seconds = time.perf_counter() - t0
         return cascade

@@ -238,16 +238,18 @@ def render(env: dict, args, results: list[dict], rfm) -> str:
             add(f"| error | {e} |")
         add("")
 
-    add("## Per-callback times (p50 / p95 of single requests, largest size)")
+    add(f"## Per-callback times and sizes (single requests, {results[-1]['size']:,} rows)")
     add("")
     r = results[-1]
-    add("| interaction | callback | requests | p50 | p95 |")
-    add("|---|---|---|---|---|")
+    add("| interaction | callback | requests | p50 | p95 | response p50 / max |")
+    add("|---|---|---|---|---|---|")
     for name, s in r["app"].series.items():
         for cb, times in sorted(s.per_callback.items()):
             from bench.measure import percentile
 
-            add(f"| {name} | `{cb[:80]}` | {len(times)} | {_ms(percentile(times, 50))} | {_ms(percentile(times, 95))} |")
+            sizes = s.per_callback_bytes.get(cb, [])
+            add(f"| {name} | `{cb[:80]}` | {len(times)} | {_ms(percentile(times, 50))} | "
+                f"{_ms(percentile(times, 95))} | {_kb(percentile(sizes, 50))} / {_kb(max(sizes, default=None))} |")
     if r["app"].upload_requests:
         add("")
         add("Upload cascade (callback, seconds, response bytes, status): "
