@@ -237,7 +237,10 @@ def publish_staged(
     plans = _profile(cur, table, columns, types, staged.delimiter, staged.trimmed)
 
     keep = f"{table}__keep"
-    dups = quality.mark_first_rows(cur, table, columns + ([EXTRA] if has_extra else []), keep)
+    if any(p.distinct == rows_read for p in plans if quality.is_id_like(p.name)):
+        dups = 0  # a column unique in every row: no two rows can be exact duplicates
+    else:
+        dups = quality.mark_first_rows(cur, table, columns + ([EXTRA] if has_extra else []), keep)
     rows_loaded = rows_read - dups
     _decide_roles(plans, rows_loaded, repairs, warnings)
 
@@ -633,7 +636,8 @@ def _stage_text(cur, path: Path, table: str, source: str, header: bool | None) -
                 f"""
                 CREATE TEMP TABLE {table} AS
                 SELECT * FROM (
-                    SELECT row_number() OVER (ORDER BY rowid) - {int(header)} AS {ROW}, {fields},
+                    -- rowids of a table filled by one statement are contiguous and in file order
+                    SELECT rowid - (SELECT min(rowid) FROM {raw}) + 1 - {int(header)} AS {ROW}, {fields},
                            c{n} AS {EXTRA}
                     FROM {raw}
                 ) WHERE {ROW} >= 1
