@@ -2,6 +2,8 @@
 No timing is asserted: this is not a test of speed."""
 from __future__ import annotations
 
+import importlib
+
 import pytest
 
 from bench.__main__ import main
@@ -33,4 +35,8 @@ def test_bench_runs_at_a_tiny_size_and_writes_its_report(tmp_path):
         line = next(l for l in table.splitlines() if l.startswith(f"| **{name}**"))
         assert "n/a" not in line and "(3x" in line, line
     targets = text[text.find("## Targets"):text.find("## Measurements")]
-    assert targets.count("| PASS |") + targets.count("| MISS |") >= 16
+    verdicts = [line.rsplit("|", 2)[-2].strip() for line in targets.splitlines() if line.startswith("| ")][1:]
+    assert len(verdicts) == 15 and set(verdicts) <= {"PASS", "MISS"}, verdicts
+    rfm = text[text.find("## RFM"):text.find("## Per-callback")]
+    if hasattr(importlib.import_module("core.rfm"), "load_transactions"):
+        assert "| error |" not in rfm and "| customers derived | n/a |" not in rfm, rfm
