@@ -27,67 +27,76 @@ def snapshot(path: Path) -> dict:
     """Tables, their row counts and content checksums, and the catalogue rows."""
     con = connect(path)
     try:
-        names = tables(con)
-        content = {}
-        for t in names:
-            n, h = con.execute(f'SELECT count(*), bit_xor(hash(t)) FROM "{t}" t').fetchone()
-            content[t] = (int(n), int(h or 0))
-        return {
-            "tables": names,
-            "content": content,
-            "datasets": con.execute(
-                "SELECT dataset_id, name, rows_loaded FROM datasets ORDER BY dataset_id").fetchall(),
-            "runs": con.execute("SELECT run_id, dataset_id FROM runs ORDER BY run_id").fetchall(),
-        }
+        return snapshot_of(con)
     finally:
         con.close()
+
+
+def snapshot_of(con) -> dict:
+    names = tables(con)
+    content = {}
+    for t in names:
+        n, h = con.execute(f'SELECT count(*), bit_xor(hash(t)) FROM "{t}" t').fetchone()
+        content[t] = (int(n), int(h or 0))
+    return {
+        "tables": names,
+        "content": content,
+        "datasets": con.execute(
+            "SELECT dataset_id, name, rows_loaded FROM datasets ORDER BY dataset_id").fetchall(),
+        "runs": con.execute("SELECT run_id, dataset_id FROM runs ORDER BY run_id").fetchall(),
+    }
 
 
 def problems(path: Path) -> list[str]:
     """Every way the file breaks the rule 'a dataset or run is all there or not there at all'."""
-    out: list[str] = []
     con = connect(path)
     try:
-        names = set(tables(con))
-        for t in CATALOGUE:
-            if t not in names:
-                out.append(f"catalogue table {t} is missing")
-        if any(t not in names for t in CATALOGUE):
-            return out
-        datasets = {r[0]: r for r in con.execute(
-            "SELECT dataset_id, name, rows_loaded FROM datasets").fetchall()}
-        runs = {r[0]: json.loads(r[2]) | {"dataset_id": r[1]} for r in con.execute(
-            "SELECT run_id, dataset_id, spec FROM runs").fetchall()}
-        for t in sorted(names - set(CATALOGUE)):
-            if t.startswith("ds_") and t[3:] in datasets:
-                continue
-            if t.startswith("run_") and t[4:] in runs:
-                continue
-            out.append(f"table {t} is not a registered dataset or run (half-written or stray staging table)")
-        for ds_id, (_, name, rows_loaded) in datasets.items():
-            t = f"ds_{ds_id}"
-            if t not in names:
-                out.append(f"dataset {ds_id} ({name}) is registered but its table {t} is missing")
-                continue
-            n = con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]
-            if rows_loaded is not None and n != rows_loaded:
-                out.append(f"dataset {ds_id}: {n} rows in {t}, {rows_loaded} registered")
-        for run_id, spec in runs.items():
-            t = f"run_{run_id}"
-            if spec["dataset_id"] not in datasets:
-                out.append(f"run {run_id} belongs to unknown dataset {spec['dataset_id']}")
-            if t not in names:
-                out.append(f"run {run_id} is registered but its table {t} is missing")
-                continue
-            n = con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]
-            if spec.get("rows_clustered") is not None and n != spec["rows_clustered"]:
-                out.append(f"run {run_id}: {n} rows in {t}, {spec['rows_clustered']} registered")
-        for t in ("rejects", "issues"):
-            orphans = con.execute(
-                f"SELECT count(*) FROM {t} WHERE dataset_id NOT IN (SELECT dataset_id FROM datasets)"
-            ).fetchone()[0]
-            if orphans:
-                out.append(f"{orphans} {t} rows belong to no registered dataset")
+        return problems_of(con)
     finally:
         con.close()
+
+
+def problems_of(con) -> list[str]:
+    """problems() on an open connection (e.g. a cursor of the Store that holds the file)."""
+    out: list[str] = []
+    names = set(tables(con))
+    for t in CATALOGUE:
+        if t not in names:
+            out.append(f"catalogue table {t} is missing")
+    if any(t not in names for t in CATALOGUE):
+        return out
+    datasets = {r[0]: r for r in con.execute(
+        "SELECT dataset_id, name, rows_loaded FROM datasets").fetchall()}
+    runs = {r[0]: json.loads(r[2]) | {"dataset_id": r[1]} for r in con.execute(
+        "SELECT run_id, dataset_id, spec FROM runs").fetchall()}
+    for t in sorted(names - set(CATALOGUE)):
+        if t.startswith("ds_") and t[3:] in datasets:
+            continue
+        if t.startswith("run_") and t[4:] in runs:
+            continue
+        out.append(f"table {t} is not a registered dataset or run (half-written or stray staging table)")
+    for ds_id, (_, name, rows_loaded) in datasets.items():
+        t = f"ds_{ds_id}"
+        if t not in names:
+            out.append(f"dataset {ds_id} ({name}) is registered but its table {t} is missing")
+            continue
+        n = con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]
+        if rows_loaded is not None and n != rows_loaded:
+            out.append(f"dataset {ds_id}: {n} rows in {t}, {rows_loaded} registered")
+    for run_id, spec in runs.items():
+        t = f"run_{run_id}"
+        if spec["dataset_id"] not in datasets:
+            out.append(f"run {run_id} belongs to unknown dataset {spec['dataset_id']}")
+        if t not in names:
+            out.append(f"run {run_id} is registered but its table {t} is missing")
+            continue
+        n = con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]
+        if spec.get("rows_clustered") is not None and n != spec["rows_clustered"]:
+            out.append(f"run {run_id}: {n} rows in {t}, {spec['rows_clustered']} registered")
+    for t in ("rejects", "issues"):
+        orphans = con.execute(
+            f"SELECT count(*) FROM {t} WHERE dataset_id NOT IN (SELECT dataset_id FROM datasets)"
+        ).fetchone()[0]
+        if orphans:
+            out.append(f"{orphans} {t} rows belong to no registered dataset")
     return out
