@@ -74,7 +74,10 @@ class FilterSpec:
 def _number(v: Any, what: str) -> float:
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         raise InputError(f"{what} must be a number")
-    f = float(v)
+    try:
+        f = float(v)
+    except OverflowError:  # an integer beyond the float range, e.g. 1e400 sent as digits
+        raise InputError(f"{what} must be finite") from None
     if not math.isfinite(f):
         raise InputError(f"{what} must be finite")
     return f
@@ -163,7 +166,7 @@ def where_clause(spec: FilterSpec, numeric: list[str], categorical: list[str]) -
         parts.append(f"{quote_ident(col, numeric)} BETWEEN ? AND ?")
         params += [lo, hi]
     for col, values in spec.categories.items():
-        parts.append(f"list_contains(?::VARCHAR[], {quote_ident(col, categorical)})")
+        parts.append(f"list_contains(?::VARCHAR[], {quote_ident(col, categorical)}::VARCHAR)")
         params.append(list(values))
     if spec.region is not None:
         sql, p = _region_sql(spec.region)
