@@ -18,7 +18,7 @@ import pytest
 import requests
 
 import dbcheck
-from core.config import Settings
+from core.config import SAMPLE_FILE, Settings
 from core.store import Store
 from live_server import DashClient, LiveServer, data_url, is_alert, response_props, text_of
 
@@ -37,7 +37,8 @@ def env(tmp_path_factory):
     from core.pipeline import ensure_sample
 
     data_dir = tmp_path_factory.mktemp("forged")
-    store = Store(data_dir / "segmentation.duckdb", Settings(data_dir=data_dir), allowed_dirs=[data_dir])
+    store = Store(data_dir / "segmentation.duckdb", Settings(data_dir=data_dir),
+                  allowed_dirs=[data_dir, SAMPLE_FILE.parent])
     run = ensure_sample(store)
     store.close()
     before = dbcheck.snapshot(data_dir / "segmentation.duckdb")
