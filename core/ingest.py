@@ -15,7 +15,9 @@ Reading
   in the workbook, never recalculated); `PAR1` -> Parquet; old .xls/OLE, gzip and other binary
   content -> InputError; everything else is text.
 - Text encoding: UTF-8 BOM, UTF-16 BOM, else UTF-8 if the WHOLE file decodes as UTF-8, else Latin-1
-  (with the Windows-1252 characters of bytes 0x80-0x9F such as the euro sign restored), with a warning.
+  (with the Windows-1252 characters of bytes 0x80-0x9F such as the euro sign restored), with a warning;
+  such files are copied as UTF-8 into DuckDB's temp directory first (DuckDB's own latin-1 decoder
+  refuses 0x80-0x9F) and the copy is removed. An odd number of quote characters gets a warning.
 - Delimiter: comma, semicolon, tab or pipe, chosen on the first 256 KiB by how consistently it splits
   the records (Python's csv parser, so quoted delimiters and newlines count right); when none splits the
   lines, runs of spaces/tabs (fixed-width style files such as the CDNOW sample) are used. An Excel
@@ -35,7 +37,7 @@ Reading
   Unnamed columns that hold no value at all (trailing delimiters) are dropped with a repair line.
 
 Typing (`publish_staged`, in SQL)
-- Values are trimmed. Missing: empty and, case-insensitively, `? NA N/A #N/A null None nan -`.
+- Values are trimmed of surrounding whitespace (also tabs and no-break spaces). Missing: empty and, case-insensitively, `? NA N/A #N/A null None nan -`.
 - A text column is numeric when MORE than half of its present values parse as numbers (NUMERIC_SHARE).
   Per column: thousands separators ("1,234.5") or decimal commas ("12,5", "1.234,5"), chosen by the
   values that are unambiguous; an ambiguous "1,234" counts as a decimal comma in semicolon-separated
@@ -97,7 +99,6 @@ PROFILE_CHUNK = 20  # columns per profiling query: DuckDB plans very wide SELECT
 EXTRA = "__extra"  # staged-table column holding the first field beyond the last column, if any
 INTERNAL_NAMES = {n.lower() for n in (*RESERVED, EXTRA)}
 DELIMITERS = (",", ";", "\t", "|")
-DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe", " ": "whitespace"}
 MISSING_TOKENS = ("", "?", "na", "n/a", "#n/a", "null", "none", "nan", "-")
 
 # SQL pieces (constants only; never user text)
@@ -124,9 +125,9 @@ _TABLE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 class StagedFile:
     """A staged table: `__row` BIGINT (1-based data record number) plus `columns` in file order.
 
-    Columns read from text are VARCHAR, trimmed of surrounding whitespace (`trimmed=True`); columns of Parquet files (or of a table a
-    caller builds, e.g. core/rfm.py) may already be numeric and are then kept numeric by
-    `publish_staged`. An optional `__extra` VARCHAR column holds the first field beyond the last column
+    Columns read from a file are VARCHAR, trimmed of surrounding whitespace (`trimmed=True`); Parquet
+    numeric columns, or those of a table a caller builds (core/rfm.py: set `table` and `columns`, leave
+    the rest), may already be numeric and are then kept numeric by `publish_staged`. An optional `__extra` VARCHAR column holds the first field beyond the last column
     for rows that had too many. The table is TEMP: it vanishes with the transaction's cursor."""
 
     table: str
@@ -203,7 +204,7 @@ def stage_file(
         staged = _stage_text(cur, path, table, source, header)
     staged.source = source
     if staged.rows == 0:
-        what = "a header but no data rows" if staged.header and staged.columns else "no data rows"
+        what = "a header but no data rows" if staged.file_format in ("csv", "text", "xlsx") else "no data rows"
         raise InputError(f"'{source}' has {what}; nothing to load")
     return staged
 
@@ -228,6 +229,8 @@ def publish_staged(
         raise InputError(f"'{source}' has no columns")
     for c in columns:
         quote_ident(c, types)
+        if c.lower() in INTERNAL_NAMES:
+            raise InputError(f"column name '{c}' is reserved; rename it before publishing")
     has_extra = EXTRA in types
     rows_read = int(cur.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
     if rows_read == 0:
@@ -407,7 +410,6 @@ class _Dialect:
     delimiter: str
     records: list[list[str]]
     skip: int = 0  # lines skipped before the header (Excel's "sep=;" line)
-    short_row: int | None = None  # first sample data record with fewer fields than the columns
 
 
 def _detect_encoding(path: Path, source: str) -> _Encoding:
@@ -527,7 +529,6 @@ def _consistency(records: list[list[str]]) -> tuple[float, int]:
 
 
 def _sniff(text: str) -> _Dialect:
-    skip = 0
     first, _, rest = text.partition("\n")
     m = re.fullmatch(r"\s*sep=(.)\s*", first)
     if m:
@@ -543,12 +544,12 @@ def _sniff(text: str) -> _Dialect:
         if best is None or key > best[0]:
             best = (key, d, records)
     ws_records = [ln.split() for ln in text.splitlines() if ln.strip()][:SNIFF_RECORDS]
-    ws_share, ws_mode = _consistency(ws_records)
+    _, ws_mode = _consistency(ws_records)
     if best is not None and (best[0][0] >= 0.5 or ws_mode < 2):
-        return _Dialect("delimited", best[1], best[2], skip)
+        return _Dialect("delimited", best[1], best[2])
     if ws_mode >= 2:
-        return _Dialect("whitespace", " ", ws_records, skip)
-    return _Dialect("delimited", ",", _split_records(text, ","), skip)
+        return _Dialect("whitespace", " ", ws_records)
+    return _Dialect("delimited", ",", _split_records(text, ","))
 
 
 _NUMBER_RE = re.compile(r"[+-]?(\d+([.,]\d+)*|\d*[.,]\d+)([eE][+-]?\d+)?|[+-]?inf(inity)?", re.IGNORECASE)
@@ -648,7 +649,7 @@ def _stage_text(cur, path: Path, table: str, source: str, header: bool | None) -
                         delimiter=dialect.delimiter, header=header, repairs=repairs,
                         warnings=[enc.note] if enc.note else [], trimmed=True)
     with _reading(source, what):
-        _finish_staging(cur, staged, header)
+        _finish_staging(cur, staged, _unnamed(names, names_raw) if header else [])
     if enc.odd_quotes and not whitespace:
         staged.warnings.append(
             f"'{source}' has an unterminated quote (an odd number of '\"' characters): a quoted field "
@@ -670,6 +671,10 @@ def _first_short_row(records: list[list[str]], n: int, header: bool) -> int | No
         if len(rec) < n and any(f.strip() for f in rec):
             return i
     return None
+
+
+def _unnamed(names: list[str], raw: list) -> list[str]:
+    return [nm for nm, v in zip(names, raw) if v is None or not str(v).strip()]
 
 
 def _trim_sql(expr: str) -> str:
@@ -715,8 +720,9 @@ def _load_raw_lines(cur, path: Path, raw: str, enc: _Encoding, sample: str) -> l
     return list(first[0]) if first else None
 
 
-def _finish_staging(cur, staged: StagedFile, header: bool) -> None:
-    """Drop fully empty records and unnamed empty columns, drop __extra when unused, count rows."""
+def _finish_staging(cur, staged: StagedFile, unnamed: list[str]) -> None:
+    """Drop fully empty records and unnamed (`unnamed`: names given to blank header cells) columns
+    without any value, drop __extra when unused, count rows."""
     table = staged.table
     blank = " AND ".join(f"coalesce({quote_ident(c)}::VARCHAR, '') = ''" for c in staged.columns)
     cols = set(r[0] for r in cur.execute(f"DESCRIBE {table}").fetchall())
@@ -733,7 +739,6 @@ def _finish_staging(cur, staged: StagedFile, header: bool) -> None:
         if not cur.execute(f"SELECT count({EXTRA}) FROM {table}").fetchone()[0]:
             cur.execute(f"ALTER TABLE {table} DROP COLUMN {EXTRA}")
     # unnamed columns without any value (e.g. a trailing delimiter on every line) carry nothing
-    unnamed = [c for c in staged.columns if re.fullmatch(r"column_\d+", c)] if header else []
     if unnamed and len(unnamed) < len(staged.columns):
         counts = cur.execute(
             "SELECT " + ", ".join(
@@ -757,7 +762,7 @@ def _stage_xlsx(cur, path: Path, table: str, source: str, header: bool | None) -
             parts = set(zf.namelist())
             if "xl/workbook.xml" not in parts:
                 raise InputError(f"'{source}' is a zip archive, not an Excel .xlsx workbook")
-            has_formulas = _has_formulas(zf, [p for p in parts if p.startswith("xl/worksheets/")])
+            has_formulas = _has_formulas(zf, _first_sheet_part(zf, parts))
     except zipfile.BadZipFile as exc:
         raise InputError(f"could not read '{source}' as an Excel workbook: {_first_line(exc)}") from exc
     with _reading(source, "an Excel workbook"):
@@ -801,8 +806,24 @@ def _stage_xlsx(cur, path: Path, table: str, source: str, header: bool | None) -
         cur.unregister(view)
     staged = StagedFile(table, names, file_format="xlsx", header=header, repairs=repairs, warnings=warnings,
                         trimmed=True)
-    _finish_staging(cur, staged, header)
+    _finish_staging(cur, staged, _unnamed(names, rows[0]) if header else [])
     return staged
+
+
+def _first_sheet_part(zf: zipfile.ZipFile, parts: set[str]) -> list[str]:
+    """The zip part of the workbook's first sheet (workbook.xml order, via its relationships); all
+    worksheet parts when that cannot be worked out."""
+    every = sorted(p for p in parts if p.startswith("xl/worksheets/") and p.endswith(".xml"))
+    try:
+        book = zf.read("xl/workbook.xml").decode("utf-8", "replace")
+        rels = zf.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")
+        rid = re.search(r'<(?:\w+:)?sheet\b[^>]*\br:id="([^"]+)"', book).group(1)
+        rel = re.search(rf'<Relationship\b[^>]*\bId="{re.escape(rid)}"[^>]*>', rels).group(0)
+        target = re.search(r'Target="([^"]+)"', rel).group(1)
+    except (KeyError, AttributeError):
+        return every
+    part = target.lstrip("/") if target.startswith("/") else "xl/" + target
+    return [part] if part in parts else every
 
 
 def _has_formulas(zf: zipfile.ZipFile, sheet_parts: list[str]) -> bool:
@@ -868,7 +889,7 @@ def _stage_parquet(cur, path: Path, table: str, source: str) -> StagedFile:
         )
         cur.execute(f"DROP TABLE {raw}")
     staged = StagedFile(table, kept, file_format="parquet", header=True, repairs=repairs, trimmed=True)
-    _finish_staging(cur, staged, True)
+    _finish_staging(cur, staged, [])
     return staged
 
 

@@ -271,3 +271,33 @@ def test_file_outside_allowed_folders_is_refused(store, tmp_path_factory):
 def test_staging_table_name_is_checked(store):
     with store.transaction() as cur, pytest.raises(InputError):
         stage_file(cur, DATA_DIR / "cdnow_sample.txt", f"x; DROP TABLE datasets; --{new_id()}")
+
+
+def test_xlsx_formulas_only_count_in_the_first_sheet_and_empty_rows_are_reported(store, tmp_path):
+    import xlsxwriter
+
+    path = tmp_path / "book.xlsx"
+    wb = xlsxwriter.Workbook(path)
+    ws = wb.add_worksheet("Data")
+    ws.write_row(0, 0, ["CustomerID", "Spend", None])
+    ws.write_row(1, 0, [1, 10])
+    ws.write_row(3, 0, [2, 20])  # row 2 of the data is empty
+    other = wb.add_worksheet("Calc")
+    other.write_formula(0, 0, "=1+1", None, 2)
+    wb.close()
+    info = load_file(store, path)
+    assert info.names() == ["CustomerID", "Spend"]
+    assert not any("formula" in r for r in info.quality.repairs)
+    assert any("1 empty row" in r and "data row 2" in r for r in info.quality.repairs)
+    assert any("only the first, 'Data'" in w for w in info.quality.warnings)
+    with store.cursor() as cur:
+        assert cur.execute(f'SELECT __row, "Spend" FROM {info.table} ORDER BY 1').fetchall() == [(1, 10), (3, 20)]
+
+
+def test_a_named_empty_column_is_kept(store, tmp_path):
+    p = tmp_path / "named.csv"
+    p.write_text("Spend,column_3,\n10,,\n20,,\n")
+    info = load_file(store, p)
+    assert info.names() == ["Spend", "column_3"]  # the user's empty column_3 stays; the unnamed one goes
+    assert any("'column_3' is empty" in w for w in info.quality.warnings)
+    assert any("'column_3_2' has no name" in r for r in info.quality.repairs)
