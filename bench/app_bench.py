@@ -40,7 +40,8 @@ class Series:
     name: str
     seconds: list[float] = field(default_factory=list)  # cascade wall time per interaction
     slowest: list[float] = field(default_factory=list)  # slowest single request per interaction
-    bytes: list[int] = field(default_factory=list)  # response bytes per interaction (all requests)
+    bytes: list[int] = field(default_factory=list)  # response bytes per interaction (all requests, as sent)
+    decoded: list[int] = field(default_factory=list)  # the same after decompression (= bytes if uncompressed)
     requests: list[int] = field(default_factory=list)  # requests per interaction
     per_callback: dict = field(default_factory=dict)  # callback -> list of seconds
     per_callback_bytes: dict = field(default_factory=dict)  # callback -> list of response bytes
@@ -50,6 +51,7 @@ class Series:
         self.seconds.append(c.seconds)
         self.slowest.append(max((r.seconds for r in c.requests), default=0.0))
         self.bytes.append(c.bytes)
+        self.decoded.append(sum(r.decoded_bytes or r.bytes for r in c.requests))
         self.requests.append(len(c.requests))
         for r in c.requests:
             self.per_callback.setdefault(r.callback, []).append(r.seconds)
@@ -65,6 +67,7 @@ class Series:
             "slowest_p95": percentile(self.slowest, 95),
             "bytes_p50": percentile(self.bytes, 50),
             "bytes_max": max(self.bytes, default=None),
+            "decoded_max": max(self.decoded, default=None),
             "requests": int(np.median(self.requests)) if self.requests else 0,
         }
 

@@ -20,6 +20,21 @@ from typing import Any
 import requests
 
 WILDCARDS = ('["ALL"]', '["MATCH"]', '["ALLSMALLER"]')
+ACCEPT_ENCODING = "gzip, deflate"  # what every browser accepts (they add br/zstd too)
+
+
+def _decode(body: bytes, encoding: str) -> bytes:
+    import zlib
+
+    encoding = encoding.strip().lower()
+    if encoding == "gzip":
+        return zlib.decompress(body, 16 + zlib.MAX_WBITS)
+    if encoding == "deflate":
+        try:
+            return zlib.decompress(body)
+        except zlib.error:
+            return zlib.decompress(body, -zlib.MAX_WBITS)
+    return body
 
 
 def id_key(cid: Any) -> str:
@@ -117,9 +132,10 @@ class Callback:
 class Request:
     callback: str
     seconds: float
-    bytes: int
+    bytes: int  # response body as sent (compressed when the server compresses)
     status: int
     error: str | None = None
+    decoded_bytes: int = 0  # the JSON after decompression
 
 
 @dataclass
@@ -378,20 +394,23 @@ class DashClient:
             r = self.http.post(
                 self.base + "/_dash-update-component",
                 data=data,
-                headers={"Content-Type": "application/json"},
+                headers={"Content-Type": "application/json", "Accept-Encoding": ACCEPT_ENCODING},
                 timeout=self.timeout,
+                stream=True,
             )
-            content = r.content
+            wire = r.raw.read(decode_content=False)  # the bytes on the wire (compressed, if the app compresses)
             seconds = time.perf_counter() - t0
+            content = _decode(wire, r.headers.get("Content-Encoding", ""))
+            r.close()
         except requests.RequestException as e:
             return Request(cb.name, time.perf_counter() - t0, 0, 599, str(e)), {}
-        req = Request(cb.name, seconds, len(content), r.status_code)
+        req = Request(cb.name, seconds, len(wire), r.status_code, decoded_bytes=len(content))
         if r.status_code == 204 or not content:
             return req, {}
         if r.status_code >= 400:
             req.error = content[:300].decode("utf-8", "replace")
             return req, {}
-        payload = r.json()
+        payload = json.loads(content)
         updates: dict[str, dict] = {}
         for key, props in (payload.get("response") or {}).items():
             updates.setdefault(key, {}).update(props)
