@@ -6,6 +6,7 @@ segmentation: the frame carries the dataset columns plus __segment, __x and __y.
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -151,6 +152,12 @@ def synthetic_frame(n: int, k: int = 4, seed: int = 1) -> pd.DataFrame:
             Y: rng.normal(-seg * 1.0, 1.0),
         }
     )
+
+
+@pytest.fixture
+def frames() -> SimpleNamespace:
+    """Frame builders for tests: frames.synthetic(n, k=4, seed=1), frames.mall(csv_path, k=5)."""
+    return SimpleNamespace(synthetic=synthetic_frame, mall=mall_frame)
 
 
 @pytest.fixture

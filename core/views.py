@@ -1,0 +1,483 @@
+"""Every query the dashboard draws from: counts, histograms, scatter samples, grid pages, filter choices.
+
+Each function takes a validated FilterSpec (see `parse_spec`), turns it into the one WHERE of
+core/filters.py and returns a small dataclass whose size is bounded whatever the number of customers:
+histograms are binned in DuckDB, the scatter is a deterministic stratified sample, the grid is paged.
+
+Scatter design: `scatter_sample` returns the sampled SELECTED points (coloured by segment) and, when a
+filter is active, a separate bounded sample of the UNSELECTED points (`background_*`) for the UI to draw
+underneath in a light grey, so the selection stands out in its context. Both samples keep, within each
+segment, the rows with the smallest hash(__row): the same customer stays on screen while the filter
+narrows, and the picture is identical on every request (no random()).
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import decimal
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.errors import InputError
+from core.filters import FilterSpec, where_clause
+from core.models import CATEGORICAL, IDENTIFIER, NUMERIC, ROW, SEGMENT, X, Y, DatasetInfo, Run
+from core.store import Store, check_id, quote_ident, run_table
+
+SEGMENT_NAME = "__segment_name"  # computed column of grid pages and exports
+MAX_BINS = 200
+MAX_HISTOGRAMS = 24
+MAX_SCATTER_POINTS = 100_000
+MAX_BACKGROUND_POINTS = 50_000
+MIN_POINTS_PER_SEGMENT = 50  # small segments stay visible in the scatter sample
+MAX_PAGE_ROWS = 500
+MAX_SORT_COLUMNS = 5
+MAX_CATEGORY_LIMIT = 1000
+_INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
+                  "UINTEGER", "UBIGINT", "UHUGEINT"}
+_HASH_BITS = 32  # the sampling key is the top 32 bits of hash(__row)
+
+
+# -- results ----------------------------------------------------------------------------------
+@dataclass
+class RunContext:
+    """A run with what every view needs to know about its table (read once per request)."""
+
+    run: Run
+    dataset: DatasetInfo
+    table: str
+    columns: list[str]  # dataset columns present in the run table, in the dataset's order
+    types: dict[str, str]  # column -> DuckDB type of the run table
+    numeric: list[str]  # filterable numeric columns (identifiers excluded)
+    categorical: list[str]
+    identifiers: list[str]
+    segment_names: list[str]  # index i holds the name of segment i + 1
+
+    def segment_name(self, segment: int) -> str:
+        return self.segment_names[segment - 1] if 1 <= segment <= len(self.segment_names) else ""
+
+
+@dataclass
+class Histogram:
+    feature: str
+    edges: list[float]  # bins + 1 edges, fixed over the whole run
+    counts: dict[int, list[int]]  # segment -> count of selected rows per bin (every segment of the run)
+
+    def to_dict(self) -> dict:
+        return {"feature": self.feature, "edges": self.edges,
+                "counts": {str(s): c for s, c in self.counts.items()}}
+
+
+@dataclass
+class ScatterData:
+    """A bounded, deterministic sample of the scatter; `row` is __row (for hover and linking)."""
+
+    x: list[float]
+    y: list[float]
+    segment: list[int]
+    row: list[int]
+    shown: int  # points in x/y
+    selected: int  # rows the filter selects
+    total: int  # clustered rows of the run
+    x_label: str = ""
+    y_label: str = ""
+    background_x: list[float] = field(default_factory=list)  # unselected rows, drawn light
+    background_y: list[float] = field(default_factory=list)
+    background_segment: list[int] = field(default_factory=list)
+    background_shown: int = 0
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass
+class SegmentSize:
+    segment: int
+    name: str
+    selected: int  # rows of this segment the filter selects
+    total: int  # rows of this segment in the run
+
+
+# -- run metadata -----------------------------------------------------------------------------
+def run_context(store: Store, run: Run | str) -> RunContext:
+    """The run, its dataset and the columns of its table (raises InputError for an unknown run)."""
+    if isinstance(run, str):
+        run = store.get_run(check_id(run, "run"))
+    table = run_table(run.run_id)
+    dataset = store.get_dataset(run.dataset_id)
+    with store.cursor() as cur:
+        rows = cur.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_name = ? ORDER BY ordinal_position",
+            [table],
+        ).fetchall()
+    if not rows:
+        raise InputError("the run's customers are not stored any more; run the segmentation again")
+    types = {name: dtype for name, dtype in rows}
+    present = [c for c in dataset.columns if c.name in types and c.name not in (ROW, SEGMENT, X, Y)]
+    names = [s.name for s in sorted(run.segments, key=lambda s: s.id)]
+    return RunContext(
+        run=run,
+        dataset=dataset,
+        table=table,
+        columns=[c.name for c in present],
+        types=types,
+        numeric=[c.name for c in present if c.role == NUMERIC],
+        categorical=[c.name for c in present if c.role == CATEGORICAL],
+        identifiers=[c.name for c in present if c.role == IDENTIFIER],
+        segment_names=names,
+    )
+
+
+def run_columns(store: Store, run: Run | str) -> tuple[list[str], list[str]]:
+    """The filterable (numeric non-identifier, categorical) columns of a run table."""
+    ctx = run_context(store, run)
+    return ctx.numeric, ctx.categorical
+
+
+def parse_spec(store: Store, data: Any) -> FilterSpec:
+    """Validate a client-sent filter spec against its run's columns and k."""
+    if not isinstance(data, dict):
+        raise InputError("filter must be an object")
+    ctx = run_context(store, check_id(data.get("run_id"), "run"))
+    return FilterSpec.from_dict(data, ctx.numeric, ctx.categorical, ctx.run.k)
+
+
+def _where(store: Store, spec: FilterSpec) -> tuple[RunContext, str, list]:
+    ctx = run_context(store, spec.run_id)
+    sql, params = where_clause(spec, ctx.numeric, ctx.categorical)
+    return ctx, sql, params
+
+
+# -- counts -----------------------------------------------------------------------------------
+def count(store: Store, spec: FilterSpec) -> tuple[int, int]:
+    """(rows the filter selects, clustered rows of the run)."""
+    ctx, where, params = _where(store, spec)
+    with store.cursor() as cur:
+        selected, total = cur.execute(
+            f"SELECT count(*) FILTER (WHERE {where}), count(*) FROM {ctx.table}", params
+        ).fetchone()
+    return int(selected), int(total)
+
+
+def segment_sizes(store: Store, spec: FilterSpec) -> list[SegmentSize]:
+    """Per segment of the run: selected and total rows (every segment, zeros included)."""
+    ctx, where, params = _where(store, spec)
+    return _segment_sizes(store, ctx, where, params)
+
+
+def _segment_sizes(store: Store, ctx: RunContext, where: str, params: list) -> list[SegmentSize]:
+    with store.cursor() as cur:
+        rows = cur.execute(
+            f"""
+            SELECT {SEGMENT}, count(*) FILTER (WHERE {where}), count(*)
+            FROM {ctx.table} GROUP BY {SEGMENT}
+            """,
+            params,
+        ).fetchall()
+    found = {int(s): (int(sel), int(tot)) for s, sel, tot in rows}
+    ids = sorted(set(range(1, ctx.run.k + 1)) | set(found))
+    return [SegmentSize(s, ctx.segment_name(s), *found.get(s, (0, 0))) for s in ids]
+
+
+# -- filter controls --------------------------------------------------------------------------
+def feature_bounds(store: Store, run: Run | str) -> dict[str, tuple[float, float]]:
+    """Min and max of every numeric column over the whole run (columns without values left out)."""
+    return _bounds(store, run_context(store, run))
+
+
+def _bounds(store: Store, ctx: RunContext, columns: list[str] | None = None
+            ) -> dict[str, tuple[float, float]]:
+    columns = ctx.numeric if columns is None else columns
+    if not columns:
+        return {}
+    aggs = ", ".join(
+        f"min({q})::DOUBLE, max({q})::DOUBLE"
+        for q in (quote_ident(c, ctx.numeric) for c in columns)
+    )
+    with store.cursor() as cur:
+        row = cur.execute(f"SELECT {aggs} FROM {ctx.table}").fetchone()
+    out = {}
+    for i, col in enumerate(columns):
+        lo, hi = row[2 * i], row[2 * i + 1]
+        if lo is not None and hi is not None and math.isfinite(lo) and math.isfinite(hi):
+            out[col] = (float(lo), float(hi))
+    return out
+
+
+def category_values(store: Store, run: Run | str, limit: int = 50) -> dict[str, list[str]]:
+    """The most frequent values of every categorical column (ties alphabetical), at most `limit` each."""
+    limit = _int_arg(limit, "limit", 1, MAX_CATEGORY_LIMIT)
+    ctx = run_context(store, run)
+    if not ctx.categorical:
+        return {}
+    parts = []
+    for i, col in enumerate(ctx.categorical):
+        q = quote_ident(col, ctx.categorical)
+        parts.append(
+            f"""(SELECT {i} AS col, {q}::VARCHAR AS value, count(*) AS n FROM {ctx.table}
+                 WHERE {q} IS NOT NULL GROUP BY {q}
+                 ORDER BY n DESC, value LIMIT ?)"""
+        )
+    sql = " UNION ALL ".join(parts) + " ORDER BY col, n DESC, value"
+    with store.cursor() as cur:
+        rows = cur.execute(sql, [limit] * len(parts)).fetchall()
+    out: dict[str, list[str]] = {c: [] for c in ctx.categorical}
+    for i, value, _ in rows:
+        out[ctx.categorical[i]].append(value)
+    return out
+
+
+# -- histograms -------------------------------------------------------------------------------
+def histograms(store: Store, spec: FilterSpec, features: list[str], bins: int = 30) -> list[Histogram]:
+    """Per feature, counts of the selected rows per bin and segment.
+
+    Edges are fixed over the whole run so bars do not jump while filtering. Integer columns whose
+    range fits in `bins` get one bin per integer value (edges at half-integers).
+    """
+    bins = _int_arg(bins, "bins", 1, MAX_BINS)
+    if not isinstance(features, (list, tuple)) or len(features) > MAX_HISTOGRAMS:
+        raise InputError(f"choose at most {MAX_HISTOGRAMS} features for histograms")
+    ctx, where, params = _where(store, spec)
+    features = list(dict.fromkeys(features))
+    for f in features:
+        quote_ident(f, ctx.numeric)
+    if not features:
+        return []
+    bounds = _bounds(store, ctx, features)
+    edges = {f: _edges(bounds.get(f), bins, ctx.types.get(f, "")) for f in features}
+    parts, bin_params = [], []
+    for i, f in enumerate(features):
+        e = edges[f]
+        n = len(e) - 1
+        width = (e[-1] - e[0]) / n
+        q = quote_ident(f, ctx.numeric)
+        parts.append(
+            f"""SELECT {i} AS f, {SEGMENT} AS s,
+                       least(greatest(floor(({q} - ?) / ?)::BIGINT, 0), ?) AS b, count(*) AS n
+                FROM sel WHERE {q} IS NOT NULL GROUP BY ALL"""
+        )
+        bin_params += [e[0], width, n - 1]
+    cols = ", ".join([SEGMENT] + [quote_ident(f, ctx.numeric) for f in features])
+    sql = f"WITH sel AS (SELECT {cols} FROM {ctx.table} WHERE {where}) " + " UNION ALL ".join(parts)
+    with store.cursor() as cur:
+        rows = cur.execute(sql, params + bin_params).fetchall()
+    segments = range(1, ctx.run.k + 1)
+    counts = {f: {s: [0] * (len(edges[f]) - 1) for s in segments} for f in features}
+    for i, s, b, n in rows:
+        per_segment = counts[features[i]].setdefault(int(s), [0] * (len(edges[features[i]]) - 1))
+        per_segment[int(b)] += int(n)
+    return [Histogram(f, edges[f], counts[f]) for f in features]
+
+
+def _edges(bounds: tuple[float, float] | None, bins: int, sql_type: str) -> list[float]:
+    lo, hi = bounds if bounds else (0.0, 1.0)
+    if sql_type.upper() in _INTEGER_TYPES and hi - lo + 1 <= bins:
+        return [lo - 0.5 + i for i in range(int(hi - lo) + 2)]
+    if hi <= lo:
+        lo, hi = lo - 0.5, hi + 0.5
+    width = (hi - lo) / bins
+    return [lo + i * width for i in range(bins)] + [hi]
+
+
+# -- scatter ----------------------------------------------------------------------------------
+def scatter_sample(
+    store: Store, spec: FilterSpec, max_points: int = 20000, background_points: int = 5000
+) -> ScatterData:
+    """At most `max_points` selected points, stratified by segment, plus a background sample.
+
+    Every selected segment gets a share proportional to its selected size but at least
+    MIN_POINTS_PER_SEGMENT (or all its rows when fewer). The background (only when a filter is
+    active) samples the rows the filter leaves out, at most `background_points`, stratified the same way.
+    """
+    max_points = _int_arg(max_points, "max_points", 1, MAX_SCATTER_POINTS)
+    background_points = _int_arg(background_points, "background_points", 0, MAX_BACKGROUND_POINTS)
+    ctx, where, params = _where(store, spec)
+    sizes = _segment_sizes(store, ctx, where, params)
+    k = max([s.segment for s in sizes] + [ctx.run.k])
+    selected = {s.segment: s.selected for s in sizes}
+    unselected = {s.segment: s.total - s.selected for s in sizes}
+    quota_sel = _quotas(selected, max_points)
+    quota_bg = _quotas(unselected, background_points) if not spec.is_empty else {}
+    sel_list = [quota_sel.get(s, 0) for s in range(1, k + 1)]
+    bg_list = [quota_bg.get(s, 0) for s in range(1, k + 1)]
+    thr_sel = [_threshold(quota_sel.get(s, 0), selected.get(s, 0)) for s in range(1, k + 1)]
+    thr_bg = [_threshold(quota_bg.get(s, 0), unselected.get(s, 0)) for s in range(1, k + 1)]
+    sql = f"""
+        WITH keyed AS (
+            SELECT {ROW} AS r, {X} AS x, {Y} AS y, {SEGMENT} AS s,
+                   ({where}) IS TRUE AS sel, hash({ROW}) >> {64 - _HASH_BITS} AS h
+            FROM {ctx.table}
+        ),
+        candidates AS (
+            SELECT * FROM keyed
+            WHERE h < (CASE WHEN sel THEN ?::BIGINT[] ELSE ?::BIGINT[] END)[s]
+        )
+        SELECT r, x, y, s, sel FROM candidates
+        QUALIFY row_number() OVER (PARTITION BY sel, s ORDER BY h, r)
+                <= (CASE WHEN sel THEN ?::BIGINT[] ELSE ?::BIGINT[] END)[s]
+        ORDER BY h, r
+    """
+    with store.cursor() as cur:
+        rows = cur.execute(sql, params + [thr_sel, thr_bg, sel_list, bg_list]).fetchall()
+    out = ScatterData([], [], [], [], 0, sum(selected.values()),
+                      sum(selected.values()) + sum(unselected.values()),
+                      ctx.run.x_label, ctx.run.y_label)
+    for r, x, y, s, is_sel in rows:
+        if is_sel:
+            out.x.append(_json_number(x))
+            out.y.append(_json_number(y))
+            out.segment.append(int(s))
+            out.row.append(int(r))
+        else:
+            out.background_x.append(_json_number(x))
+            out.background_y.append(_json_number(y))
+            out.background_segment.append(int(s))
+    out.shown = len(out.x)
+    out.background_shown = len(out.background_x)
+    return out
+
+
+def _quotas(sizes: dict[int, int], budget: int) -> dict[int, int]:
+    """Points per segment: everything when it fits, else a floor per segment and the rest
+    proportionally (largest remainder). Never more than `budget` in all."""
+    sizes = {s: n for s, n in sizes.items() if n > 0}
+    total = sum(sizes.values())
+    if total <= budget:
+        return dict(sizes)
+    if budget <= 0:
+        return {}
+    floor = min(MIN_POINTS_PER_SEGMENT, budget // len(sizes))
+    quota = {s: min(n, floor) for s, n in sizes.items()}
+    left = budget - sum(quota.values())
+    rest = {s: n - quota[s] for s, n in sizes.items()}
+    rest_total = sum(rest.values())
+    if left > 0 and rest_total > 0:
+        exact = {s: left * r / rest_total for s, r in rest.items()}
+        for s in exact:
+            quota[s] += int(exact[s])
+        leftover = left - sum(int(v) for v in exact.values())
+        for s in sorted(exact, key=lambda s: (int(exact[s]) - exact[s], s))[:leftover]:
+            if quota[s] < sizes[s]:
+                quota[s] += 1
+    return quota
+
+
+def _threshold(quota: int, size: int) -> int:
+    """A hash cut-off that keeps comfortably more than `quota` of `size` rows (trimmed exactly after)."""
+    if quota <= 0 or size <= 0:
+        return 0
+    if quota >= size:
+        return 1 << _HASH_BITS
+    rate = min(1.0, (quota * 1.2 + 64) / size)
+    return int(math.ceil(rate * (1 << _HASH_BITS)))
+
+
+# -- grid -------------------------------------------------------------------------------------
+def grid_columns(store: Store, run: Run | str) -> list[str]:
+    """Field names of grid rows, in display order (sortable colIds)."""
+    ctx = run_context(store, run)
+    return _grid_fields(ctx)
+
+
+def _grid_fields(ctx: RunContext) -> list[str]:
+    return [c for c in ctx.columns if c != SEGMENT_NAME] + [ROW, SEGMENT, SEGMENT_NAME]
+
+
+def grid_page(
+    store: Store, spec: FilterSpec, start: int, end: int, sort_model: list[dict] | None = None
+) -> tuple[list[dict], int]:
+    """Rows start..end (at most MAX_PAGE_ROWS) of the selection for AG Grid's infinite row model,
+    and the number of selected rows. Ties and unsorted pages are ordered by __row."""
+    start = _int_arg(start, "start row", 0, 2**62)
+    end = _int_arg(end, "end row", 0, 2**62)
+    limit = max(0, min(end - start, MAX_PAGE_ROWS))
+    ctx, where, params = _where(store, spec)
+    fields = _grid_fields(ctx)
+    order = _order_by(sort_model, fields) + [f"{ROW} ASC"]
+    select = [quote_ident(c, ctx.columns) for c in fields[:-3]]
+    select += [ROW, SEGMENT, f"(?::VARCHAR[])[{SEGMENT}] AS {SEGMENT_NAME}"]
+    with store.cursor() as cur:
+        total = int(cur.execute(
+            f"SELECT count(*) FROM {ctx.table} WHERE {where}", params).fetchone()[0])
+        if limit == 0 or start >= total:
+            return [], total
+        rows = cur.execute(
+            f"""
+            SELECT {", ".join(select)} FROM {ctx.table} WHERE {where}
+            ORDER BY {", ".join(order)} LIMIT ? OFFSET ?
+            """,
+            [ctx.segment_names] + params + [limit, start],
+        ).fetchall()
+    return [{f: _json_value(v) for f, v in zip(fields, row)} for row in rows], total
+
+
+def _order_by(sort_model: Any, fields: list[str]) -> list[str]:
+    if sort_model is None:
+        return []
+    if not isinstance(sort_model, list) or len(sort_model) > MAX_SORT_COLUMNS:
+        raise InputError(f"sort by at most {MAX_SORT_COLUMNS} columns")
+    out = []
+    for item in sort_model:
+        if not isinstance(item, dict):
+            raise InputError("each sort entry needs colId and sort")
+        direction = item.get("sort")
+        if direction not in ("asc", "desc"):
+            raise InputError("sort must be 'asc' or 'desc'")
+        out.append(f"{quote_ident(item.get('colId'), fields)} {direction.upper()} NULLS LAST")
+    return out
+
+
+# -- helpers ----------------------------------------------------------------------------------
+def _int_arg(value: Any, what: str, lo: int, hi: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InputError(f"{what} must be a whole number")
+    if not lo <= value <= hi:
+        raise InputError(f"{what} must be between {lo} and {hi}")
+    return value
+
+
+def _json_number(v: Any) -> float | None:
+    if v is None:
+        return None
+    f = float(v)
+    return f if math.isfinite(f) else None
+
+
+def _json_value(v: Any) -> Any:
+    """A value JSON can carry: NaN/inf become None, decimals floats, dates ISO text."""
+    if v is None or isinstance(v, (bool, str)):
+        return v
+    if isinstance(v, int):
+        return v
+    if isinstance(v, float):
+        return v if math.isfinite(v) else None
+    if isinstance(v, decimal.Decimal):
+        return _json_number(v)
+    if isinstance(v, (_dt.date, _dt.datetime, _dt.time)):
+        return v.isoformat()
+    return str(v)
+
+
+def describe_filter(spec: FilterSpec, segment_names: list[str] | None = None) -> str:
+    """The filter in words, e.g. "segments 1 (Careful), 3; Age 20 to 40; Gender: Female; lasso (12 points)"."""
+    names = segment_names or []
+    parts = []
+    if spec.segments:
+        shown = [f"{s} ({names[s - 1]})" if 0 < s <= len(names) else str(s) for s in spec.segments]
+        parts.append(("segment " if len(shown) == 1 else "segments ") + ", ".join(shown))
+    for col, (lo, hi) in spec.ranges.items():
+        parts.append(f"{col} {_fmt(lo)} to {_fmt(hi)}")
+    for col, values in spec.categories.items():
+        shown = ", ".join(values[:10]) + (f" and {len(values) - 10} more" if len(values) > 10 else "")
+        parts.append(f"{col}: {shown}")
+    if spec.region is not None:
+        if spec.region.kind == "box":
+            (x0, x1), (y0, y1) = spec.region.x, spec.region.y
+            parts.append(f"box x {_fmt(x0)} to {_fmt(x1)}, y {_fmt(y0)} to {_fmt(y1)}")
+        else:
+            parts.append(f"lasso region ({len(spec.region.points)} points)")
+    return "; ".join(parts) if parts else "none (all customers of the run)"
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.6g}"
