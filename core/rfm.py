@@ -986,30 +986,36 @@ def _finish_dataset(cur: duckdb.DuckDBPyConnection, info: DatasetInfo, st: RfmSt
             sample_rows=list(st.repeat_rows),
         ))
     if st.return_lines:
-        cancels = f", {st.cancellation_lines:,} of them on 'C' invoices" if st.cancellation_lines else ""
+        cancels = f" ({st.cancellation_lines:,} of them on 'C' invoices)" if st.cancellation_lines else ""
         repairs.append(
-            f"transactions: {st.return_lines:,} returns/cancellations{cancels} left out of frequency and "
+            f"transactions: {st.return_lines:,} return/cancellation lines{cancels} left out of frequency and "
             "subtracted from monetary"
         )
         findings.append(RuleFinding(
             rule="return_line", column=m.quantity or m.amount, count=st.return_lines,
             action="left out of frequency; subtracted from monetary",
             message=f"{st.return_lines:,} transaction lines are returns or cancellations (negative quantity or "
-                    f"amount, or an invoice starting with 'C'){cancels}",
+                    f"amount, or an invoice starting with 'C' and a digit){cancels}; they are left out of "
+                    "frequency and subtracted from monetary",
         ))
     money = f"'{m.amount}'" if m.amount else f"'{m.quantity}' x '{m.price}'"
     for rule, problem, column, what in (
-        ("missing_customer", st.missing_customer, m.customer, f"have no customer id in '{m.customer}'"),
-        ("unparseable_date", st.bad_date, m.date, f"have a missing or unreadable date in '{m.date}'"),
-        ("invalid_amount", st.bad_amount, m.amount or m.price, f"have no number in {money}"),
+        ("missing_customer", st.missing_customer, m.customer, f"no customer id in '{m.customer}'"),
+        ("unparseable_date", st.bad_date, m.date, f"a missing or unreadable date in '{m.date}'"),
+        ("invalid_amount", st.bad_amount, m.amount or m.price, f"no number in {money}"),
     ):
         if not problem.count:
             continue
-        eg = ", ".join(f"'{_short(v)}' (row {r})" for r, v in zip(problem.sample_rows[:3], problem.sample_values))
+        if rule == "missing_customer":
+            eg = ("row " if len(problem.sample_rows) == 1 else "rows ") + ", ".join(map(str, problem.sample_rows[:3]))
+        else:
+            eg = ", ".join(f"'{_short(v)}' (row {r})" for r, v in zip(problem.sample_rows[:3], problem.sample_values))
+        one = problem.count == 1
         findings.append(RuleFinding(
             rule=rule, column=column, count=problem.count, action="lines left out of R, F and M",
-            message=f"{problem.count:,} transaction {'line' if problem.count == 1 else 'lines'} {what}"
-                    + (f", such as {eg}" if eg else "") + "; they were left out of R, F and M",
+            message=f"{problem.count:,} transaction {'line has' if one else 'lines have'} {what}"
+                    + (f", such as {eg}" if eg else "")
+                    + f"; {'it was' if one else 'they were'} left out of R, F and M",
             sample_rows=list(problem.sample_rows), sample_values=list(problem.sample_values),
         ))
     if st.returns_only.count:
