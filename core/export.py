@@ -1,0 +1,417 @@
+"""Excel export of the customers a filter selects, with the segment profiles, the data-quality report
+and the run's parameters, written by xlsxwriter in constant-memory mode.
+
+Safety: data never becomes a formula or a link. Every text value is written with write_string; one
+that starts with = + - @ tab or CR also gets Excel's quote prefix, so editing the cell cannot turn it
+into a formula. Text shaped like "<r>...</r>" (which xlsxwriter would copy into the XML unescaped in
+constant-memory mode) is written as a two-run rich string, which escapes it. NaN and infinities are left blank; integers beyond 15 digits (which Excel would round)
+are written as text; text longer than Excel's 32,767 characters is cut with a visible note and
+counted. Rows beyond one sheet's capacity continue on "Customers (2)", "Customers (3)", ...
+A path target is written to a temporary file first and renamed at the end, so a failed export never
+leaves a half-written workbook behind.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import decimal
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import xlsxwriter
+
+from core.filters import FilterSpec
+from core.models import ROW, SEGMENT, SegmentProfile
+from core.store import Store, quote_ident
+from core.views import RunContext, _where, describe_filter
+
+SHEET_ROW_LIMIT = 1_048_576  # rows per sheet, header included (Excel's limit); tests lower it
+CELL_CHAR_LIMIT = 32_767  # characters (UTF-16 code units) per cell
+FETCH_ROWS = 5_000  # rows fetched from DuckDB per round trip
+TRUNCATED_NOTE = " …[truncated]"
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_CHARS = frozenset(_FORMULA_STARTS)
+_SPECIAL_CHARS = _FORMULA_CHARS | {"<"}  # first characters that need _Cells.text
+_EXACT_INT = 10**15  # Excel shows 15 significant digits; larger integers are written as text
+_NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
+                  "UINTEGER", "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "REAL")
+WORKBOOK_OPTIONS = {
+    "constant_memory": True,
+    "strings_to_formulas": False,
+    "strings_to_urls": False,
+    "strings_to_numbers": False,
+    "nan_inf_to_errors": False,
+}
+
+
+@dataclass
+class ExportResult:
+    rows: int  # customers written (over all Customers sheets)
+    sheets: list[str] = field(default_factory=list)
+    truncated_cells: int = 0  # text values cut to Excel's cell limit
+    path: str | None = None  # the file written, None for a file object
+
+
+class _Cells:
+    """Writes single values safely and counts what it had to truncate."""
+
+    def __init__(self, workbook: xlsxwriter.Workbook) -> None:
+        self.quoted = workbook.add_format({"quote_prefix": True})
+        self.bold = workbook.add_format({"bold": True})
+        self.bold_quoted = workbook.add_format({"bold": True, "quote_prefix": True})
+        self.plain = workbook.add_format({})
+        self.percent = workbook.add_format({"num_format": "0.0%"})
+        self.truncated = 0
+
+    def text(self, ws, r: int, c: int, value: str, fmt=None) -> None:
+        if len(value) > CELL_CHAR_LIMIT // 2:
+            value = self._fit(value)
+        if value[:1] in _FORMULA_CHARS:
+            fmt = self.quoted if fmt is None else self.bold_quoted
+        elif value.startswith("<r>") and value.endswith("</r>"):
+            # In constant_memory mode xlsxwriter copies text shaped like rich-text XML into the sheet
+            # unescaped (it would break the file or inject cells); as a real two-run rich string
+            # the same characters are escaped and read back unchanged.
+            args = [self.plain, value[:1], value[1:]] + ([fmt] if fmt is not None else [])
+            ws.write_rich_string(r, c, *args)
+            return
+        ws.write_string(r, c, value, fmt)
+
+    def _fit(self, value: str) -> str:
+        units = len(value.encode("utf-16-le")) // 2
+        if units <= CELL_CHAR_LIMIT:
+            return value
+        self.truncated += 1
+        keep = CELL_CHAR_LIMIT - len(TRUNCATED_NOTE.encode("utf-16-le")) // 2
+        head = value.encode("utf-16-le")[: keep * 2].decode("utf-16-le", errors="ignore")
+        return head + TRUNCATED_NOTE
+
+    def number(self, ws, r: int, c: int, value: Any, fmt=None) -> None:
+        if value is None:
+            return
+        if isinstance(value, int) and not isinstance(value, bool):
+            if -_EXACT_INT < value < _EXACT_INT:
+                ws.write_number(r, c, value, fmt)
+            else:
+                self.text(ws, r, c, str(value))
+            return
+        f = float(value)
+        if math.isfinite(f):
+            ws.write_number(r, c, f, fmt)
+
+    def value(self, ws, r: int, c: int, value: Any, fmt=None) -> None:
+        """Any Python value: numbers as numbers, everything else as text."""
+        if value is None:
+            return
+        if isinstance(value, bool):
+            ws.write_boolean(r, c, value, fmt)
+        elif isinstance(value, (int, float, decimal.Decimal)):
+            self.number(ws, r, c, value, fmt)
+        elif isinstance(value, str):
+            self.text(ws, r, c, value, fmt)
+        elif isinstance(value, (list, tuple, dict)):
+            self.text(ws, r, c, json.dumps(value, default=str, ensure_ascii=False), fmt)
+        elif isinstance(value, (_dt.date, _dt.datetime, _dt.time)):
+            self.text(ws, r, c, value.isoformat(), fmt)
+        else:
+            self.text(ws, r, c, str(value), fmt)
+
+    def rows(self, ws, start: int, rows: list[list[Any]], header: bool = False) -> int:
+        """Write a small table from row `start`; returns the next free row."""
+        r = start
+        for i, row in enumerate(rows):
+            fmt = self.bold if header and i == 0 else None
+            for c, v in enumerate(row):
+                self.value(ws, r, c, v, fmt)
+            r += 1
+        return r
+
+
+def export_workbook(store: Store, spec: FilterSpec, out: str | os.PathLike | BinaryIO) -> ExportResult:
+    """Write the selection of `spec` to an .xlsx at `out` (a path or a binary file object)."""
+    ctx, where, params = _where(store, spec)
+    started = _dt.datetime.now().astimezone()
+    is_path = isinstance(out, (str, os.PathLike))
+    final = Path(out) if is_path else None
+    with tempfile.TemporaryDirectory(prefix="xlsx-", dir=_tmp_dir(store)) as tmp:
+        target: str | BinaryIO = os.path.join(tmp, "export.xlsx") if is_path else out
+        workbook = xlsxwriter.Workbook(target, {**WORKBOOK_OPTIONS, "tmpdir": tmp})
+        cells = _Cells(workbook)
+        result = ExportResult(rows=0, path=str(final) if final else None)
+        _customers(store, ctx, where, params, workbook, cells, result)
+        _segments(store, spec, ctx, workbook, cells, result)
+        _quality(ctx, workbook, cells, result)
+        _run_sheet(store, spec, ctx, workbook, cells, result, started)
+        result.truncated_cells = cells.truncated
+        workbook.close()
+        if final is not None:
+            final.parent.mkdir(parents=True, exist_ok=True)
+            if _same_device(tmp, final.parent):
+                os.replace(target, final)
+            else:
+                _copy(target, final)
+    return result
+
+
+def _tmp_dir(store: Store) -> str | None:
+    d = store.path.parent / "tmp"
+    return str(d) if d.is_dir() else None
+
+
+def _same_device(a: str, b: Path) -> bool:
+    try:
+        return os.stat(a).st_dev == os.stat(b).st_dev
+    except OSError:
+        return False
+
+
+def _copy(src: str, dst: Path) -> None:
+    part = dst.with_name(dst.name + ".part")
+    with open(src, "rb") as fi, open(part, "wb") as fo:
+        while block := fi.read(1 << 20):
+            fo.write(block)
+    os.replace(part, dst)
+
+
+# -- Customers ----------------------------------------------------------------------------------
+def _customer_columns(ctx: RunContext) -> tuple[list[str], list[str], list[str]]:
+    """(SQL select list, headers, kinds) of the Customers sheet."""
+    select, headers, kinds = [], [], []
+    if not ctx.identifiers:
+        select.append(ROW)
+        headers.append("Row in file")
+        kinds.append("number")
+    for col in ctx.columns:
+        select.append(quote_ident(col, ctx.columns))
+        headers.append(col)
+        dtype = ctx.types.get(col, "VARCHAR").upper()
+        if col in ctx.identifiers and not dtype.startswith(_NUMERIC_TYPES):
+            kinds.append("text")
+        elif dtype.startswith(_NUMERIC_TYPES) or dtype.startswith("DECIMAL"):
+            kinds.append("number")
+        elif dtype == "BOOLEAN":
+            kinds.append("value")
+        elif dtype == "VARCHAR":
+            kinds.append("text")
+        else:
+            kinds.append("value")
+    select += [SEGMENT, f"(?::VARCHAR[])[{SEGMENT}]"]
+    headers += ["Segment", "Segment name"]
+    kinds += ["number", "text"]
+    return select, headers, kinds
+
+
+def _customers(store, ctx, where, params, workbook, cells: _Cells, result: ExportResult) -> None:
+    select, headers, kinds = _customer_columns(ctx)
+    per_sheet = max(1, SHEET_ROW_LIMIT - 1)
+    text_cols = [i for i, k in enumerate(kinds) if k == "text"]
+    number_cols = [i for i, k in enumerate(kinds) if k == "number"]
+    value_cols = [i for i, k in enumerate(kinds) if k == "value"]
+    sheets = 1
+    ws = _new_customer_sheet(workbook, cells, headers, sheets)
+    result.sheets.append(ws.name)
+    write_string, write_number = ws.write_string, ws.write_number
+    r = 0  # last row written on the current sheet
+    with store.cursor() as cur:
+        cur.execute(
+            f"SELECT {', '.join(select)} FROM {ctx.table} WHERE {where} ORDER BY {ROW}",
+            [ctx.segment_names] + params,
+        )
+        while chunk := cur.fetchmany(FETCH_ROWS):
+            for row in chunk:
+                if r >= per_sheet:
+                    ws.autofilter(0, 0, r, len(headers) - 1)
+                    sheets += 1
+                    ws = _new_customer_sheet(workbook, cells, headers, sheets)
+                    result.sheets.append(ws.name)
+                    write_string, write_number = ws.write_string, ws.write_number
+                    r = 0
+                r += 1
+                # The common cases inline (this loop writes millions of cells); the rest via _Cells.
+                for c in number_cols:
+                    v = row[c]
+                    if v.__class__ is float:
+                        if v - v == 0.0:  # finite; NaN and infinities stay blank
+                            write_number(r, c, v)
+                    elif v.__class__ is int and -_EXACT_INT < v < _EXACT_INT:
+                        write_number(r, c, v)
+                    elif v is not None:
+                        cells.number(ws, r, c, v)
+                for c in text_cols:
+                    v = row[c]
+                    if v is None:
+                        continue
+                    if v.__class__ is not str:
+                        v = str(v)
+                    if len(v) > CELL_CHAR_LIMIT // 2 or v[:1] in _SPECIAL_CHARS:
+                        cells.text(ws, r, c, v)
+                    else:
+                        write_string(r, c, v)
+                for c in value_cols:
+                    cells.value(ws, r, c, row[c])
+            result.rows += len(chunk)
+    ws.autofilter(0, 0, r, len(headers) - 1)
+
+
+def _new_customer_sheet(workbook, cells: _Cells, headers: list[str], n: int):
+    ws = workbook.add_worksheet("Customers" if n == 1 else f"Customers ({n})")
+    for c, h in enumerate(headers):
+        cells.text(ws, 0, c, h, cells.bold)
+        ws.set_column(c, c, min(40, max(10, len(h) + 2)))
+    ws.freeze_panes(1, 0)
+    return ws
+
+
+# -- Segments -----------------------------------------------------------------------------------
+def _segments(store, spec, ctx: RunContext, workbook, cells: _Cells, result: ExportResult) -> None:
+    profiles = _profiles(store, spec, ctx)
+    ws = workbook.add_worksheet("Segments")
+    result.sheets.append(ws.name)
+    features = list(dict.fromkeys(f for p in profiles for f in p.means))
+    header = ["Segment", "Name", "Customers", "Share of selection"]
+    header += [f"Mean {f}" for f in features]
+    header += [f"Median {f}" for f in features]
+    header += [f"{f}: mean minus run mean" for f in features]
+    header += ["Suggested action"]
+    rows: list[list[Any]] = [header]
+    for p in profiles:
+        rows.append(
+            [p.segment, p.name, p.size, p.share]
+            + [p.means.get(f) for f in features]
+            + [p.medians.get(f) for f in features]
+            + [p.diffs.get(f) for f in features]
+            + [p.action]
+        )
+    cells.rows(ws, 0, rows, header=True)
+    ws.set_column(0, 0, 9)
+    ws.set_column(1, 1, 30)
+    ws.set_column(2, len(header) - 2, 14)
+    ws.set_column(len(header) - 1, len(header) - 1, 50)
+    ws.set_column(3, 3, 14, cells.percent)
+    ws.freeze_panes(1, 2)
+    if not profiles:
+        cells.text(ws, 2, 0, "No customers match the filter.")
+
+
+def _profiles(store: Store, spec: FilterSpec, ctx: RunContext) -> list[SegmentProfile]:
+    try:
+        from core.profiling import profile_segments
+    except ImportError:  # profiling not available: size, share and means computed here
+        return _profiles_sql(store, spec, ctx)
+    return profile_segments(store, spec)
+
+
+def _profiles_sql(store: Store, spec: FilterSpec, ctx: RunContext) -> list[SegmentProfile]:
+    _, where, params = _where(store, spec)
+    features = [f for f in ctx.run.features if f in ctx.numeric] or ctx.numeric
+    qs = [quote_ident(f, ctx.numeric) for f in features]
+    stats = "".join(f", avg({q}::DOUBLE), median({q}::DOUBLE)" for q in qs)
+    with store.cursor() as cur:
+        rows = cur.execute(
+            f"SELECT {SEGMENT}, count(*){stats} FROM {ctx.table} WHERE {where} "
+            f"GROUP BY {SEGMENT} ORDER BY {SEGMENT}",
+            params,
+        ).fetchall()
+        base = cur.execute(
+            f"SELECT {', '.join(f'avg({q}::DOUBLE)' for q in qs) or '1'} FROM {ctx.table}"
+        ).fetchone()
+    total = sum(int(r[1]) for r in rows)
+    actions = {s.id: s.action for s in ctx.run.segments}
+    out = []
+    for r in rows:
+        seg, size = int(r[0]), int(r[1])
+        means = {f: r[2 + 2 * i] for i, f in enumerate(features)}
+        medians = {f: r[3 + 2 * i] for i, f in enumerate(features)}
+        diffs = {f: (means[f] - base[i]) if means[f] is not None and base[i] is not None else None
+                 for i, f in enumerate(features)}
+        out.append(SegmentProfile(seg, ctx.segment_name(seg), actions.get(seg, ""), size,
+                                  size / total if total else 0.0, means, medians, diffs))
+    return out
+
+
+# -- Data quality -------------------------------------------------------------------------------
+def _quality(ctx: RunContext, workbook, cells: _Cells, result: ExportResult) -> None:
+    q = ctx.dataset.quality
+    run = ctx.run
+    ws = workbook.add_worksheet("Data quality")
+    result.sheets.append(ws.name)
+    ws.set_column(0, 0, 34)
+    ws.set_column(1, 7, 18)
+    r = cells.rows(ws, 0, [
+        ["Cleaning", "Count"],
+        ["Rows read from the file", q.rows_read],
+        ["Rows loaded", q.rows_loaded],
+        ["Exact duplicate rows removed", q.duplicates_removed],
+        ["Identifier columns (not used as features)", ", ".join(q.identifier_columns) or "none"],
+        ["Rows clustered in this run", run.rows_clustered],
+        ["Rows excluded from this run", run.rows_excluded],
+    ], header=True)
+    r = cells.rows(ws, r + 1, [["Column", "Missing values", "Values that could not be typed"]]
+                   + [[c, q.missing.get(c, 0), q.rejected_values.get(c, 0)]
+                      for c in dict.fromkeys([*q.missing, *q.rejected_values])], header=True)
+    r = cells.rows(ws, r + 1, [["Validation rule", "Column", "Rows", "Excludes rows from the fit",
+                                "What was done", "Message", "Sample rows", "Sample values"]]
+                   + [[f.rule, f.column, f.count, "yes" if f.excludes_rows else "no", f.action,
+                       f.message, ", ".join(str(v) for v in f.sample_rows),
+                       ", ".join(str(v) for v in f.sample_values)] for f in q.findings], header=True)
+    if not q.findings:
+        cells.text(ws, r, 0, "No validation rule found anything.")
+        r += 1
+    r = cells.rows(ws, r + 1, [["Missing values filled in this run", "Method", "Value", "Count"]]
+                   + [[col, f.get("method"), f.get("value"), f.get("count")]
+                      for col, f in run.filled.items()], header=True)
+    r = cells.rows(ws, r + 1, [["Rows excluded by rule in this run", "Rows"]]
+                   + [[k, v] for k, v in run.excluded_by_rule.items()], header=True)
+    notes = [["Repairs and warnings"]] + [[s] for s in q.repairs] + [[s] for s in q.warnings]
+    cells.rows(ws, r + 1, notes, header=True)
+
+
+# -- Run ----------------------------------------------------------------------------------------
+def _run_sheet(store, spec: FilterSpec, ctx: RunContext, workbook, cells: _Cells,
+               result: ExportResult, started: _dt.datetime) -> None:
+    run, ds = ctx.run, ctx.dataset
+    ws = workbook.add_worksheet("Run")
+    result.sheets.append(ws.name)
+    ws.set_column(0, 0, 32)
+    ws.set_column(1, 1, 80)
+    sheets = [s for s in result.sheets if s.startswith("Customers")]
+    rows: list[list[Any]] = [
+        ["Item", "Value"],
+        ["Dataset", ds.name],
+        ["Dataset id", ds.dataset_id],
+        ["Source file", ds.source],
+        ["Run id", run.run_id],
+        ["Run created", run.created_at],
+        ["Exported at", started.isoformat(timespec="seconds")],
+        ["Filter applied", describe_filter(spec, ctx.segment_names)],
+        ["Filter (JSON)", json.dumps(spec.to_dict(), ensure_ascii=False)],
+        ["Rows exported", result.rows],
+        ["Customer sheets", ", ".join(sheets)],
+        ["Features", ", ".join(run.features)],
+        ["Encoded features", ", ".join(run.encoded_features)],
+        ["Number of segments (k)", run.k],
+        ["Suggested k", run.suggested_k],
+        ["Scaling", run.scale],
+        ["Missing-value fill", run.fill],
+        ["Random seed", run.seed],
+        ["Silhouette", run.silhouette],
+        ["Inertia", run.inertia],
+        ["PCA explained variance",
+         ", ".join(f"{v:.1%}" for v in run.explained_variance) if run.explained_variance else "no PCA"],
+        ["Scatter axes", f"{run.x_label} / {run.y_label}"],
+        ["Rows clustered", run.rows_clustered],
+        ["Rows excluded", run.rows_excluded],
+        ["Elbow and silhouette on a sample", "yes" if run.sampled else "no"],
+        ["Fit seconds", run.fit_seconds],
+    ]
+    rows += [[f"Segment {s.id}", f"{s.name} ({s.size} customers, {s.share:.1%}): {s.action}"]
+             for s in sorted(run.segments, key=lambda s: s.id)]
+    if cells.truncated:
+        rows.append(["Truncated values",
+                     f"{cells.truncated} value(s) longer than {CELL_CHAR_LIMIT:,} characters were cut "
+                     f"to fit an Excel cell and end with '{TRUNCATED_NOTE.strip()}'"])
+    cells.rows(ws, 0, rows, header=True)
