@@ -154,7 +154,8 @@ def count(store: Store, spec: FilterSpec) -> tuple[int, int]:
     ctx, where, params = _where(store, spec)
     with store.cursor() as cur:
         selected, total = cur.execute(
-            f"SELECT count(*) FILTER (WHERE {where}), count(*) FROM {ctx.table}", params
+            f"SELECT (SELECT count(*) FROM {ctx.table} WHERE {where}), (SELECT count(*) FROM {ctx.table})",
+            params,
         ).fetchone()
     return int(selected), int(total)
 
@@ -166,11 +167,17 @@ def segment_sizes(store: Store, spec: FilterSpec) -> list[SegmentSize]:
 
 
 def _segment_sizes(store: Store, ctx: RunContext, where: str, params: list) -> list[SegmentSize]:
+    # The filter runs as a WHERE (conditions short-circuit there), the totals in a second cheap scan.
     with store.cursor() as cur:
         rows = cur.execute(
             f"""
-            SELECT {SEGMENT}, count(*) FILTER (WHERE {where}), count(*)
-            FROM {ctx.table} GROUP BY {SEGMENT}
+            WITH counts AS (
+                SELECT {SEGMENT} AS s, count(*) AS selected, 0 AS total
+                FROM {ctx.table} WHERE {where} GROUP BY {SEGMENT}
+                UNION ALL
+                SELECT {SEGMENT}, 0, count(*) FROM {ctx.table} GROUP BY {SEGMENT}
+            )
+            SELECT s, sum(selected), sum(total) FROM counts GROUP BY s
             """,
             params,
         ).fetchall()
@@ -298,27 +305,23 @@ def scatter_sample(
     unselected = {s.segment: s.total - s.selected for s in sizes}
     quota_sel = _quotas(selected, max_points)
     quota_bg = _quotas(unselected, background_points) if not spec.is_empty else {}
-    sel_list = [quota_sel.get(s, 0) for s in range(1, k + 1)]
-    bg_list = [quota_bg.get(s, 0) for s in range(1, k + 1)]
-    thr_sel = [_threshold(quota_sel.get(s, 0), selected.get(s, 0)) for s in range(1, k + 1)]
-    thr_bg = [_threshold(quota_bg.get(s, 0), unselected.get(s, 0)) for s in range(1, k + 1)]
-    sql = f"""
-        WITH keyed AS (
-            SELECT {ROW} AS r, {X} AS x, {Y} AS y, {SEGMENT} AS s,
-                   ({where}) IS TRUE AS sel, hash({ROW}) >> {64 - _HASH_BITS} AS h
-            FROM {ctx.table}
-        ),
-        candidates AS (
-            SELECT * FROM keyed
-            WHERE h < (CASE WHEN sel THEN ?::BIGINT[] ELSE ?::BIGINT[] END)[s]
-        )
-        SELECT r, x, y, s, sel FROM candidates
-        QUALIFY row_number() OVER (PARTITION BY sel, s ORDER BY h, r)
-                <= (CASE WHEN sel THEN ?::BIGINT[] ELSE ?::BIGINT[] END)[s]
-        ORDER BY h, r
+    key = f"(hash({ROW}) >> {64 - _HASH_BITS})"
+    # Each branch keeps, per segment, the rows with the smallest hash: a cut-off on the hash makes
+    # the WHERE drop most rows cheaply, QUALIFY then trims to the exact quota.
+    branch = f"""
+        SELECT {ROW} AS r, {X} AS x, {Y} AS y, {SEGMENT} AS s, {{selected}} AS sel, {key} AS h
+        FROM {ctx.table}
+        WHERE {key} < (?::BIGINT[])[{SEGMENT}] AND {{condition}}
+        QUALIFY row_number() OVER (PARTITION BY {SEGMENT} ORDER BY h, r) <= (?::BIGINT[])[{SEGMENT}]
     """
+    branches = [branch.format(selected="TRUE", condition=f"({where})")]
+    sql_params = [_cutoffs(quota_sel, selected, k)] + params + [_per_segment(quota_sel, k)]
+    if quota_bg:
+        branches.append(branch.format(selected="FALSE", condition=f"({where}) IS NOT TRUE"))
+        sql_params += [_cutoffs(quota_bg, unselected, k)] + params + [_per_segment(quota_bg, k)]
+    sql = f"SELECT r, x, y, s, sel FROM ({' UNION ALL '.join(f'({b})' for b in branches)}) ORDER BY h, r"
     with store.cursor() as cur:
-        rows = cur.execute(sql, params + [thr_sel, thr_bg, sel_list, bg_list]).fetchall()
+        rows = cur.execute(sql, sql_params).fetchall()
     out = ScatterData([], [], [], [], 0, sum(selected.values()),
                       sum(selected.values()) + sum(unselected.values()),
                       ctx.run.x_label, ctx.run.y_label)
@@ -360,6 +363,14 @@ def _quotas(sizes: dict[int, int], budget: int) -> dict[int, int]:
             if quota[s] < sizes[s]:
                 quota[s] += 1
     return quota
+
+
+def _per_segment(quota: dict[int, int], k: int) -> list[int]:
+    return [quota.get(s, 0) for s in range(1, k + 1)]
+
+
+def _cutoffs(quota: dict[int, int], sizes: dict[int, int], k: int) -> list[int]:
+    return [_threshold(quota.get(s, 0), sizes.get(s, 0)) for s in range(1, k + 1)]
 
 
 def _threshold(quota: int, size: int) -> int:
