@@ -8,7 +8,8 @@ low spend, any other column -> its cleaned, lower-cased name ("High tenure month
 ("Gender=Female") is mentioned only when the segment over-represents it: "mostly Female".
 With up to three features every feature is described, in feature order ("High income, low spending");
 with more, the two most distinctive (largest |z|). If two segments would share a name, the next most
-distinctive feature is added to both (up to MAX_PHRASES), and as a last resort " (2)", " (3)".
+distinctive feature is added to both (up to MAX_PHRASES); if they still do, features with |z| >= 1.5
+get stronger words ("Very recent, very frequent, very high spend"); as a last resort " (2)", " (3)".
 
 Actions (`suggest_action`) follow the archetypes of the brief, recognised by column names:
 income-like (income, salary, revenue, earnings) against spending-like (spend, spending, score,
@@ -34,6 +35,7 @@ HIGH_Z = 0.5  # |z| at which a feature is called high / low rather than average
 ALL_FEATURES_UP_TO = 3  # with this many features or fewer, every feature is described
 DISTINCTIVE_SHOWN = 2  # otherwise the most distinctive ones
 MAX_PHRASES = 4  # a name never lists more features than this
+VERY_Z = 1.5  # |z| from which "very" may be used to separate two segments that share a name
 MAX_NOUN = 28  # characters of a generic column's name kept in a segment name
 
 _INCOME_WORDS = ("income", "salary", "revenue", "earnings")
@@ -43,6 +45,10 @@ _FIXED_WORDS = {
     "recency": {"high": "lapsed", "low": "recent", "average": "average recency"},
     "frequency": {"high": "frequent", "low": "infrequent", "average": "average frequency"},
     "monetary": {"high": "high spend", "low": "low spend", "average": "average spend"},
+}
+_VERY_WORDS = {
+    "age": {"high": "much older", "low": "very young"},
+    "recency": {"high": "long lapsed", "low": "very recent"},
 }
 
 
@@ -88,8 +94,15 @@ def feature_kind(column: str) -> tuple[str, str]:
     return "generic", clean_name(column)
 
 
-def _phrase(column: str, lvl: str) -> str:
+def _phrase(column: str, z: float, intense: bool = False) -> str:
+    """The words for one numeric feature at z; `intense` adds "very" (or a stronger word) when
+    |z| >= VERY_Z, used only to tell apart segments that would otherwise share a name."""
+    lvl = level(z)
     kind, noun = feature_kind(column)
+    if intense and lvl != "average" and abs(z) >= VERY_Z:
+        if kind in _VERY_WORDS:
+            return _VERY_WORDS[kind][lvl]
+        return f"very {_FIXED_WORDS[kind][lvl]}" if kind in _FIXED_WORDS else f"very {lvl} {noun}"
     if kind in _FIXED_WORDS:
         return _FIXED_WORDS[kind][lvl]
     return f"{lvl} {noun}"
@@ -181,41 +194,53 @@ def name_segments(
             seen[key] = len(groups)
             groups.append((key, [j]))
 
-    ranked: list[list[tuple[int, str]]] = []  # per segment: (group order, phrase), most distinctive first
+    # Per segment, its describable traits, most distinctive first: (group order, phrase(intense)).
+    ranked: list[list[tuple[int, object]]] = []
     for z in Z:
         traits = []
         for g, (key, cols) in enumerate(groups):
             if key.startswith("cat:"):
                 j = max(cols, key=lambda c: (z[c], -c))
                 if z[j] >= HIGH_Z:
-                    traits.append((float(z[j]), g, f"mostly {onehot[features[j]][1]}"))
+                    text = f"mostly {onehot[features[j]][1]}"
+                    traits.append((float(z[j]), g, lambda intense, text=text: text))
             else:
                 j = cols[0]
-                traits.append((abs(float(z[j])), g, _phrase(features[j], level(float(z[j])))))
+                zj = float(z[j])
+                traits.append((abs(zj), g, lambda intense, f=features[j], zj=zj: _phrase(f, zj, intense)))
         traits.sort(key=lambda t: (-round(t[0], 9), t[1]))
-        ranked.append([(g, p) for _, g, p in traits])
+        ranked.append([(g, words) for _, g, words in traits])
 
     start = len(groups) if len(groups) <= ALL_FEATURES_UP_TO else DISTINCTIVE_SHOWN
     shown = [min(start, len(r)) for r in ranked]
+    intense = [False] * len(ranked)
 
     def render(i: int) -> str:
-        parts = [p for _, p in sorted(ranked[i][: shown[i]])]
-        text = ", ".join(parts) if parts else "typical customers"
+        chosen = sorted(ranked[i][: shown[i]], key=lambda t: t[0])
+        text = ", ".join(words(intense[i]) for _, words in chosen) or "typical customers"
         return text[:1].upper() + text[1:]
 
-    names = [render(i) for i in range(len(ranked))]
-    while True:
+    def repeated(names: list[str]) -> list[int]:
         counts: dict[str, int] = {}
         for n in names:
             counts[n] = counts.get(n, 0) + 1
+        return [i for i, n in enumerate(names) if counts[n] > 1]
+
+    names = [render(i) for i in range(len(ranked))]
+    # 1. the next most distinctive feature, for every segment that shares its name
+    while True:
         grew = False
-        for i, n in enumerate(names):
-            if counts[n] > 1 and shown[i] < min(len(ranked[i]), MAX_PHRASES):
+        for i in repeated(names):
+            if shown[i] < min(len(ranked[i]), MAX_PHRASES):
                 shown[i] += 1
                 grew = True
         if not grew:
             break
         names = [render(i) for i in range(len(ranked))]
+    # 2. stronger words for the extreme features ("very recent", "very high income")
+    for i in repeated(names):
+        intense[i] = True
+    names = [render(i) for i in range(len(ranked))]
 
     # Last resort: number the repeats in segment order ("... (2)").
     used: dict[str, int] = {}
@@ -266,6 +291,8 @@ _RFM_ACTIONS = {
                "soon.",
     "grow": "Loyalty rewards: they bought recently, so points and member offers can turn them into regular, "
             "higher-value customers.",
+    "keep": "Loyalty rewards: they buy often or spend well, so points and member offers will keep them coming "
+            "back before they drift away.",
     "nurture": "Nurture: keep in touch with regular personalised recommendations to raise how often they buy.",
 }
 _GENERIC_ACTIONS = {
@@ -310,7 +337,7 @@ def suggest_action(z: Mapping[str, float], *, onehot: Mapping[str, tuple[str, st
             return _RFM_ACTIONS["win_back"] if valuable else _RFM_ACTIONS["reactivate"]
         if f == "low" and m in ("low", None):
             return _RFM_ACTIONS["reactivate"]
-        return _RFM_ACTIONS["grow"] if valuable else _RFM_ACTIONS["nurture"]
+        return _RFM_ACTIONS["keep"] if valuable else _RFM_ACTIONS["nurture"]
 
     income = _mean([v for f, v in numeric.items() if _is_income_like(f)])
     spending = _mean([v for f, v in numeric.items() if _is_spending_like(f) and not _is_income_like(f)])

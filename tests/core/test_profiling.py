@@ -62,10 +62,27 @@ def test_mall_quadrants_from_centroids_in_original_units():
 
 
 def test_two_segments_in_the_same_quadrant_get_unique_names():
-    names = names_for([[1.2, -1.0], [0.8, -1.4], [-1.0, 1.0], [1.5, -0.9]], [INCOME, SCORE])
+    names = names_for([[1.2, -1.0], [0.8, -1.4], [-1.0, 1.0], [1.6, -0.9], [1.1, -0.6]], [INCOME, SCORE])
     assert names == [
-        "High income, low spending", "High income, low spending (2)", "Low income, high spending",
+        "High income, low spending",
+        "High income, low spending (2)",
+        "Low income, high spending",
+        "Very high income, low spending",  # |z| >= 1.5 separates it before any number is used
         "High income, low spending (3)",
+    ]
+
+
+def test_stronger_words_only_where_needed():
+    z = [[-2.3, 1.9, 1.6], [-0.6, 0.9, 0.8], [-2.2, 0.9, 0.7], [1.8, -1.7, -0.6]]
+    assert names_for(z, RFM) == [
+        "Very recent, very frequent, very high spend",
+        "Recent, frequent, high spend",
+        "Very recent, frequent, high spend",
+        "Lapsed, infrequent, low spend",  # unique already: no "very"
+    ]
+    assert names_for([[2.0, 0.0], [0.7, 0.1], [-2.0, 0.0], [-0.6, 0.0]], [AGE, SCORE]) == [
+        "Much older, average spending", "Older, average spending",
+        "Very young, average spending", "Young, average spending",
     ]
 
 
@@ -149,11 +166,14 @@ def test_income_and_spending_like_names_are_recognised():
         ((1.2, -0.8, -0.9), "low-cost reactivation"),
         ((-1.0, -0.9, 0.0), "onboarding"),
         ((0.0, 0.1, 0.0), "nurture"),
+        ((0.0, 0.9, 0.9), "loyalty rewards"),
+        ((-0.9, 0.0, 0.0), "loyalty rewards"),
     ],
 )
 def test_rfm_archetypes(z, words):
     action = suggest_action(dict(zip(RFM, z)))
     assert words in action.lower() and action.endswith(".")
+    assert ("recently" in action) == (level(z[0]) == "low" and words == "loyalty rewards")
 
 
 def test_generic_action_follows_the_overall_level():
