@@ -73,7 +73,8 @@ def targets(results: list[dict]) -> tuple[int | None, list[tuple[str, str, str]]
         s = app.series.get(name)
         summ = s.summary() if s else None
         p95 = summ["p95"] if summ and summ["n"] else None
-        rows.append((f"{name}: p95 < {INTERACTION_P95_S * 1000:.0f} ms", _ms(p95),
+        shown = _ms(p95) if p95 is None else f"{_ms(p95)} (slowest single request: {_ms(summ['slowest_p95'])})"
+        rows.append((f"{name}: p95 < {INTERACTION_P95_S * 1000:.0f} ms (whole cascade)", shown,
                      _verdict(None if p95 is None else p95 < INTERACTION_P95_S)))
     for name in INTERACTIONS:
         s = app.series.get(name)
