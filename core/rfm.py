@@ -47,7 +47,8 @@ RFM_GROUPS: list[tuple[str, tuple[int, ...], tuple[int, ...]]] = [
     ("Cannot lose them", (1, 2), (5,)),
     ("At risk", (1, 2), (3, 4)),
     ("Lost", (1,), (1,)),
-    ("Hibernating", (1, 2), (1, 2)),
+    ("Hibernating", (2,), (1, 2)),
+    ("Hibernating", (1,), (2,)),
 ]
 
 
@@ -251,13 +252,16 @@ def detect_columns(columns: list[str], sample: dict[str, list[str]]) -> Transact
     any tie between two names, makes `sure` False with a reason.
     """
     profiles = {c: _profile(c, list(sample.get(c, []))) for c in columns}
-    scored: list[tuple[int, str, str]] = []  # (score, role, column)
+    scored: list[tuple[int, str, str]] = []  # (score, role, column), name and values agree
+    named: list[tuple[int, str, str]] = []  # name only
     for col in columns:
         name = _norm_name(col)
         for role, patterns in _NAME_PATTERNS.items():
             score = next((s for pat, s in patterns if re.search(pat, name)), 0)
-            if score and _type_fits(role, profiles[col]):
-                scored.append((score, role, col))
+            if score:
+                named.append((score, role, col))
+                if _type_fits(role, profiles[col]):
+                    scored.append((score, role, col))
 
     mapping = TransactionMapping()
     reasons: list[str] = []
@@ -310,6 +314,16 @@ def detect_columns(columns: list[str], sample: dict[str, list[str]]) -> Transact
             used.add(free[0])
             reasons.append(f"customer: '{mapping.customer}' was chosen by its position and values")
 
+    # Required roles still missing: a column named for the role whose values do not fit is still
+    # taken, so that the load reports its values rather than claiming the column does not exist.
+    for role in ("customer", "date", "amount"):
+        if getattr(mapping, role) or (role == "amount" and mapping.quantity and mapping.price):
+            continue
+        by_name = sorted((t for t in named if t[1] == role and t[2] not in used), key=lambda t: -t[0])
+        if by_name:
+            setattr(mapping, role, by_name[0][2])
+            used.add(by_name[0][2])
+            reasons.append(f"{role}: '{by_name[0][2]}' is named like one but its values do not look like it")
     for role in ("customer", "date"):
         if not getattr(mapping, role):
             reasons.append(f"{role}: no column looks like a {role}")
@@ -455,7 +469,7 @@ def _in_years(d: str) -> str:
 
 def _ymd_sql(t: str) -> str:
     """ISO dates (with or without a time) and YYYYMMDD: always year first."""
-    return f"""CASE
+    return rf"""CASE
             WHEN length({t}) = 8 AND regexp_full_match({t}, '\d{{8}}')
                 THEN TRY_STRPTIME({t}, '%Y%m%d')::DATE
             WHEN substr({t}, 5, 1) IN ('-', '/') THEN TRY_CAST({t} AS DATE)
@@ -567,7 +581,7 @@ def _typed_sql(
         else "NULL"
     )
     ymd = "date_value" if native_date else _ymd_sql("date_text")
-    return f"""
+    return rf"""
         WITH raw AS (
             SELECT {ROW} AS line, {text(m.customer)} AS c, {text(m.invoice)} AS i,
                    {'NULL::VARCHAR' if native_date else text(m.date)} AS d, {date_value} AS date_value,
@@ -1035,7 +1049,6 @@ def _finish_dataset(cur: duckdb.DuckDBPyConnection, info: DatasetInfo, st: RfmSt
         cur.execute("DELETE FROM issues WHERE dataset_id = ? AND column_name = 'rfm_score'", [info.dataset_id])
         col.role, col.sql_type = CATEGORICAL, "VARCHAR"
         q.findings = [f for f in q.findings if f.column != "rfm_score" or f.rule == "constant_column"]
-    # Purchase dates are meant to differ per customer: not the "free text" the generic warning means.
     # first/last purchase are ISO dates kept as text on purpose: the generic "sounds numeric" / "free
     # text" warnings about them say nothing useful.
     q.warnings = [w for w in q.warnings if not w.startswith(("column 'first_purchase'", "column 'last_purchase'"))]
