@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import threading
 import time
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import duckdb
@@ -66,9 +68,32 @@ N_INIT = 10  # k-means++ starts per sweep fit (the sweep never sees more than SW
 # sweep 10-20x slower (measured: 4.2 s vs 0.2 s for k=1..10 on 20,000 rows). The app serves several
 # requests at once anyway.
 NUMERIC_THREADS = 1
+_threads_lock = threading.Lock()
+_threads_users = 0
+_threads_limiter: threadpool_limits | None = None
 ASSIGN_VIEW = "__segment_assignments"  # the registered frame the run table is joined from
 
 ProgressFn = Callable[[str, float], None]
+
+
+@contextmanager
+def numeric_threads() -> Iterator[None]:
+    """Limit numpy/BLAS/OpenMP to NUMERIC_THREADS while any run is computing. The limit is process-wide,
+    so it is counted: the first run in sets it, the last one out restores the previous setting (two
+    overlapping runs in the app's threads must not restore each other's limits in the wrong order)."""
+    global _threads_users, _threads_limiter
+    with _threads_lock:
+        if _threads_users == 0:
+            _threads_limiter = threadpool_limits(NUMERIC_THREADS)
+        _threads_users += 1
+    try:
+        yield
+    finally:
+        with _threads_lock:
+            _threads_users -= 1
+            if _threads_users == 0 and _threads_limiter is not None:
+                _threads_limiter.restore_original_limits()
+                _threads_limiter = None
 
 
 # -- features -----------------------------------------------------------------------------------
@@ -469,7 +494,7 @@ def elbow_sweep(X: np.ndarray, k_max: int = K_MAX, seed: int = 42) -> list[Elbow
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2 or len(X) == 0:
         raise InputError("nothing to sweep: the feature matrix is empty")
-    with threadpool_limits(NUMERIC_THREADS):
+    with numeric_threads():
         return _sweep(X, k_max, seed).points
 
 
@@ -493,7 +518,7 @@ def suggest_k(points: Sequence[ElbowPoint]) -> int:
 def agreement_with_full_kmeans(X: np.ndarray, labels: np.ndarray, k: int, seed: int = 42) -> float:
     """Adjusted Rand index between `labels` and a plain K-Means on all of X (k-means++, n_init=10,
     random_state=seed): 1.0 means the same partition. Used by the benchmark to check the sampled path."""
-    with threadpool_limits(NUMERIC_THREADS):
+    with numeric_threads():
         full = _fit(_kmeans(int(k), seed, 10), np.asarray(X, dtype=np.float64))
     return float(adjusted_rand_score(full.labels_, np.asarray(labels)))
 
@@ -595,7 +620,7 @@ def run_segmentation(
         )
     tell("prepare", 0.1)
 
-    with threadpool_limits(NUMERIC_THREADS):
+    with numeric_threads():
         X_scaled = scale_matrix(data.raw, scale, data.numeric_mask)
         sweep = _sweep(X_scaled, K_MAX, seed, tell, (0.1, 0.6), distinct=data.distinct)
         suggested = suggest_k(sweep.points)

@@ -449,3 +449,14 @@ def test_large_tables_sweep_on_a_sample_and_fit_on_every_row(store):
     assert len(labels) == len(frame)
     assert agreement_with_full_kmeans(Xr, labels, run.k, run.seed) >= 0.95
     assert run.silhouette is not None and run.silhouette > 0.5
+
+
+def test_thread_limits_are_restored_after_a_run(store, mall):
+    from threadpoolctl import threadpool_info
+
+    before = [i["num_threads"] for i in threadpool_info()]
+    inside = []
+    run_segmentation(store, mall.dataset_id, MALL_FEATURES, k=5,
+                     progress=lambda s, f: inside.append([i["num_threads"] for i in threadpool_info()]))
+    assert [i["num_threads"] for i in threadpool_info()] == before
+    assert any(all(n == segmentation.NUMERIC_THREADS for n in threads) for threads in inside)
