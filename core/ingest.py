@@ -43,7 +43,8 @@ Typing (`publish_staged`, in SQL)
   values that are unambiguous; an ambiguous "1,234" counts as a decimal comma in semicolon-separated
   files and as a thousands separator otherwise. Every present value that does not parse becomes NULL
   and is written to `rejects` (reason) and to `issues` as rule non_numeric (not excluding: filled).
-  inf/-inf and overflowing numbers (1e400) become NULL with an excluding not_finite finding.
+  inf/-inf, overflowing numbers (1e400) and magnitudes beyond 1e150 (MAX_ABS: their square overflows,
+  so no scaling or distance can use them) become NULL with an excluding not_finite finding.
 - Numeric columns are BIGINT when every value is a whole number below 2**53, else DOUBLE. Columns that
   are already numeric in the staged table (Parquet, RFM) stay numeric; other typed columns become text.
 - Identifier: an id-like name (core.quality.is_id_like) AND distinct values >= 95% of the rows after
@@ -94,6 +95,7 @@ SNIFF_BYTES = 256 * 1024
 SNIFF_RECORDS = 1000
 MAX_NAME = 120
 NUMERIC_SHARE = 0.5  # numeric when strictly more than this share of present values parse
+MAX_ABS = 1e150  # larger magnitudes overflow any variance/distance (x*x > 1.8e308): not_finite
 FEW_POINTS = 10  # warn when the numeric columns hold fewer distinct points (the elbow sweeps k=1..10)
 PROFILE_CHUNK = 20  # columns per profiling query: DuckDB plans very wide SELECTs superlinearly
 EXTRA = "__extra"  # staged-table column holding the first field beyond the last column, if any
@@ -943,6 +945,12 @@ def _parse(t: str, style: str) -> str:
     return f"TRY_CAST({inner} AS DOUBLE)"
 
 
+def _usable(x: str) -> str:
+    """A finite number small enough to square: anything else is NULL plus a not_finite finding.
+    (isfinite first: DuckDB orders NaN above every number, so abs(NaN) > MAX_ABS is true.)"""
+    return f"(isfinite({x}) AND abs({x}) <= {MAX_ABS:.0e})"
+
+
 def _is_native_number(typ: str) -> bool:
     base = typ.split("(")[0].upper()
     return base in _INT_TYPES or base in _FLOAT_TYPES or base == "DECIMAL"
@@ -965,7 +973,7 @@ def _profile(
             v = f"v{i}"
             if p.native:
                 d = f"{v}::DOUBLE"
-                aggs += [f"count({v})", f"count({v})", "0", f"count_if(NOT isfinite({d}))",
+                aggs += [f"count({v})", f"count({v})", "0", f"count_if(NOT {_usable(d)})",
                          f"count_if({d} = trunc({d}) AND abs({d}) < 9007199254740992)", "NULL"]
                 continue
             x = f"TRY_CAST({v} AS DOUBLE)"
@@ -974,7 +982,7 @@ def _profile(
                 f"count_if({present})",
                 f"count_if({present} AND {x} IS NOT NULL)",  # "nan" is a missing token, not a number
                 f"count_if(contains({v}, ','))",
-                f"count_if(NOT isfinite({x}))",
+                f"count_if(NOT {_usable(x)})",
                 f"count_if({x} = trunc({x}) AND abs({x}) < 9007199254740992)",
                 f"min(CASE WHEN {present} AND {x} IS NULL THEN {v} END)",
             ]
@@ -1102,7 +1110,7 @@ def _typed_expr(p: _Plan) -> str:
             return f"{q}::BIGINT"
         if p.nonfinite == 0:
             return f"{q}::DOUBLE"
-        return f"CASE WHEN isfinite({q}::DOUBLE) THEN {q}::DOUBLE END"
+        return f"CASE WHEN {_usable(f'{q}::DOUBLE')} THEN {q}::DOUBLE END"
     t = _t(q, p.trimmed)
     if p.role == IDENTIFIER and p.sql_type == "BIGINT":
         return f"TRY_CAST({t} AS BIGINT)"
@@ -1110,7 +1118,7 @@ def _typed_expr(p: _Plan) -> str:
         v = _parse(t, p.style)
         if p.style == "plain" and p.nonfinite == 0:  # fast path: nothing to null out
             return f"TRY_CAST({v} AS BIGINT)" if p.sql_type == "BIGINT" else v
-        return f"CASE WHEN isfinite({v}) THEN {v} END"
+        return f"CASE WHEN {_usable(v)} THEN {v} END"
     return f"CASE WHEN {_missing(t)} THEN NULL ELSE {t} END"
 
 
@@ -1150,7 +1158,7 @@ def _record_typing_issues(cur, dataset_id: str, ds: str, table: str, plans: list
                     f"""
                     INSERT INTO issues (dataset_id, "row", column_name, rule, value, excludes)
                     SELECT ?, {ROW}, ?, 'not_finite', {q}::VARCHAR, true FROM {table}
-                    WHERE {kept} AND isinf({q}::DOUBLE)
+                    WHERE {kept} AND NOT {_usable(f'{q}::DOUBLE')} AND NOT isnan({q}::DOUBLE)
                     """,
                     [dataset_id, p.name],
                 )
@@ -1185,7 +1193,7 @@ def _record_typing_issues(cur, dataset_id: str, ds: str, table: str, plans: list
                 f"""
                 INSERT INTO issues (dataset_id, "row", column_name, rule, value, excludes)
                 SELECT ?, {ROW}, ?, 'not_finite', t, true FROM {base}
-                WHERE NOT {_missing(t)} AND isinf({v})
+                WHERE NOT {_missing(t)} AND NOT {_usable(v)} AND NOT isnan({v})
                 """,
                 [dataset_id, p.name],
             )

@@ -10,7 +10,7 @@ Rules and what they do (the `action` text of each finding says the same in words
 | rule            | when                                                               | excludes rows |
 |-----------------|--------------------------------------------------------------------|---------------|
 | non_numeric     | text in a numeric column (recorded by ingest; value becomes NULL)  | no (filled)   |
-| not_finite      | inf, -inf or an overflowing number such as 1e400 (value -> NULL)   | yes           |
+| not_finite      | inf, -inf, 1e400, or beyond +-1e150 (value -> NULL; set by ingest) | yes           |
 | negative        | value < 0 in a quantity that cannot be negative (name-based)       | yes           |
 | out_of_range    | value outside a range declared in the name, e.g. "Score (1-100)"   | yes           |
 | impossible_age  | column named like age: value < 0 or > 120                          | yes           |
@@ -280,7 +280,8 @@ def _message(rule: str, col: str | None, count: int, distinct: int, pairs: list[
         return (f"column {name} has {count} non-numeric value{'s' if count != 1 else ''} such as {example}; "
                 "they were treated as missing and will be filled")
     if rule == "not_finite":
-        return f"column {name} has {count} infinite or overflowing value(s) such as {example}; those {rows} are {fit}"
+        return (f"column {name} has {count} infinite or impossibly large value(s) (beyond 1e150) such as {example}; "
+                f"they were treated as missing and those {rows} are {fit}")
     if rule == "negative":
         return f"column {name} cannot be negative but has {count} negative value(s) such as {example}; those {rows} are {fit}"
     if rule == "out_of_range":

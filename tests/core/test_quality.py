@@ -157,3 +157,14 @@ def test_identifier_needs_a_unique_id_like_name(store, tmp_path):
     assert info.column("Serial").role == CATEGORICAL  # unique but not id-like
     assert info.id_column is None
     assert any("'StoreID' looks like an identifier" in w for w in info.quality.warnings)
+
+
+def test_magnitudes_beyond_1e150_are_not_finite(store, tmp_path):
+    p = tmp_path / "big.csv"
+    p.write_text("Spend,Visits\n1e150,1\n-1e151,2\n1e300,3\n5,4\nnan,5\n")
+    info = load_file(store, p)
+    nf = next(f for f in info.quality.findings if f.rule == "not_finite")
+    assert (nf.count, nf.sample_rows) == (2, [2, 3])  # 1e150 itself is kept; "nan" is simply missing
+    assert info.quality.missing == {"Spend": 3}
+    with store.cursor() as cur:
+        assert cur.execute(f'SELECT max("Spend") FROM {info.table}').fetchone()[0] == 1e150
