@@ -15,6 +15,8 @@ from __future__ import annotations
 import datetime as _dt
 import decimal
 import math
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -98,10 +100,33 @@ class SegmentSize:
 
 
 # -- run metadata -----------------------------------------------------------------------------
+_CONTEXTS: OrderedDict[tuple[str, str], RunContext] = OrderedDict()
+_CONTEXTS_LOCK = threading.Lock()
+_CONTEXTS_KEPT = 64
+
+
 def run_context(store: Store, run: Run | str) -> RunContext:
-    """The run, its dataset and the columns of its table (raises InputError for an unknown run)."""
-    if isinstance(run, str):
-        run = store.get_run(check_id(run, "run"))
+    """The run, its dataset and the columns of its table (raises InputError for an unknown run).
+
+    A published run never changes (its table and its JSON are written once, in one transaction), so
+    contexts are cached per database file and run id: a filter change costs no catalogue queries.
+    """
+    run_id = check_id(run if isinstance(run, str) else run.run_id, "run")
+    key = (str(store.path), run_id)
+    with _CONTEXTS_LOCK:
+        ctx = _CONTEXTS.get(key)
+        if ctx is not None:
+            _CONTEXTS.move_to_end(key)
+            return ctx
+    ctx = _load_context(store, run if isinstance(run, Run) else store.get_run(run_id))
+    with _CONTEXTS_LOCK:
+        _CONTEXTS[key] = ctx
+        while len(_CONTEXTS) > _CONTEXTS_KEPT:
+            _CONTEXTS.popitem(last=False)
+    return ctx
+
+
+def _load_context(store: Store, run: Run) -> RunContext:
     table = run_table(run.run_id)
     dataset = store.get_dataset(run.dataset_id)
     with store.cursor() as cur:
