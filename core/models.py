@@ -136,7 +136,7 @@ class Run:
     encoded_features: list[str]  # after one-hot encoding
     k: int
     suggested_k: int
-    scale: str  # standard | minmax | none
+    scale: str  # standard | minmax | none | log
     fill: str  # median | mean
     seed: int
     elbow: list[ElbowPoint]
