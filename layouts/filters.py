@@ -109,7 +109,13 @@ def range_filter(column: str, lo: float, hi: float, integer: bool = False) -> ht
     """A labelled range slider over [lo, hi]; at its full extent it filters nothing."""
     return html.Div(
         [
-            dbc.Label(column, class_name="csi-label-sm mb-0"),
+            html.Div(
+                [
+                    dbc.Label(column, class_name="csi-label-sm mb-0"),
+                    html.Span(range_text([lo, hi], [lo, hi]), id=ids.range_label(column), className="csi-note"),
+                ],
+                className="csi-row-between",
+            ),
             dcc.RangeSlider(
                 id=ids.range_slider(column),
                 min=lo,
@@ -117,7 +123,7 @@ def range_filter(column: str, lo: float, hi: float, integer: bool = False) -> ht
                 value=[lo, hi],
                 step=slider_step(lo, hi, integer),
                 marks=None,
-                allow_direct_input=True,
+                allow_direct_input=False,
                 tooltip={"placement": "bottom", "always_visible": False},
                 updatemode="mouseup",
                 className="csi-range",
@@ -125,6 +131,20 @@ def range_filter(column: str, lo: float, hi: float, integer: bool = False) -> ht
         ],
         className="csi-filter",
     )
+
+
+def range_text(value, bounds) -> str:
+    """'18 – 70', or 'all (18 – 70)' when the slider spans the whole range."""
+    lo, hi = value
+    text = f"{_number(lo)} – {_number(hi)}"
+    return f"all ({text})" if [lo, hi] == list(bounds) else text
+
+
+def _number(value: float) -> str:
+    value = float(value)
+    if value.is_integer():
+        return f"{int(value):,}"
+    return f"{value:,.1f}" if abs(value) >= 10 else f"{value:,.3g}"
 
 
 def category_filter(column: str, values: list[str]) -> html.Div:

@@ -66,6 +66,7 @@ EXPORT_ALERT = "export-alert"
 # -- pattern-matching ids: one component per column ---------------------------------------------
 HIST_TYPE = "hist"
 RANGE_TYPE = "range"
+RANGE_LABEL_TYPE = "range-label"
 CATEGORY_TYPE = "category"
 
 
@@ -75,6 +76,11 @@ def hist(column: str) -> dict:
 
 def range_slider(column: str) -> dict:
     return {"type": RANGE_TYPE, "column": column}
+
+
+def range_label(column: str) -> dict:
+    """The text beside a range slider that shows its current values."""
+    return {"type": RANGE_LABEL_TYPE, "column": column}
 
 
 def category_picker(column: str) -> dict:

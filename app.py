@@ -1,0 +1,93 @@
+"""The Dash app: `python app.py` serves it on HOST:PORT; `gunicorn app:server -w 1 --threads 8` in production.
+
+`create_app(store, settings)` builds an app around one DuckDB store (tests pass a temporary one). The
+module-level `app` and `server` are created on first access only, so importing this module for its
+factory opens no database.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import threading
+
+import dash
+
+from callbacks import register_callbacks
+from core.config import PROJECT_DIR, Settings
+from core.pipeline import ensure_sample
+from core.store import Store, open_default_store
+from layouts.page import TITLE, page
+
+log = logging.getLogger("csi.app")
+
+# dcc.Upload sends the file base64-encoded inside a JSON request: 4/3 of the file plus the other
+# callback inputs. The request limit leaves room for that so a file just under the limit loads.
+REQUEST_OVERHEAD_BYTES = 1024 * 1024
+
+
+def upload_limit_bytes(settings: Settings) -> int:
+    return int(settings.max_upload_mb) * 1024 * 1024
+
+
+def request_limit_bytes(settings: Settings) -> int:
+    return math.ceil(upload_limit_bytes(settings) * 4 / 3) + REQUEST_OVERHEAD_BYTES
+
+
+def create_app(store: Store | None = None, settings: Settings | None = None) -> dash.Dash:
+    """A Dash app on `store` (default: the DuckDB file from settings), with the sample loaded."""
+    settings = settings or Settings()
+    store = store or open_default_store(settings)
+    sample_run = ensure_sample(store)  # loads and segments the bundled sample on first start
+
+    app = dash.Dash(
+        __name__,
+        title=TITLE,
+        update_title=None,
+        assets_folder=str(PROJECT_DIR / "assets"),
+        serve_locally=True,
+        meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
+    )
+    app.server.config["MAX_CONTENT_LENGTH"] = request_limit_bytes(settings)
+    app.server.config["CSI_UPLOAD_LIMIT_BYTES"] = upload_limit_bytes(settings)
+    app.layout = page(upload_limit_bytes(settings))
+    register_callbacks(
+        app,
+        store,
+        default_dataset_id=sample_run.dataset_id,
+        max_upload_bytes=upload_limit_bytes(settings),
+    )
+    app.csi_store = store  # for tests and tools: the store this app serves
+    return app
+
+
+_default: dash.Dash | None = None
+_default_lock = threading.Lock()
+
+
+def _default_app() -> dash.Dash:
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = create_app()
+        return _default
+
+
+def __getattr__(name: str):
+    # `app` and `server` are built on first access (gunicorn's `app:server` does exactly that).
+    if name == "app":
+        return _default_app()
+    if name == "server":
+        return _default_app().server
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = Settings()
+    application = _default_app()
+    log.info("serving on http://%s:%s", settings.host, settings.port)
+    application.run(host=settings.host, port=settings.port, debug=False, threaded=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,257 @@
+"""Plotly figures shaped from the core's small results (no data access here)."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from core.filters import FilterSpec
+from core.models import Run
+from core.views import Histogram, ScatterData
+from layouts import theme
+from layouts.charts import placeholder_figure
+
+
+def _layout(**overrides) -> dict:
+    layout = json.loads(json.dumps(theme.CHART_LAYOUT))
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(layout.get(key), dict):
+            layout[key] = {**layout[key], **value}
+        else:
+            layout[key] = value
+    return layout
+
+
+def spec_revision(spec: FilterSpec) -> str:
+    """Changes whenever the filter does: Plotly then drops its own selection outline and dimming."""
+    return json.dumps(spec.to_dict(), sort_keys=True)
+
+
+# -- scatter ------------------------------------------------------------------------------------
+def scatter_figure(
+    data: ScatterData,
+    spec: FilterSpec,
+    segment_names: list[str],
+    centroids: dict[int, tuple[float, float]] | None = None,
+) -> dict:
+    """Selected customers coloured by segment (WebGL), the rest light grey underneath, centroids
+    marked, the active region outlined; box and lasso selection enabled."""
+    traces: list[dict] = []
+    if data.background_shown:
+        traces.append(
+            {
+                "type": "scattergl",
+                "mode": "markers",
+                "name": "not selected",
+                "x": data.background_x,
+                "y": data.background_y,
+                "marker": {"color": theme.UNSELECTED, "size": 5},
+                "hoverinfo": "skip",
+                "showlegend": True,
+            }
+        )
+    by_segment: dict[int, list[int]] = {}
+    for i, s in enumerate(data.segment):
+        by_segment.setdefault(s, []).append(i)
+    for seg in sorted(by_segment):
+        idx = by_segment[seg]
+        name = _name(segment_names, seg)
+        traces.append(
+            {
+                "type": "scattergl",
+                "mode": "markers",
+                "name": name,
+                "legendgroup": f"s{seg}",
+                "x": [data.x[i] for i in idx],
+                "y": [data.y[i] for i in idx],
+                "customdata": [data.row[i] for i in idx],
+                "marker": {"color": theme.segment_color(seg), "size": 7, "opacity": 0.85,
+                           "line": {"width": 0.5, "color": "white"}},
+                "hovertemplate": f"<b>{_escape(name)}</b><br>row %{{customdata}}<br>"
+                f"{_escape(data.x_label)}: %{{x}}<br>{_escape(data.y_label)}: %{{y}}<extra></extra>",
+            }
+        )
+    for seg, (cx, cy) in sorted((centroids or {}).items()):
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "name": f"centre of {_name(segment_names, seg)}",
+                "legendgroup": f"s{seg}",
+                "showlegend": False,
+                "x": [cx],
+                "y": [cy],
+                "marker": {"symbol": "x-thin", "size": 16, "color": theme.INK,
+                           "line": {"width": 3, "color": theme.segment_color(seg)}},
+                "hovertemplate": f"centre of {_escape(_name(segment_names, seg))}<extra></extra>",
+            }
+        )
+    layout = _layout(
+        height=theme.SCATTER_HEIGHT,
+        dragmode="select",
+        hovermode="closest",
+        uirevision=spec.run_id,
+        selectionrevision=spec_revision(spec),
+        xaxis={"title": {"text": data.x_label}},
+        yaxis={"title": {"text": data.y_label}},
+        legend={"orientation": "h", "y": -0.18, "x": 0, "font": {"size": 11}},
+        margin={"l": 60, "r": 16, "t": 16, "b": 40},
+        shapes=_region_shapes(spec),
+    )
+    if data.selected == 0:
+        layout["annotations"] = [_message(theme.EMPTY_MESSAGE)]
+    return {"data": traces, "layout": layout}
+
+
+def _region_shapes(spec: FilterSpec) -> list[dict]:
+    region = spec.region
+    if region is None:
+        return []
+    line = {"color": theme.INK, "width": 1.5, "dash": "dot"}
+    if region.kind == "box":
+        return [
+            {"type": "rect", "xref": "x", "yref": "y", "x0": region.x[0], "x1": region.x[1],
+             "y0": region.y[0], "y1": region.y[1], "line": line, "fillcolor": "rgba(44,62,80,0.04)"}
+        ]
+    path = "M " + " L ".join(f"{x},{y}" for x, y in region.points) + " Z"
+    return [{"type": "path", "xref": "x", "yref": "y", "path": path, "line": line,
+             "fillcolor": "rgba(44,62,80,0.04)"}]
+
+
+def scatter_note(data: ScatterData) -> str:
+    if data.selected == 0:
+        return f"showing 0 of {data.total:,}"
+    return f"showing {data.shown:,} of {data.selected:,} selected ({data.total:,} in all)"
+
+
+# -- elbow ----------------------------------------------------------------------------------------
+def elbow_figure(run: Run) -> dict:
+    """Inertia (left axis) and silhouette (right axis) by k; the suggested and the chosen k marked."""
+    points = sorted(run.elbow, key=lambda e: e.k)
+    ks = [e.k for e in points]
+    traces = [
+        {
+            "type": "scatter",
+            "mode": "lines+markers",
+            "name": "inertia",
+            "x": ks,
+            "y": [e.inertia for e in points],
+            "line": {"color": theme.INK, "width": 2},
+            "marker": {"size": 6},
+            "hovertemplate": "k=%{x}<br>inertia %{y:,.1f}<extra></extra>",
+        },
+        {
+            "type": "scatter",
+            "mode": "lines+markers",
+            "name": "silhouette",
+            "x": [e.k for e in points if e.silhouette is not None],
+            "y": [e.silhouette for e in points if e.silhouette is not None],
+            "yaxis": "y2",
+            "line": {"color": theme.ACCENT, "width": 2, "dash": "dot"},
+            "marker": {"size": 6},
+            "hovertemplate": "k=%{x}<br>silhouette %{y:.3f}<extra></extra>",
+        },
+    ]
+    suggested = next((e for e in points if e.k == run.suggested_k), None)
+    if suggested is not None and suggested.silhouette is not None:
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "name": f"suggested k = {run.suggested_k}",
+                "x": [suggested.k],
+                "y": [suggested.silhouette],
+                "yaxis": "y2",
+                "marker": {"symbol": "star", "size": 16, "color": theme.ACCENT,
+                           "line": {"width": 1, "color": theme.INK}},
+                "hovertemplate": "suggested k=%{x}<extra></extra>",
+            }
+        )
+    chosen_color = theme.ACCENT if run.k == run.suggested_k else theme.WARNING
+    layout = _layout(
+        height=theme.ELBOW_HEIGHT,
+        hovermode="x unified",
+        xaxis={"title": {"text": "k (number of segments)"}, "dtick": 1},
+        yaxis={"title": {"text": "inertia"}},
+        yaxis2={"title": {"text": "silhouette"}, "overlaying": "y", "side": "right", "showgrid": False,
+                "zeroline": False, "tickformat": ".2f"},
+        margin={"l": 64, "r": 56, "t": 16, "b": 40},
+        legend={"orientation": "h", "y": -0.18, "x": 0, "font": {"size": 11}},
+        shapes=[
+            {"type": "line", "xref": "x", "yref": "paper", "x0": run.k, "x1": run.k, "y0": 0, "y1": 1,
+             "line": {"color": chosen_color, "width": 2, "dash": "dash"}}
+        ],
+        annotations=[
+            {"text": f"chosen k = {run.k}", "xref": "x", "yref": "paper", "x": run.k, "y": 1.0,
+             "showarrow": False, "xanchor": "left", "yanchor": "top", "xshift": 4,
+             "font": {"color": chosen_color, "size": 12}}
+        ],
+    )
+    return {"data": traces, "layout": layout}
+
+
+# -- histograms -----------------------------------------------------------------------------------
+def histogram_figure(hist: Histogram, segment_names: list[str], active: tuple[float, float] | None,
+                     spec: FilterSpec) -> dict:
+    """Counts of the selected customers per bin, stacked by segment; the feature's active range shaded."""
+    edges = hist.edges
+    centres = [(a + b) / 2 for a, b in zip(edges, edges[1:])]
+    widths = [b - a for a, b in zip(edges, edges[1:])]
+    total = sum(sum(c) for c in hist.counts.values())
+    traces = [
+        {
+            "type": "bar",
+            "name": _name(segment_names, seg),
+            "x": centres,
+            "y": counts,
+            "width": widths,
+            "marker": {"color": theme.segment_color(seg), "line": {"width": 0}},
+            "hovertemplate": f"{_escape(_name(segment_names, seg))}<br>%{{x}}: %{{y}}<extra></extra>",
+            "showlegend": False,
+        }
+        for seg, counts in sorted(hist.counts.items())
+        if any(counts)
+    ]
+    shapes = []
+    if active is not None:
+        shapes.append(
+            {"type": "rect", "xref": "x", "yref": "paper", "x0": active[0], "x1": active[1], "y0": 0, "y1": 1,
+             "fillcolor": "rgba(24,188,156,0.10)", "line": {"color": theme.ACCENT, "width": 1}}
+        )
+    title = f"{hist.feature} · {total:,} customers"
+    layout = _layout(
+        height=theme.HIST_HEIGHT,
+        barmode="stack",
+        bargap=0,
+        dragmode="select",
+        selectdirection="h",
+        uirevision=spec.run_id,
+        selectionrevision=spec_revision(spec),
+        title={"text": _escape(title), "font": {"size": 12}, "x": 0.01, "xanchor": "left", "y": 0.97},
+        xaxis={"range": [edges[0], edges[-1]], "fixedrange": True},
+        yaxis={"fixedrange": True, "title": {"text": ""}},
+        margin={"l": 44, "r": 8, "t": 28, "b": 28},
+        shapes=shapes,
+        meta={"total": total, "feature": hist.feature},
+    )
+    if total == 0:
+        layout["annotations"] = [_message(theme.EMPTY_MESSAGE)]
+    return {"data": traces, "layout": layout}
+
+
+def empty_figure(message: str, height: int) -> dict:
+    return placeholder_figure(message, height)
+
+
+# -- helpers ----------------------------------------------------------------------------------------
+def _message(text: str) -> dict:
+    return {"text": text, "showarrow": False, "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5,
+            "font": {"size": 14, "color": theme.MUTED}, "bgcolor": "rgba(255,255,255,0.85)"}
+
+
+def _name(names: list[str], seg: int) -> str:
+    return names[seg - 1] if 1 <= seg <= len(names) and names[seg - 1] else f"Segment {seg}"
+
+
+def _escape(text: Any) -> str:
+    """Plotly renders a subset of HTML in labels: keep data text literal."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,0 +1,190 @@
+"""A page object for the dashboard, so each browser test reads as the steps a user takes."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.actions.action_builder import ActionBuilder
+from selenium.webdriver.common.by import By
+
+from layouts import ids
+
+
+def css_id(component_id) -> str:
+    """A CSS selector for a component id (pattern ids are JSON with sorted keys in the DOM)."""
+    if isinstance(component_id, dict):
+        text = json.dumps(component_id, sort_keys=True, separators=(",", ":"))
+        return '[id="' + text.replace('"', '\\"') + '"]'
+    return f"#{component_id}"
+
+
+class Dashboard:
+    def __init__(self, duo, store, timeout: float = 30.0):
+        self.duo = duo
+        self.driver = duo.driver
+        self.store = store
+        self.timeout = timeout
+
+    # -- waiting ------------------------------------------------------------------------------------
+    def until(self, check, what: str, timeout: float | None = None):
+        deadline = time.time() + (timeout or self.timeout)
+        last = None
+        while time.time() < deadline:
+            try:
+                last = check()
+                if last:
+                    return last
+            except Exception as exc:  # noqa: BLE001 - the page is still changing; try again
+                last = exc
+            time.sleep(0.2)
+        raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
+
+    def js(self, script: str, *args):
+        return self.driver.execute_script(script, *args)
+
+    # -- reading the page -----------------------------------------------------------------------------
+    def wait_loaded(self) -> "Dashboard":
+        self.until(lambda: len(self.profile_sizes()) > 0, "the profile table")
+        self.until(lambda: self.summary_count() is not None, "the summary")
+        self.until(lambda: self.js(
+            f"const g = document.querySelector('{css_id(ids.SCATTER_GRAPH)} .js-plotly-plot');"
+            "return !!(g && g.data && g.data.length);"), "the scatter")
+        return self
+
+    def summary_text(self) -> str:
+        return self.duo.find_element(css_id(ids.SUMMARY)).text
+
+    def summary_count(self) -> int | None:
+        els = self.driver.find_elements(By.CSS_SELECTOR, f"{css_id(ids.SUMMARY)} .csi-count")
+        return int(els[0].text.replace(",", "")) if els and els[0].text.strip() else None
+
+    def summary_total(self) -> int:
+        text = self.summary_text()
+        return int(text.split(" of ", 1)[1].split(" ", 1)[0].replace(",", ""))
+
+    def _rows(self, grid_id) -> list[dict]:
+        """Rendered rows of an AG Grid as {col-id: text}, in row order (pinned columns included)."""
+        return self.js(
+            """
+            const root = document.querySelector(arguments[0]);
+            if (!root) { return []; }
+            const rows = {};
+            root.querySelectorAll('.ag-row').forEach(r => {
+                const i = Number(r.getAttribute('row-index'));
+                rows[i] = rows[i] || {};
+                r.querySelectorAll('.ag-cell').forEach(c => { rows[i][c.getAttribute('col-id')] = c.innerText; });
+            });
+            return Object.keys(rows).map(Number).sort((a, b) => a - b).map(i => rows[i]);
+            """,
+            css_id(grid_id),
+        )
+
+    def profile_rows(self) -> list[dict]:
+        return [r for r in self._rows(ids.PROFILE_GRID) if r.get("size")]
+
+    def profile_sizes(self) -> list[int]:
+        return [int(r["size"].replace(",", "")) for r in self.profile_rows()]
+
+    def profile_names(self) -> list[str]:
+        return [r["name"] for r in self.profile_rows()]
+
+    def histogram_totals(self) -> dict[str, int]:
+        return self.js(
+            """
+            const out = {};
+            document.querySelectorAll('.csi-hist .js-plotly-plot').forEach(g => {
+                if (g.layout && g.layout.meta) { out[g.layout.meta.feature] = g.layout.meta.total; }
+            });
+            return out;
+            """
+        )
+
+    def customer_rows(self) -> list[dict]:
+        return [r for r in self._rows(ids.CUSTOMER_GRID) if r]
+
+    def customer_count(self) -> int:
+        """Rows the customer grid knows it has (AG Grid's row count once the last block is in)."""
+        return self.js(
+            "const api = window.dash_ag_grid.getApi(arguments[0]);"
+            "return api ? api.getDisplayedRowCount() : -1;",
+            ids.CUSTOMER_GRID,
+        )
+
+    def customer_title(self) -> str:
+        return self.duo.find_element(css_id(ids.CUSTOMER_TITLE)).text
+
+    def alert_text(self, container_id) -> str:
+        els = self.driver.find_elements(By.CSS_SELECTOR, f"{css_id(container_id)} .alert")
+        return " ".join(e.text for e in els)
+
+    def dataset_label(self) -> str:
+        return self.duo.find_element(css_id(ids.DATASET_PICKER)).text
+
+    def scatter_region(self) -> dict | None:
+        """The region outlined on the scatter (what the filter holds), in data coordinates."""
+        return self.js(
+            f"const g = document.querySelector('{css_id(ids.SCATTER_GRAPH)} .js-plotly-plot');"
+            "const s = (g.layout.shapes || [])[0]; return s ? {x0: s.x0, x1: s.x1, y0: s.y0, y1: s.y1} : null;"
+        )
+
+    # -- acting ---------------------------------------------------------------------------------------
+    def drag_box_on_scatter(self, x0: float, y0: float, x1: float, y1: float) -> None:
+        """A real mouse drag from data point (x0, y0) to (x1, y1) on the scatter (box select)."""
+        graph = self.duo.find_element(f"{css_id(ids.SCATTER_GRAPH)} .js-plotly-plot")
+        self.js("arguments[0].scrollIntoView({block: 'center'});", graph)
+        time.sleep(0.3)
+        start, end = self.js(
+            """
+            const g = arguments[0], xa = g._fullLayout.xaxis, ya = g._fullLayout.yaxis;
+            const r = g.getBoundingClientRect();
+            const px = (x, y) => [r.left + xa._offset + xa.l2p(x), r.top + ya._offset + ya.l2p(y)];
+            return [px(arguments[1], arguments[2]), px(arguments[3], arguments[4])];
+            """,
+            graph, x0, y0, x1, y1,
+        )
+        actions = ActionBuilder(self.driver)
+        pointer = actions.pointer_action
+        pointer.move_to_location(int(start[0]), int(start[1]))
+        pointer.pointer_down()
+        steps = 8
+        for i in range(1, steps + 1):
+            pointer.move_to_location(int(start[0] + (end[0] - start[0]) * i / steps),
+                                     int(start[1] + (end[1] - start[1]) * i / steps))
+        pointer.pointer_up()
+        actions.perform()
+
+    def click_profile_row(self, index: int) -> str:
+        """Click the name cell of the index-th profile row; return the segment's name."""
+        cell = self.duo.find_element(
+            f"{css_id(ids.PROFILE_GRID)} .ag-row[row-index='{index}'] .ag-cell[col-id='name']"
+        )
+        name = cell.text
+        ActionChains(self.driver).move_to_element(cell).click().perform()
+        return name
+
+    def clear_filters(self) -> None:
+        self.duo.find_element(css_id(ids.CLEAR_FILTERS)).click()
+
+    def export(self) -> Path:
+        folder = Path(self.duo.download_path)
+        before = set(folder.glob("*.xlsx"))
+        self.duo.find_element(css_id(ids.EXPORT_BUTTON)).click()
+
+        def done():
+            files = [f for f in folder.glob("*.xlsx") if f not in before]
+            partial = list(folder.glob("*.crdownload"))
+            return files[0] if files and not partial else None
+
+        return self.until(done, "the downloaded workbook")
+
+    def upload(self, path: Path) -> None:
+        field = self.duo.find_element(f"{css_id(ids.UPLOAD)} input[type=file]")
+        field.send_keys(str(path))
+
+    def toggle_transactions(self) -> None:
+        self.duo.find_element(f"label[for='{ids.RFM_SWITCH}']").click()
+
+    def severe_logs(self) -> list[dict]:
+        return [e for e in self.duo.get_logs() if e.get("level") == "SEVERE"]

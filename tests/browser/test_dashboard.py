@@ -1,0 +1,121 @@
+"""The dashboard in a real browser: what a user sees after each step."""
+from __future__ import annotations
+
+import pytest
+
+from core.store import run_table
+from layouts import ids
+
+pytestmark = pytest.mark.browser
+
+SAMPLE_SIZES = [81, 39, 35, 23, 22]
+
+
+def duckdb_count(store, run_id: str, where: str, params: list) -> int:
+    with store.cursor() as cur:
+        return cur.execute(f"SELECT count(*) FROM {run_table(run_id)} WHERE {where}", params).fetchone()[0]
+
+
+def latest_run_id(store) -> str:
+    return store.list_runs()[0].run_id
+
+
+def test_start_page_shows_the_sample_in_five_segments(dashboard):
+    assert dashboard.profile_sizes() == SAMPLE_SIZES
+    assert dashboard.summary_text().startswith("200 of 200 customers selected")
+    assert "Mall customers (sample)" in dashboard.dataset_label()
+    assert set(dashboard.histogram_totals().values()) == {200}
+    dashboard.until(lambda: dashboard.customer_count() == 200, "the customer grid")
+    assert dashboard.severe_logs() == []
+
+
+def test_box_selection_on_the_scatter_filters_every_view(dashboard):
+    dashboard.drag_box_on_scatter(60, 100, 140, 60)  # high income, high spending corner
+    dashboard.until(lambda: dashboard.summary_count() not in (None, 200), "the summary to change")
+    region = dashboard.until(dashboard.scatter_region, "the region outline")
+    expected = duckdb_count(
+        dashboard.store, latest_run_id(dashboard.store), "__x BETWEEN ? AND ? AND __y BETWEEN ? AND ?",
+        [min(region["x0"], region["x1"]), max(region["x0"], region["x1"]),
+         min(region["y0"], region["y1"]), max(region["y0"], region["y1"])],
+    )
+    assert 0 < expected < 200
+    dashboard.until(lambda: dashboard.summary_count() == expected, f"the summary to say {expected}")
+    dashboard.until(lambda: set(dashboard.histogram_totals().values()) == {expected}, "histogram totals")
+    dashboard.until(lambda: sum(dashboard.profile_sizes()) == expected, "profile sizes")
+    dashboard.until(lambda: dashboard.customer_count() == expected, "the customer grid count")
+    assert dashboard.severe_logs() == []
+
+    dashboard.clear_filters()
+    dashboard.until(lambda: dashboard.summary_count() == 200, "the summary after clearing")
+    dashboard.until(lambda: dashboard.profile_sizes() == SAMPLE_SIZES, "the profile after clearing")
+    assert dashboard.scatter_region() is None
+
+
+def test_clicking_a_profile_row_lists_that_segments_customers(dashboard):
+    name = dashboard.click_profile_row(1)  # the second-largest segment: 39 customers
+    dashboard.until(lambda: dashboard.summary_count() == 39, "the summary to show the segment")
+    dashboard.until(lambda: dashboard.customer_count() == 39, "the grid to hold the segment")
+    assert name in dashboard.customer_title() and "39" in dashboard.customer_title()
+    rows = dashboard.until(dashboard.customer_rows, "grid rows")
+    segments = {r.get("__segment_name") for r in rows}
+    assert segments == {name}
+    dashboard.until(lambda: dashboard.profile_names() == [name], "the profile to show only that segment")
+
+
+def test_export_after_filtering_downloads_exactly_the_rows_on_screen(dashboard):
+    openpyxl = pytest.importorskip("openpyxl")
+    dashboard.click_profile_row(3)
+    dashboard.until(lambda: dashboard.summary_count() == 23, "the filter")
+    on_screen = dashboard.summary_count()
+    path = dashboard.export()
+    book = openpyxl.load_workbook(path, read_only=True)
+    assert book["Customers"].max_row - 1 == on_screen
+
+
+def test_uploading_a_csv_creates_a_dataset_and_segments_it(dashboard, tmp_path):
+    lines = ["id,spend,visits,region"]
+    for i in range(120):
+        group = i % 3
+        lines.append(f"{i + 1},{20 + group * 40 + (i * 7) % 9},{2 + group * 5 + (i * 3) % 4},"
+                     f"{['north', 'south', 'east'][i % 3]}")
+    path = tmp_path / "shop.csv"
+    path.write_text("\n".join(lines) + "\n")
+    dashboard.upload(path)
+    dashboard.until(lambda: "Loaded 'shop'" in dashboard.alert_text(ids.UPLOAD_ALERT), "the upload message",
+                    timeout=60)
+    dashboard.until(lambda: "shop" in dashboard.dataset_label(), "the new dataset to be chosen")
+    dashboard.until(lambda: dashboard.summary_total() == 120, "the summary of the new dataset")
+    dashboard.until(lambda: sum(dashboard.profile_sizes()) == 120, "the new profile")
+    assert len(dashboard.store.list_datasets()) == 2
+
+
+def test_a_bad_upload_shows_an_alert_and_the_previous_dataset_stays_usable(dashboard, tmp_path):
+    path = tmp_path / "broken.csv"
+    path.write_bytes(bytes(range(256)) * 50)
+    dashboard.upload(path)
+    text = dashboard.until(lambda: dashboard.alert_text(ids.UPLOAD_ALERT), "the error alert", timeout=60)
+    assert "broken" in text
+    assert "Traceback" not in text
+    assert "Mall customers (sample)" in dashboard.dataset_label()
+    assert len(dashboard.store.list_datasets()) == 1
+    # still usable
+    dashboard.click_profile_row(0)
+    dashboard.until(lambda: dashboard.summary_count() == 81, "a filter on the previous dataset")
+
+
+def test_a_transactions_upload_segments_customers_on_rfm(dashboard, tmp_path):
+    lines = ["customer,date,amount"]
+    for c in range(60):
+        for j in range(1 + c % 6):
+            lines.append(f"C{c:03d},2024-{1 + (c + 3 * j) % 12:02d}-{1 + (c * 5 + j) % 28:02d},"
+                         f"{5 + (c * 13 + j * 7) % 120}.25")
+    path = tmp_path / "orders.csv"
+    path.write_text("\n".join(lines) + "\n")
+    dashboard.toggle_transactions()
+    dashboard.upload(path)
+    dashboard.until(lambda: "Loaded 'orders'" in dashboard.alert_text(ids.UPLOAD_ALERT), "the upload message",
+                    timeout=90)
+    dashboard.until(lambda: dashboard.summary_total() == 60, "60 customers")
+    dashboard.until(lambda: sum(dashboard.profile_sizes()) == 60, "the RFM profile")
+    dataset = dashboard.store.list_datasets()[0]
+    assert dataset.kind == "transactions"

@@ -1,0 +1,134 @@
+"""How selections become the one filter spec: scatter regions, histogram ranges, profile rows, controls."""
+from __future__ import annotations
+
+import pytest
+
+from callbacks.explore import filter_update
+from callbacks.filter_state import (
+    CATEGORY,
+    CLEAR,
+    HISTOGRAM,
+    PROFILE_ROW,
+    RANGE,
+    SCATTER,
+    SEGMENTS,
+    Event,
+    next_filter,
+    region_from_selection,
+    UNCHANGED,
+)
+from core.errors import InputError
+
+INCOME = "Annual Income (k$)"
+SCORE = "Spending Score (1-100)"
+BOUNDS = {INCOME: (15.0, 137.0), SCORE: (1.0, 99.0), "Age": (18.0, 70.0)}
+RANGES = [INCOME, SCORE, "Age"]
+CATS = ["Gender"]
+
+
+def step(sample, current, *events):
+    return next_filter(sample.store, current, list(events), BOUNDS, RANGES, CATS)
+
+
+def test_box_and_lasso_selections_become_regions():
+    assert region_from_selection({"points": [], "range": {"x": [1, 2], "y": [3, 4]}}) == {
+        "kind": "box", "x": [1, 2], "y": [3, 4]}
+    assert region_from_selection({"lassoPoints": {"x": [0, 1, 1], "y": [0, 0, 1]}}) == {
+        "kind": "lasso", "points": [[0, 0], [1, 0], [1, 1]]}
+    # deselected (double-click): no region; a points-only re-emit after a redraw: nothing new
+    assert region_from_selection(None) is None
+    assert region_from_selection({"points": []}) is UNCHANGED
+
+
+def test_scatter_selection_sets_and_clears_the_region(sample):
+    u = step(sample, sample.spec(), Event(SCATTER, {"points": [], "range": {"x": [140, 60], "y": [60, 100]}}))
+    assert u.changed
+    assert u.spec.to_dict()["region"] == {"kind": "box", "x": [60.0, 140.0], "y": [60.0, 100.0]}
+    cleared = step(sample, u.spec.to_dict(), Event(SCATTER, None))
+    assert cleared.changed and cleared.spec.region is None
+
+
+def test_empty_selection_changes_nothing(sample):
+    u = step(sample, sample.spec(), Event(SCATTER, None))
+    assert not u.changed
+    u = step(sample, sample.spec(), Event(SCATTER, {"points": []}))
+    assert not u.changed
+    boxed = sample.spec(region={"kind": "box", "x": [60, 140], "y": [60, 100]})
+    u = step(sample, boxed, Event(SCATTER, {"points": []}))  # Plotly's re-emit keeps the region
+    assert not u.changed and u.spec.region is not None
+
+
+def test_histogram_range_filters_that_feature_and_moves_its_slider(sample):
+    u = step(sample, sample.spec(), Event(HISTOGRAM, {"range": {"x": [40.5, 70.2]}}, INCOME))
+    assert u.spec.ranges == {INCOME: (40.5, 70.2)}
+    assert u.controls.ranges[INCOME] == [40.5, 70.2]
+    assert u.controls.ranges["Age"] == [18.0, 70.0]  # untouched sliders show their full extent
+    # a selection running past the data is clipped to it
+    u = step(sample, sample.spec(), Event(HISTOGRAM, {"range": {"x": [-50, 70]}}, INCOME))
+    assert u.spec.ranges[INCOME] == (15.0, 70.0)
+    # deselecting (double-click) removes the range
+    u2 = step(sample, u.spec.to_dict(), Event(HISTOGRAM, None, INCOME))
+    assert u2.spec.ranges == {}
+
+
+def test_slider_at_full_extent_filters_nothing(sample):
+    u = step(sample, sample.spec(ranges={"Age": [20, 30]}), Event(RANGE, [18.0, 70.0], "Age"))
+    assert u.changed and u.spec.ranges == {}
+    u = step(sample, sample.spec(), Event(RANGE, [25, 40], "Age"))
+    assert u.spec.ranges == {"Age": (25.0, 40.0)}
+
+
+def test_profile_row_click_selects_that_segment_and_again_lets_go(sample):
+    u = step(sample, sample.spec(), Event(PROFILE_ROW, {"rowId": "3", "colId": "name", "value": "x"}))
+    assert u.spec.segments == (3,)
+    assert u.controls.segments == [3]  # the checklist shows it
+    again = step(sample, u.spec.to_dict(), Event(PROFILE_ROW, {"rowId": "3"}))
+    assert again.spec.segments == ()
+
+
+def test_checklist_and_category_pickers(sample):
+    u = step(sample, sample.spec(), Event(SEGMENTS, [2, 1]), Event(CATEGORY, ["Female"], "Gender"))
+    assert u.spec.segments == (1, 2)
+    assert u.spec.categories == {"Gender": ("Female",)}
+    assert u.controls.categories == {"Gender": ["Female"]}
+    u = step(sample, u.spec.to_dict(), Event(CATEGORY, [], "Gender"))
+    assert u.spec.categories == {}
+
+
+def test_clear_all_resets_everything_and_the_controls(sample):
+    busy = sample.spec(segments=[1], ranges={"Age": [20, 30]}, categories={"Gender": ["Male"]},
+                       region={"kind": "box", "x": [0, 50], "y": [0, 50]})
+    u = step(sample, busy, Event(CLEAR))
+    assert u.spec.is_empty and u.clear_selections
+    assert u.controls.segments == [] and u.controls.categories == {"Gender": []}
+    assert u.controls.ranges == {c: list(BOUNDS[c]) for c in RANGES}
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        Event(SCATTER, {"range": {"x": ["a", 2], "y": [0, 1]}}),
+        Event(SCATTER, {"range": {"x": [0, 1]}}),
+        Event(SCATTER, {"lassoPoints": {"x": [0, 1], "y": [0]}}),
+        Event(HISTOGRAM, {"range": {"x": [float("nan"), 3]}}, INCOME),
+        Event(HISTOGRAM, {"range": {"x": [1, 2]}}, "x\"; DROP TABLE runs; --"),
+        Event(PROFILE_ROW, {"rowId": "99"}),
+        Event(PROFILE_ROW, {"rowId": "1 OR 1=1"}),
+        Event(SEGMENTS, ["1"]),
+        Event(SEGMENTS, list(range(100_000))),
+        Event(RANGE, "0-10", "Age"),
+        Event(CATEGORY, [1, 2], "Gender"),
+        Event(CATEGORY, ["Male"], "Nope"),
+    ],
+)
+def test_forged_selections_are_refused(sample, event):
+    with pytest.raises(InputError):
+        step(sample, sample.spec(), event)
+    update, err = filter_update(sample.store, sample.spec(), [event], BOUNDS, RANGES, CATS)
+    assert update is None and err is not None and err.color == "danger"
+
+
+def test_a_forged_current_spec_is_refused(sample):
+    update, err = filter_update(sample.store, {"run_id": "'; DROP TABLE runs; --"}, [Event(CLEAR)], BOUNDS,
+                                RANGES, CATS)
+    assert update is None and "unknown run" in str(err.children)
