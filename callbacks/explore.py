@@ -284,6 +284,7 @@ def register(app: dash.Dash, store: Store) -> None:
         Output(ids.CUSTOMER_TITLE, "children"),
         Output(ids.VIEWS_ALERT, "children"),
         Input(ids.FILTER_STORE, "data"),
+        prevent_initial_call=True,
     )
     def show_summary(spec_data):
         v = summary_view(store, spec_data)

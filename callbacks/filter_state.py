@@ -72,13 +72,18 @@ def region_from_selection(selected: Any) -> Any:
     return UNCHANGED
 
 
-def range_from_selection(selected: Any) -> list | None:
-    """The x range of a box selection on a histogram, or None (no selection / deselected)."""
+def range_from_selection(selected: Any) -> Any:
+    """The x range of a box selection on a histogram; None when deselected; UNCHANGED for Plotly's
+    points-only re-emit after a redraw."""
+    if selected is None:
+        return None
     if not isinstance(selected, dict):
-        return None
+        raise InputError("a histogram selection must be an object")
     box = selected.get("range")
+    if box is None:
+        return UNCHANGED
     if not isinstance(box, dict):
-        return None
+        raise InputError("histogram selection needs an x range [low, high]")
     xs = box.get("x")
     if not isinstance(xs, list) or len(xs) != 2:
         raise InputError("histogram selection needs an x range [low, high]")
@@ -139,6 +144,8 @@ def apply_events(current: dict, events: list[Event], bounds: dict[str, tuple[flo
                 spec["region"] = region
         elif ev.kind == HISTOGRAM:
             picked = range_from_selection(ev.value)
+            if picked is UNCHANGED:
+                continue
             if picked is None:
                 spec["ranges"].pop(ev.column, None)
             else:

@@ -39,7 +39,7 @@ def summary_bar() -> dbc.Card:
             [
                 html.Div(
                     [
-                        html.Div(id=ids.SUMMARY, className="csi-summary"),
+                        html.Div("Loading…", id=ids.SUMMARY, className="csi-summary"),
                         html.Div(
                             [
                                 dbc.Button(

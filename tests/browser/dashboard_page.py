@@ -132,14 +132,22 @@ class Dashboard:
     # -- acting ---------------------------------------------------------------------------------------
     def drag_box_on_scatter(self, x0: float, y0: float, x1: float, y1: float) -> None:
         """A real mouse drag from data point (x0, y0) to (x1, y1) on the scatter (box select)."""
-        graph = self.duo.find_element(f"{css_id(ids.SCATTER_GRAPH)} .js-plotly-plot")
-        self.js("arguments[0].scrollIntoView({block: 'center'});", graph)
-        time.sleep(0.3)
+        self._drag(css_id(ids.SCATTER_GRAPH), x0, y0, x1, y1)
+
+    def drag_range_on_histogram(self, column: str, lo: float, hi: float) -> None:
+        """A real mouse drag across a histogram, from x = lo to x = hi at mid height."""
+        self._drag(css_id(ids.hist(column)), lo, None, hi, None)
+
+    def _drag(self, graph_selector: str, x0, y0, x1, y1) -> None:
+        graph = self.duo.find_element(f"{graph_selector} .js-plotly-plot")
+        self.js("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'});", graph)
+        self.until(lambda: self._still(graph), "the page to stop scrolling")
         start, end = self.js(
             """
             const g = arguments[0], xa = g._fullLayout.xaxis, ya = g._fullLayout.yaxis;
             const r = g.getBoundingClientRect();
-            const px = (x, y) => [r.left + xa._offset + xa.l2p(x), r.top + ya._offset + ya.l2p(y)];
+            const py = y => y === null ? ya._offset + ya._length / 2 : ya._offset + ya.l2p(y);
+            const px = (x, y) => [r.left + xa._offset + xa.l2p(x), r.top + py(y)];
             return [px(arguments[1], arguments[2]), px(arguments[3], arguments[4])];
             """,
             graph, x0, y0, x1, y1,
@@ -154,6 +162,14 @@ class Dashboard:
                                      int(start[1] + (end[1] - start[1]) * i / steps))
         pointer.pointer_up()
         actions.perform()
+
+    def _still(self, element) -> bool:
+        before = self.js("return arguments[0].getBoundingClientRect().top;", element)
+        time.sleep(0.15)
+        return before == self.js("return arguments[0].getBoundingClientRect().top;", element)
+
+    def range_label(self, column: str) -> str:
+        return self.duo.find_element(css_id(ids.range_label(column))).text
 
     def click_profile_row(self, index: int) -> str:
         """Click the name cell of the index-th profile row; return the segment's name."""
@@ -185,6 +201,26 @@ class Dashboard:
 
     def toggle_transactions(self) -> None:
         self.duo.find_element(f"label[for='{ids.RFM_SWITCH}']").click()
+
+    def choose_k(self, k: int) -> None:
+        """Turn 'auto' off and move the k slider with the keyboard."""
+        from selenium.webdriver.common.keys import Keys
+
+        auto = self.duo.find_element(f"#{ids.K_AUTO}")
+        if auto.is_selected():
+            self.duo.find_element(f"label[for='{ids.K_AUTO}']").click()
+        handle = self.until(
+            lambda: self.driver.find_element(By.CSS_SELECTOR, f"#{ids.K_SLIDER} [role=slider]"), "the k slider")
+        self.until(lambda: handle.get_attribute("aria-disabled") != "true", "the k slider to be enabled")
+        handle.click()  # focus (a click may move it: read the value after)
+        current = int(float(handle.get_attribute("aria-valuenow")))
+        key = Keys.ARROW_RIGHT if k > current else Keys.ARROW_LEFT
+        for _ in range(abs(k - current)):
+            handle.send_keys(key)
+        self.until(lambda: int(float(handle.get_attribute("aria-valuenow"))) == k, f"k = {k}")
+
+    def run(self) -> None:
+        self.duo.find_element(f"#{ids.RUN_BUTTON}").click()
 
     def severe_logs(self) -> list[dict]:
         return [e for e in self.duo.get_logs() if e.get("level") == "SEVERE"]

@@ -51,6 +51,23 @@ def test_box_selection_on_the_scatter_filters_every_view(dashboard):
     assert dashboard.scatter_region() is None
 
 
+def test_dragging_across_a_histogram_filters_that_feature(dashboard):
+    income = "Annual Income (k$)"
+    dashboard.drag_range_on_histogram(income, 40, 70)
+    dashboard.until(lambda: dashboard.summary_count() not in (None, 200), "the summary to change")
+    label = dashboard.until(lambda: "all" not in dashboard.range_label(income) and dashboard.range_label(income),
+                            "the slider label to show the range")
+    lo, hi = (float(v.replace(",", "")) for v in label.split(" – "))
+    assert 38 <= lo <= 42 and 68 <= hi <= 72
+    expected = duckdb_count(dashboard.store, latest_run_id(dashboard.store),
+                            '"Annual Income (k$)" BETWEEN ? AND ?', [lo, hi])
+    # the label rounds to one decimal: compare with the count the page shows, within the rounding
+    dashboard.until(lambda: abs(dashboard.summary_count() - expected) <= 2, f"about {expected} selected")
+    shown = dashboard.summary_count()
+    dashboard.until(lambda: set(dashboard.histogram_totals().values()) == {shown}, "histogram totals")
+    dashboard.until(lambda: sum(dashboard.profile_sizes()) == shown, "profile sizes")
+
+
 def test_clicking_a_profile_row_lists_that_segments_customers(dashboard):
     name = dashboard.click_profile_row(1)  # the second-largest segment: 39 customers
     dashboard.until(lambda: dashboard.summary_count() == 39, "the summary to show the segment")
@@ -60,6 +77,16 @@ def test_clicking_a_profile_row_lists_that_segments_customers(dashboard):
     segments = {r.get("__segment_name") for r in rows}
     assert segments == {name}
     dashboard.until(lambda: dashboard.profile_names() == [name], "the profile to show only that segment")
+
+
+def test_running_with_a_chosen_k_resegments_the_page(dashboard):
+    dashboard.choose_k(3)
+    dashboard.run()
+    dashboard.until(lambda: len(dashboard.profile_sizes()) == 3, "three segments", timeout=60)
+    assert sum(dashboard.profile_sizes()) == 200
+    assert "this run uses k = 3" in dashboard.duo.find_element(f"#{ids.K_NOTE}").text
+    assert dashboard.store.list_runs()[0].k == 3
+    assert dashboard.severe_logs() == []
 
 
 def test_export_after_filtering_downloads_exactly_the_rows_on_screen(dashboard):
