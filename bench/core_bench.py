@@ -127,9 +127,8 @@ def _segment(store: Store, info, res: CoreResult, sampler: RSSSampler, seed: int
         return None
     phases: list[tuple[float, str]] = []
 
-    def progress(*args, **kwargs):
-        text = " ".join(str(a) for a in args if not isinstance(a, (int, float))) or str(kwargs or args)
-        phases.append((time.perf_counter(), text[:60]))
+    def progress(stage, *_args, **_kwargs):
+        phases.append((time.perf_counter(), str(stage)[:40]))
 
     try:
         with timed(sampler) as t:
@@ -142,10 +141,13 @@ def _segment(store: Store, info, res: CoreResult, sampler: RSSSampler, seed: int
         _err(res, "segmentation", e)
         return None
     res.segmentation_s = t.seconds
-    prev = t0
-    for when, text in phases:
-        res.segmentation_phases[text] = res.segmentation_phases.get(text, 0.0) + (when - prev)
-        prev = when
+    # progress(stage, ...) marks the start (and progress) of a stage: the time up to the next call
+    # belongs to the stage named by the previous one.
+    prev, stage = t0, "setup"
+    for when, text in phases + [(t0 + t.seconds, "done")]:
+        res.segmentation_phases[stage] = res.segmentation_phases.get(stage, 0.0) + (when - prev)
+        prev, stage = when, text
+    res.segmentation_phases.pop("done", None)
     res.k, res.suggested_k = run.k, run.suggested_k
     res.rows_clustered, res.sampled, res.features = run.rows_clustered, run.sampled, list(run.features)
     try:

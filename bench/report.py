@@ -173,7 +173,10 @@ def render(env: dict, args, results: list[dict], rfm) -> str:
     row("segmentation: profile_segments", lambda r: _s(r["core"].profile_s))
     row("k (suggested) / rows clustered / sweep sampled",
         lambda r: f"{r['core'].k} ({r['core'].suggested_k}) / {_n(r['core'].rows_clustered)} / {r['core'].sampled}")
-    row("segment agreement: ARI vs full K-Means", lambda r: "n/a" if r["core"].ari is None else f"{r['core'].ari:.4f}")
+    row("segmentation phases (progress stages)", lambda r: ", ".join(
+        f"{k} {v:.2f} s" for k, v in r["core"].segmentation_phases.items()) or "n/a")
+    row("segment agreement: ARI vs full K-Means (its time)",
+        lambda r: "n/a" if r["core"].ari is None else f"{r['core'].ari:.4f} ({_s(r['core'].ari_s)})")
     row("export_workbook (core, streamed)",
         lambda r: f"{_s(r['core'].export_s)} for {_n(r['core'].export_rows)} rows, {_mb(r['core'].export_bytes)} file")
     row("export: RSS growth (in-process)", lambda r: _mb(r["core"].export_rss_delta))
