@@ -36,7 +36,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--out", default=str(DEFAULT_OUT))
     ap.add_argument("--skip-baseline", action="store_true", help="do not run the original approach")
     ap.add_argument("--export-rows", type=int, default=200_000)
-    ap.add_argument("--rfm-rows", type=int, default=10_000_000, help="transactions for RFM; 0 skips it")
+    ap.add_argument("--rfm-rows", type=int, default=None,
+                    help="transactions for RFM (default: 10 per customer of the largest size, at most "
+                         "10,000,000); 0 skips it")
     ap.add_argument("--no-http-upload", action="store_true", help="skip the HTTP upload (huge files)")
     ap.add_argument("--workdir", default=None, help="keep generated files here (default: a temp dir)")
     ap.add_argument("--seed", type=int, default=7)
@@ -48,6 +50,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         ap.error("--sizes must be numbers separated by commas")
     if not args.sizes or min(args.sizes) < 100:
         ap.error("--sizes must be at least 100 each")
+    if args.rfm_rows is None:
+        args.rfm_rows = min(10_000_000, 10 * max(args.sizes))
     return args
 
 
