@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from core.errors import InputError
+from core import filters
 from core.filters import LASSO_VERTICES, MAX_LASSO_POINTS, FilterSpec, where_clause
 from core.models import ROW, SEGMENT, X, Y
 from core.store import run_table
@@ -285,3 +286,71 @@ def test_values_are_bound_not_spliced(store, points_run):
 def test_unfiltered_spec_is_true():
     spec = FilterSpec.from_dict({"run_id": RUN}, NUMERIC, CATEGORICAL, 5)
     assert where_clause(spec, NUMERIC, CATEGORICAL) == ("TRUE", [])
+
+
+# -- the lasso raster (many edges) gives the exact test's answer ---------------------------------
+SPIRAL = [
+    (r * math.cos(a), r * math.sin(a))
+    for a, r in [(i / 30 * 3 * math.pi, 1.5 + 6.5 * i / 30) for i in range(31)]
+] + [
+    (r * math.cos(a), r * math.sin(a))
+    for a, r in [(i / 30 * 3 * math.pi, 0.3 + 6.5 * i / 30) for i in range(30, -1, -1)]
+]  # a thick spiral arm: strongly concave, 62 vertices
+
+
+@pytest.mark.parametrize("plain_edges", [0, 1000], ids=["raster", "exact-only"])
+@pytest.mark.parametrize("poly", [CONCAVE_C, STAR, SPIRAL], ids=["concave_c", "star", "spiral"])
+def test_lasso_raster_and_exact_test_agree_with_python(store, points_run, monkeypatch, poly, plain_edges):
+    monkeypatch.setattr(filters, "LASSO_PLAIN_EDGES", plain_edges)
+    run, frame = points_run
+    spec = spec_for(run, region={"kind": "lasso", "points": [list(p) for p in poly]})
+    pts = spec.region.points
+    expected = {r for r, x, y in zip(frame[ROW], frame[X], frame[Y]) if crossing_inside(x, y, pts)}
+    assert selected_rows(store, run, spec) == expected
+
+
+def test_lasso_raster_is_exact_on_cell_borders_and_vertices(store, make_run, monkeypatch):
+    """Points placed on the raster's cell borders, on the polygon's vertices and edges, and just
+    beside them: the raster never decides a point the exact test would decide otherwise."""
+    monkeypatch.setattr(filters, "LASSO_PLAIN_EDGES", 0)
+    poly = filters._simplify(SPIRAL, filters.LASSO_VERTICES)
+    xs, ys = [p[0] for p in poly], [p[1] for p in poly]
+    x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
+    n = filters.LASSO_GRID
+    gx = x0 + (x1 - x0) / n * np.arange(n + 1)
+    gy = y0 + (y1 - y0) / n * np.arange(n + 1)
+    lattice = [(a, b) for a in gx for b in gy]
+    on_poly = [p for p in poly] + [((a[0] + b[0]) / 2, (a[1] + b[1]) / 2) for a, b in zip(poly, poly[1:])]
+    eps = [(x + dx, y + dy) for x, y in on_poly for dx in (-1e-9, 1e-9) for dy in (-1e-9, 1e-9)]
+    pts = lattice + on_poly + eps
+    frame = pd.DataFrame({"Age": 30, "Annual Income (k$)": 50, "Gender": "Female", SEGMENT: 1,
+                          X: [p[0] for p in pts], Y: [p[1] for p in pts]})
+    run = make_run(frame)
+    spec = spec_for(run, region={"kind": "lasso", "points": [list(p) for p in poly]})
+    assert spec.region.points == tuple(poly)  # already simple: kept as sent
+    expected = {i + 1 for i, (x, y) in enumerate(pts) if crossing_inside(x, y, spec.region.points)}
+    assert len(expected) > 100
+    assert selected_rows(store, run, spec) == expected
+
+
+def test_simplified_lasso_stays_close_to_the_drawn_path():
+    t = np.linspace(0, 2 * math.pi, 2500, endpoint=False)
+    r = 6 + 2.5 * np.sin(5 * t)
+    drawn = list(zip((r * np.cos(t)).tolist(), (r * np.sin(t)).tolist()))
+    simple = filters._simplify(drawn, filters.LASSO_VERTICES)
+    assert 3 <= len(simple) <= filters.LASSO_VERTICES
+    assert all(p in drawn for p in simple)
+    assert filters._simplify(simple, filters.LASSO_VERTICES) == simple  # parsing twice changes nothing
+
+    def dist_to_outline(p):
+        best = math.inf
+        for a, b in zip(simple, simple[1:] + simple[:1]):
+            ab = np.subtract(b, a)
+            t_ = np.clip(np.dot(np.subtract(p, a), ab) / max(np.dot(ab, ab), 1e-300), 0, 1)
+            best = min(best, math.dist(p, (a[0] + t_ * ab[0], a[1] + t_ * ab[1])))
+        return best
+
+    worst = max(dist_to_outline(p) for p in drawn[::5])
+    assert worst < 0.05 * 17  # under 5% of the lasso's size (about 17 units across)
+    square = [(0, 0), (1, 0), (2, 0), (2, 1), (2, 2), (1, 2), (0, 2), (0, 1)] * 10
+    assert len(filters._simplify(square, 5)) <= 5
