@@ -23,7 +23,10 @@ SQL_MARKER = re.compile(
     r"INSTALL|LOAD|QUALIFY|FILTER)\b|\?::|\(\?|::(DOUBLE|VARCHAR|BIGINT|INTEGER)"
 )
 # calls whose result is a quoted identifier, a checked table name or a number
-SAFE_CALLS = {"quote_ident", "dataset_table", "run_table", "int", "float", "len", "round", "abs", "bool"}
+SAFE_CALLS = {"quote_ident", "dataset_table", "run_table", "int", "float", "len", "round", "abs", "bool",
+              "new_id",  # store.new_id(): 12 hex digits
+              "check_id",  # store.check_id(): returns its argument only when it is 12 hex digits
+              "_check_table"}  # ingest._check_table(): returns it only when it matches ^[A-Za-z_][A-Za-z0-9_]{0,62}$
 NUMERIC_CALLS = {"int", "float", "len", "round", "abs", "bool"}
 EXECUTE_METHODS = {"execute", "executemany", "sql", "query", "from_query"}
 SAFE_ATTRIBUTES = {"table"}  # DatasetInfo.table / Run.table / RunContext.table: ds_/run_ + a checked id
@@ -87,6 +90,16 @@ class Audit:
         self._parents: dict[int, dict[ast.AST, ast.AST]] = {}
         self._sources: dict[int, str] = {}
         self._sites: dict[tuple[str, str], list] = {}
+        self._memo: dict = {}
+        self._lines: dict[str, list[str]] = {}
+        self._enclosing: dict[int, ast.AST] = {}  # id(function) -> enclosing function (nested defs)
+        for mod in self.modules.values():
+            parents = self._parent_map(mod)
+            for node in ast.walk(mod.tree):
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    outer = self._scope_of(node, parents)
+                    if outer is not None:
+                        self._enclosing[id(node)] = outer
 
     # -- entry point -------------------------------------------------------------------------
     def findings(self) -> list[Finding]:
@@ -97,8 +110,9 @@ class Audit:
                 scope = self._scope_of(node, parents)
                 fname = getattr(scope, "name", "<module>")
                 if isinstance(node, ast.JoinedStr) and SQL_MARKER.search(_constant_text(node)):
+                    local = self._comprehension_bindings(node, parents, mod, scope)
                     for part in node.values:
-                        if isinstance(part, ast.FormattedValue) and not self.safe(part.value, mod, scope, {}):
+                        if isinstance(part, ast.FormattedValue) and not self.safe(part.value, mod, scope, local):
                             out.append(self._finding(mod, part.value, fname))
                 elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
                       and node.func.attr in EXECUTE_METHODS and node.args):
@@ -120,15 +134,41 @@ class Audit:
                 unique.append(f)
         return unique
 
+    def _comprehension_bindings(self, node, parents, mod, scope) -> dict[str, bool]:
+        """Targets of the comprehensions around `node` (inside its function), outermost first."""
+        chain = []
+        p = parents.get(node)
+        while p is not None and p is not scope:
+            if isinstance(p, (ast.ListComp, ast.GeneratorExp, ast.SetComp, ast.DictComp)):
+                chain.append(p)
+            p = parents.get(p)
+        local: dict[str, bool] = {}
+        for comp in reversed(chain):
+            for gen in comp.generators:
+                self._bind_target(gen.target, gen.iter, mod, scope, local)
+        return local
+
     def _source(self, mod: Module, node: ast.AST) -> str:
         key = id(node)
         if key not in self._sources:
-            self._sources[key] = " ".join((ast.get_source_segment(mod.source, node) or "").split())
+            if mod.name not in self._lines:
+                self._lines[mod.name] = mod.source.splitlines(keepends=True)
+            lines = self._lines[mod.name]
+            try:
+                first, last = node.lineno - 1, node.end_lineno - 1
+                if first == last:
+                    text = lines[first].encode()[node.col_offset:node.end_col_offset].decode()
+                else:
+                    text = (lines[first].encode()[node.col_offset:].decode() + "".join(lines[first + 1:last])
+                            + lines[last].encode()[:node.end_col_offset].decode())
+            except (AttributeError, IndexError, TypeError, UnicodeDecodeError):
+                text = ""
+            self._sources[key] = " ".join(text.split())
         return self._sources[key]
 
     def _finding(self, mod: Module, node: ast.AST, fname: str) -> Finding:
-        src = ast.get_source_segment(mod.source, node) or ast.dump(node)
-        return Finding(str(mod.path.relative_to(self.root)), node.lineno, fname, " ".join(src.split())[:120])
+        src = self._source(mod, node) or ast.dump(node)
+        return Finding(str(mod.path.relative_to(self.root)), node.lineno, fname, src[:120])
 
     def _parent_map(self, mod: Module) -> dict:
         key = id(mod.tree)
@@ -196,7 +236,10 @@ class Audit:
             return all(self.safe(a, mod, scope, local) for a in e.args)
         if isinstance(f, ast.Attribute) and f.attr in ("upper", "lower", "strip") and _is_str(f.value):
             return True
-        if isinstance(f, ast.Name) and f.id in ("list", "tuple", "sorted", "reversed"):
+        if isinstance(f, ast.Attribute) and f.attr == "format" and self.safe(f.value, mod, scope, local):
+            return all(self.safe(a, mod, scope, local) for a in e.args) and all(
+                self.safe(kw.value, mod, scope, local) for kw in e.keywords)
+        if isinstance(f, ast.Name) and f.id in ("list", "tuple", "sorted", "reversed", "min", "max", "sum"):
             return all(self.safe(a, mod, scope, local) for a in e.args)
         if isinstance(f, ast.Name) and f.id == "map" and len(e.args) == 2:
             fn = e.args[0]
@@ -206,10 +249,26 @@ class Audit:
         if isinstance(f, ast.Name) and f.id in ("enumerate", "zip", "range"):
             return all(self.safe(a, mod, scope, local) for a in e.args)
         if isinstance(f, ast.Name):
+            nested = self._nested_function(f.id, scope)
+            if nested is not None:
+                return self._safe_returns(mod, nested, index)
             target = self._resolve_function(f.id, mod)
             if target is not None:
+                if index is None and _returns_number(target[1]):
+                    return True  # annotated -> int | float | bool: a number
                 return self._safe_returns(*target, index)
         return False
+
+    def _nested_function(self, name: str, scope):
+        """A function defined inside the enclosing function (or its enclosing functions)."""
+        node = scope
+        while node is not None:
+            for n in ast.walk(node):
+                if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == name and n is not node \
+                        and self._enclosing.get(id(n)) is node:
+                    return n
+            node = self._enclosing.get(id(node))
+        return None
 
     def _resolve_function(self, name: str, mod: Module):
         if name in mod.functions:
@@ -222,21 +281,28 @@ class Audit:
         return None
 
     def _safe_returns(self, mod: Module, fn: ast.FunctionDef, index) -> bool:
-        key = ("ret", mod.name, fn.name, index)
+        key = ("ret", mod.name, id(fn), index)
+        if key in self._memo:
+            return self._memo[key]
         if key in self._busy:
             return True  # recursion: the other returns decide
         self._busy.add(key)
         try:
             returns = [n for n in _walk_own(fn) if isinstance(n, ast.Return) and n.value is not None]
-            return bool(returns) and all(self.safe(r.value, mod, fn, {}, index) for r in returns)
+            result = bool(returns) and all(self.safe(r.value, mod, fn, {}, index) for r in returns)
+            if len(self._busy) == 1:  # the outermost question: its answer is final
+                self._memo[key] = result
+            return result
         finally:
             self._busy.discard(key)
 
     def _safe_param(self, mod: Module, fn, name: str) -> bool:
         """A parameter is safe when the function is called somewhere in the audited code and every
         call site passes a safe value for it (module-level functions only)."""
-        if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)) or mod.functions.get(fn.name) is not fn:
+        if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
             return False
+        if mod.functions.get(fn.name) is not fn:
+            return self._safe_nested_param(mod, fn, name)
         key = ("param", mod.name, fn.name, name)
         if key in self._busy:
             return True
@@ -262,6 +328,33 @@ class Audit:
                         return False  # **kwargs
                     arg = default
                 if arg is None or not self.safe(arg, caller_mod, caller_scope, {}):
+                    return False
+            return True
+        finally:
+            self._busy.discard(key)
+
+    def _safe_nested_param(self, mod: Module, fn, name: str) -> bool:
+        outer = self._enclosing.get(id(fn))
+        if outer is None:
+            return False
+        key = ("nparam", mod.name, id(fn), name)
+        if key in self._busy:
+            return True
+        self._busy.add(key)
+        try:
+            positional = [a.arg for a in fn.args.posonlyargs + fn.args.args]
+            pos = positional.index(name) if name in positional else None
+            calls = [n for n in _walk_own(outer) if isinstance(n, ast.Call)
+                     and isinstance(n.func, ast.Name) and n.func.id == fn.name]
+            if not calls:
+                return False
+            for call in calls:
+                arg = next((kw.value for kw in call.keywords if kw.arg == name), None)
+                if arg is None and pos is not None and pos < len(call.args):
+                    arg = call.args[pos]
+                if arg is None:
+                    arg = _default_of(fn, name)
+                if arg is None or not self.safe(arg, mod, outer, {}):
                     return False
             return True
         finally:
@@ -322,6 +415,15 @@ class Audit:
         if name in local:
             return local[name]
         key = ("name", mod.name, id(scope), name, index, line)
+        if key in self._memo:
+            return self._memo[key]
+        outermost = not self._busy
+        result = self._safe_name_uncached(key, name, mod, scope, index, line)
+        if outermost:
+            self._memo[key] = result
+        return result
+
+    def _safe_name_uncached(self, key, name, mod, scope, index, line) -> bool:
         if key in self._busy:
             return True  # a loop like `sql += ...`: the other bindings decide
         self._busy.add(key)
@@ -424,6 +526,11 @@ def _target_names(t):
                 out += [(-1, x.id) for x in ast.walk(el) if isinstance(x, ast.Name)]
         return out
     return [(-1, x.id) for x in ast.walk(t) if isinstance(x, ast.Name)]
+
+
+def _returns_number(fn) -> bool:
+    r = fn.returns
+    return isinstance(r, ast.Name) and r.id in ("int", "float", "bool")
 
 
 def _default_of(fn, name: str):

@@ -71,6 +71,22 @@ UNSAFE = {
         def public(cur, name):
             return _count(cur, name)
     """,
+    "nested helper fed a raw name": """
+        def f(cur, name):
+            def text(c):
+                return f"CAST({c} AS VARCHAR)"
+            cur.execute(f"SELECT {text(name)} FROM t")
+    """,
+    "template formatted with a raw name": """
+        def f(cur, name):
+            tpl = "SELECT {what} FROM t"
+            cur.execute(tpl.format(what=name))
+    """,
+    "escaped literal instead of a parameter": """
+        def f(cur, delim):
+            d = delim.replace("'", "''")
+            cur.execute(f"SELECT * FROM read_csv(?, delim = '{d}')", ["x.csv"])
+    """,
     "value from the database": """
         def f(cur):
             name = cur.execute("SELECT name FROM datasets").fetchone()[0]
@@ -95,6 +111,13 @@ SAFE = """
         for i, c in enumerate(cols):
             cur.execute(f"SELECT {i} AS col, {names}, {ROW} FROM {table} LIMIT ?", [10])
         return _count(cur, table, where)
+    def nested(cur, cols):
+        def text(c):
+            return f"CAST({quote_ident(c, cols)} AS VARCHAR)"
+        tpl = "SELECT {what} FROM t WHERE {cond}"
+        cur.execute(tpl.format(what=text(cols[0]), cond="TRUE"))
+        qs = [quote_ident(c, cols) for c in cols]
+        cur.execute(f"SELECT {', '.join(f'max({q})' for q in qs)} FROM t")
 """
 
 
