@@ -11,11 +11,15 @@ import math
 import threading
 
 import dash
+from flask import jsonify, request
+from werkzeug.exceptions import HTTPException
 
 from callbacks import register_callbacks
-from core.config import PROJECT_DIR, Settings
+from callbacks.common import alert
+from core.config import PROJECT_DIR, SAMPLE_FILE, Settings
 from core.pipeline import ensure_sample
-from core.store import Store, open_default_store
+from core.store import Store
+from layouts import ids
 from layouts.page import TITLE, page
 
 log = logging.getLogger("csi.app")
@@ -33,10 +37,38 @@ def request_limit_bytes(settings: Settings) -> int:
     return math.ceil(upload_limit_bytes(settings) * 4 / 3) + REQUEST_OVERHEAD_BYTES
 
 
+def open_store(settings: Settings) -> Store:
+    """The app's one DuckDB store (core.store.open_default_store's settings), also allowed to read the
+    bundled sample's folder so CSI_DATA_DIR may point anywhere."""
+    return Store(settings.db_path, settings, allowed_dirs=[settings.data_dir, SAMPLE_FILE.parent])
+
+
+def _callback_failed(exc: Exception):
+    """A callback raised (a bug, not bad input: inputs are checked and refused with alerts): log the
+    traceback, show a generic alert, change nothing else."""
+    log.error("a callback failed", exc_info=(type(exc), exc, exc.__traceback__))
+    dash.set_props(
+        ids.VIEWS_ALERT,
+        {"children": alert("Something went wrong on the server. The error was logged; try again.")},
+    )
+    return None
+
+
+def _refuse_malformed_request(exc: Exception):
+    """Requests Dash cannot even parse (forged envelopes) get a 400, not a 500 with a traceback."""
+    if isinstance(exc, HTTPException):
+        return exc
+    if request.path.endswith("/_dash-update-component"):
+        log.warning("refused a malformed callback request: %s: %s", type(exc).__name__, str(exc)[:200])
+        return jsonify(error="malformed callback request"), 400
+    log.error("unexpected server error on %s", request.path, exc_info=(type(exc), exc, exc.__traceback__))
+    return jsonify(error="internal server error"), 500
+
+
 def create_app(store: Store | None = None, settings: Settings | None = None) -> dash.Dash:
     """A Dash app on `store` (default: the DuckDB file from settings), with the sample loaded."""
     settings = settings or Settings()
-    store = store or open_default_store(settings)
+    store = store or open_store(settings)
     sample_run = ensure_sample(store)  # loads and segments the bundled sample on first start
 
     app = dash.Dash(
@@ -46,7 +78,9 @@ def create_app(store: Store | None = None, settings: Settings | None = None) -> 
         assets_folder=str(PROJECT_DIR / "assets"),
         serve_locally=True,
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
+        on_error=_callback_failed,
     )
+    app.server.register_error_handler(Exception, _refuse_malformed_request)
     app.server.config["MAX_CONTENT_LENGTH"] = request_limit_bytes(settings)
     app.server.config["CSI_UPLOAD_LIMIT_BYTES"] = upload_limit_bytes(settings)
     app.layout = page(upload_limit_bytes(settings))

@@ -2,6 +2,7 @@
 (elbow chart, run summary, filter controls, histogram slots, table columns, a fresh filter spec)."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,7 +42,8 @@ def validate_run_request(dataset_id: Any, features: Any, scale: Any, fill: Any, 
     if auto is True:
         k_value: int | str = "auto"
     else:
-        if isinstance(k, bool) or not isinstance(k, (int, float)) or int(k) != k or not K_MIN <= k <= K_MAX:
+        if (isinstance(k, bool) or not isinstance(k, (int, float)) or not math.isfinite(k)
+                or int(k) != k or not K_MIN <= k <= K_MAX):
             raise InputError(f"k must be a whole number from {K_MIN} to {K_MAX}, or auto")
         k_value = int(k)
     return {"dataset_id": dataset_id, "features": list(dict.fromkeys(features)), "scale": scale,
