@@ -429,13 +429,19 @@ def _q(name: str, allowed: list[str]) -> str:
     return quote_ident(name, allowed)
 
 
-def _text(v: str) -> str:
+def _text(v: str, trimmed: bool = False) -> str:
     """Text `v` (a column reference) without surrounding spaces, NULL when empty. Trimming is paid
-    only by the values that need it (most files have none)."""
+    only by the values that need it, and not at all when the reader already trimmed."""
+    if trimmed:
+        return f"NULLIF({v}, '')"
     return (
         f"(CASE WHEN starts_with({v}, ' ') OR ends_with({v}, ' ') THEN NULLIF(trim({v}), '') "
         f"ELSE NULLIF({v}, '') END)"
     )
+
+
+# The reader's missing-value tokens (core.ingest.MISSING_TOKENS): a customer "NA" is no customer.
+_MISSING_IDS = ("?", "na", "n/a", "#n/a", "null", "none", "nan", "-")
 
 
 _MONEY_SQL = r"[-+]?[$€£¥]?\s*[-+]?(\d{1,3}(,\d{3})+(\.\d*)?|\d*\.?\d+)"
@@ -485,15 +491,20 @@ def _other_sql(parts: str, order: str) -> str:
     return f"TRY(make_date({year}, TRY_CAST({month} AS INTEGER), TRY_CAST({day} AS INTEGER)))"
 
 
-def _decide_order(cur, staged: str, date_col: str, date_order: str) -> tuple[str, str | None, int]:
+def _decide_order(
+    cur, staged: str, date_col: str, date_order: str, trimmed: bool = False
+) -> tuple[str, str | None, int]:
     """The order for d/m/y-like dates, a note for the report (None when nothing needed deciding)
     and how many such dates there are. One scan of the date column."""
-    t = _text(date_col)
+    t = _text(date_col, trimmed)
     n_slash, first_day, second_day = cur.execute(
         f"""
         SELECT count(*), count_if(TRY_CAST(p.a AS INTEGER) > 12), count_if(TRY_CAST(p.b AS INTEGER) > 12)
-        FROM (SELECT regexp_extract({t}, '{_SLASH_SQL}', ['a', 'b', 'y']) AS p
-              FROM {staged} WHERE regexp_matches({t}, '{_SLASH_SQL}'))
+        FROM (SELECT regexp_extract(t, '{_SLASH_SQL}', ['a', 'b', 'y']) AS p
+              FROM (SELECT {t} AS t FROM {staged})
+              -- the cheap test first: a separator in 2nd or 3rd place (ISO dates skip the regex)
+              WHERE (substr(t, 2, 1) IN ('/', '.', '-') OR substr(t, 3, 1) IN ('/', '.', '-'))
+                AND regexp_matches(t, '{_SLASH_SQL}'))
         """
     ).fetchone()
     if date_order != "auto":
@@ -549,7 +560,8 @@ _NO_CUSTOMER, _BAD_DATE, _BAD_AMOUNT = 1, 2, 4
 
 
 def _typed_sql(
-    staged: str, cols: list[str], types: dict[str, str], m: TransactionMapping, order: str, drop: str | None
+    staged: str, cols: list[str], types: dict[str, str], m: TransactionMapping, order: str, drop: str | None,
+    trimmed: bool = False,
 ) -> str:
     """One typed row per transaction line: line, customer, invoice, day, value, is_return,
     is_cancel and the problem bits. Lines listed in `drop` (duplicates) are left out.
@@ -589,14 +601,16 @@ def _typed_sql(
             FROM {staged} {where}
         ),
         texts AS (
-            SELECT line, {_text('c')} AS customer_text, {_text('i')} AS invoice, {_text('d')} AS date_text,
+            SELECT line, {_text('c', trimmed)} AS customer_text, {_text('i', trimmed)} AS invoice,
+                   {_text('d', trimmed)} AS date_text,
                    date_value, a, q, p
             FROM raw
         ),
         src AS (
             SELECT line, invoice, date_text,
                    -- "12345.0" (an id that went through a spreadsheet as a number) is customer "12345"
-                   CASE WHEN contains(customer_text, '.')
+                   CASE WHEN length(customer_text) <= 4 AND lower(customer_text) IN {_MISSING_IDS} THEN NULL
+                        WHEN contains(customer_text, '.')
                         THEN regexp_replace(customer_text, '^(\d+)\.0+$', '\1') ELSE customer_text END AS customer,
                    {value} AS raw_value, {qty_negative} AS qty_negative,
                    {ymd} AS ymd
@@ -639,12 +653,14 @@ def derive_rfm(
     reference_date: str | None = None,
     date_order: str = "auto",
     out_table: str = "__rfm_customers",
+    trimmed: bool = False,
 ) -> RfmStats:
     """Derive one row per customer from a staged transactions table, in SQL.
 
     `staged_table` has `__row` (the file row) and the source columns (read as text whatever their
     type). The result `out_table` (a TEMP table, replaced) has `__row` (the file row of the
     customer's first used line) and CUSTOMER_COLUMNS, typed. Returns the counts for the report.
+    `trimmed=True` says the text values carry no surrounding spaces (core.ingest.stage_file trims).
     Work: one scan of the date column (d/m/y order), one hashed pass for duplicate lines, one
     parse-and-aggregate pass, then small queries on one row per customer.
     """
@@ -669,7 +685,7 @@ def derive_rfm(
     if _is_date_type(types[mapping.date]):
         order, note = ("ymd" if date_order == "auto" else date_order), None
     else:
-        order, note, _ = _decide_order(cur, staged_table, _q(mapping.date, cols), date_order)
+        order, note, _ = _decide_order(cur, staged_table, _q(mapping.date, cols), date_order, trimmed)
     stats.date_order, stats.date_order_note = order, note
 
     # Exact duplicate lines: removed when there is an invoice column, counted and kept without one
@@ -689,7 +705,7 @@ def derive_rfm(
     # Per purchase key (an invoice, or a day when the line has no invoice) then per customer, so
     # that frequency is a plain count. Lines with a problem are kept apart (problem <> 0) and only
     # counted.
-    typed = _typed_sql(staged_table, cols, types, mapping, order, drop)
+    typed = _typed_sql(staged_table, cols, types, mapping, order, drop, trimmed)
     cur.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {per_customer} AS
@@ -938,7 +954,7 @@ def load_transactions(
             used, mapping_warnings = _resolve_mapping(staged.columns, sample, mapping)
             stats = derive_rfm(
                 cur, staged.table, used, reference_date=reference_date, date_order=date_order,
-                out_table=f"rfm_customers_{key}",
+                out_table=f"rfm_customers_{key}", trimmed=staged.trimmed,
             )
             stats.mapping_warnings = mapping_warnings
             derived = StagedFile(

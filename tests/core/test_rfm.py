@@ -491,6 +491,14 @@ def test_amount_column_with_currency_and_spreadsheet_ids(store, tmp_path):
     assert finding(info, "return_line").count == 1
 
 
+def test_missing_tokens_are_no_customer(store, tmp_path):
+    path = write_csv(tmp_path, "na.csv", ["customer,date,amount", "NA,2021-01-01,1", "n/a,2021-01-01,1",
+                                          "?,2021-01-01,1", "Nadia,2021-01-02,1"])
+    info = load_transactions(store, path)
+    assert set(rows_by_customer(store, info)) == {"Nadia"}
+    assert finding(info, "missing_customer").sample_rows == [1, 2, 3]
+
+
 def test_scores_are_quintiles_and_ties_share_a_score(store, tmp_path):
     # ten customers, one purchase each on 2021-01-01, spending 10, 20, ..., 100 (two spend 50)
     spends = [10, 20, 30, 40, 50, 50, 70, 80, 90, 100]
