@@ -406,6 +406,26 @@ def exceptions_in(log: str) -> list[str]:
     return out
 
 
+def test_callbacks_only_accept_json_requests(env):
+    """A cross-site form can post text/plain or form data without a CORS preflight, never
+    application/json: such a request must not run a callback (a CSRF defence as long as no proxy adds
+    permissive CORS headers)."""
+    client = env["client"]
+    dep = client.callback("run-alert.children", input="run-button.n_clicks")
+    body = json.dumps(client.payload(dep, {
+        "run-button.n_clicks": 1, "dataset-picker.value": env["dataset_id"],
+        "features.value": [INCOME, SCORE], "scale.value": "standard", "fill.value": "median",
+        "k-slider.value": 3, "k-auto.value": False}))
+    for content_type in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data"):
+        r = client.http.post(client.base + "/_dash-update-component", data=body,
+                             headers={"Content-Type": content_type}, timeout=60)
+        assert 400 <= r.status_code < 500, (content_type, r.status_code)
+    r = client.http.get(client.base + "/_dash-dependencies", headers={"Origin": "https://evil.example"},
+                        timeout=60)
+    assert "Access-Control-Allow-Origin" not in r.headers
+    assert_still_serving(env)
+
+
 # -- after everything -------------------------------------------------------------------------------
 def test_zz_database_unchanged_and_no_unexpected_errors(env):
     """Runs last (file order): stop the server, compare the file with the snapshot taken before it
