@@ -23,7 +23,7 @@ MAX_LASSO_POINTS = 5000  # accepted from the client
 LASSO_VERTICES = 40  # vertices used in SQL; longer paths are simplified (_simplify)
 SIMPLIFY_TOLERANCE = 0.001  # of the lasso's size: points closer to the outline than this are dropped
 LASSO_PLAIN_EDGES = 8  # up to this many edges the exact test runs alone; beyond, a raster decides first
-LASSO_GRID = 32  # raster cells per side
+LASSO_GRID = 64  # raster cells per side (at most 64: a column's rows are one 64-bit mask)
 _CELL_MARGIN = 0.01  # of a cell: an edge this close to a cell makes it a boundary cell
 
 
@@ -244,7 +244,9 @@ def _lasso_sql(pts: list[tuple[float, float]]) -> tuple[str, list]:
     The per-edge test costs time on every row it sees, so for more than LASSO_PLAIN_EDGES edges a
     LASSO_GRID x LASSO_GRID raster over the bounding box decides most rows first: cells that no edge
     comes near are wholly inside (1) or outside (0) and need one list lookup; only rows in cells an
-    edge crosses (2) run the exact test. The result is the same as the exact test alone.
+    edge crosses (2) run the exact test. The result is the same as the exact test alone. The raster is
+    bound as two lists of one 64-bit mask per column (inside rows, boundary rows): small constants
+    with a shift and a bit test per row are cheaper than a list of n * n classes.
     """
     xs = [p[0] for p in pts]
     ys = [p[1] for p in pts]
@@ -264,22 +266,24 @@ def _lasso_sql(pts: list[tuple[float, float]]) -> tuple[str, list]:
         return f"({box} AND {exact})", [x0, x1, y0, y1] + exact_params
     n = LASSO_GRID
     cw, ch = (x1 - x0) / n, (y1 - y0) / n
-    cells = _lasso_cells(pts, x0, y0, cw, ch, n)
-    cell = (
-        f"(?::UTINYINT[])[1 + greatest(least(floor(({X} - ?) / ?)::BIGINT, {n - 1}), 0) * {n}"
-        f" + greatest(least(floor(({Y} - ?) / ?)::BIGINT, {n - 1}), 0)]"
-    )
-    cell_params = [cells, x0, cw, y0, ch]
+    classes = _lasso_cells(pts, x0, y0, cw, ch, n)
+    # one bit per cell: per raster column, a mask of the inside rows and one of the boundary rows
+    bits = np.uint64(1) << np.arange(n, dtype=np.uint64)
+    inside = [int(v) for v in ((classes == 1) * bits).sum(axis=1, dtype=np.uint64)]
+    boundary = [int(v) for v in ((classes == 2) * bits).sum(axis=1, dtype=np.uint64)]
+    col = f"greatest(least(floor(({X} - ?) / ?)::BIGINT, {n - 1}), 0)"
+    row = f"greatest(least(floor(({Y} - ?) / ?)::BIGINT, {n - 1}), 0)"
+    bit = f"((((?::UBIGINT[])[1 + {col}]) >> {row}) & 1) = 1"
     return (
-        f"({box} AND ({cell} = 1 OR ({cell} = 2 AND {exact})))",
-        [x0, x1, y0, y1] + cell_params + cell_params + exact_params,
+        f"({box} AND ({bit} OR ({bit} AND {exact})))",
+        [x0, x1, y0, y1, inside, x0, cw, y0, ch, boundary, x0, cw, y0, ch] + exact_params,
     )
 
 
 def _lasso_cells(
     pts: list[tuple[float, float]], x0: float, y0: float, cw: float, ch: float, n: int
-) -> list[int]:
-    """Cell classes, index col * n + row: 2 where an edge passes within _CELL_MARGIN of the cell,
+) -> np.ndarray:
+    """Cell classes [col, row]: 2 where an edge passes within _CELL_MARGIN of the cell,
     else 1 inside / 0 outside by the even-odd test of the cell's centre (parity only changes across
     an edge, and the margin covers rounding in the SQL's cell arithmetic)."""
     boundary = np.zeros((n, n), dtype=bool)
@@ -309,4 +313,4 @@ def _lasso_cells(
             continue
         slope = (xj - xi) / (yj - yi)
         inside ^= (py >= min(yi, yj)) & (py < max(yi, yj)) & (px < xi + slope * (py - yi))
-    return np.where(boundary, 2, inside.astype(np.uint8)).ravel().tolist()
+    return np.where(boundary, 2, inside.astype(np.uint8))
