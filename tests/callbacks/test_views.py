@@ -9,7 +9,7 @@ import pytest
 from dash import no_update
 
 from callbacks.explore import grid_response, histogram_views, scatter_view, summary_view
-from cb_helpers import text_of
+from cb_helpers import text_of, values
 from layouts import theme
 
 SAMPLE_SIZES = [81, 39, 35, 23, 22]
@@ -41,8 +41,8 @@ def test_scatter_shows_every_customer_with_centroids(sample):
     assert v.alert is None
     fig = v.figure
     points = [t for t in fig["data"] if t["type"] == "scattergl"]
-    assert sum(len(t["x"]) for t in points) == 200
-    assert [len(t["x"]) for t in points] == SAMPLE_SIZES
+    assert sum(len(values(t["x"])) for t in points) == 200
+    assert [len(values(t["x"])) for t in points] == SAMPLE_SIZES
     # one colour per segment, from the theme
     assert [t["marker"]["color"] for t in points] == [theme.segment_color(s) for s in range(1, 6)]
     centres = [t for t in fig["data"] if t["name"].startswith("centre of")]
@@ -85,10 +85,10 @@ def test_box_region_recomputes_every_view_and_agrees_with_duckdb(sample):
     assert [hist_total(f) for f in figs] == [expected, expected]
     s = scatter_view(sample.store, spec)
     selected = [t for t in s.figure["data"] if t["type"] == "scattergl" and t["name"] != "not selected"]
-    assert sum(len(t["x"]) for t in selected) == expected
+    assert sum(len(values(t["x"])) for t in selected) == expected
     # the unselected customers are drawn in grey behind, and the region is outlined
     grey = [t for t in s.figure["data"] if t["name"] == "not selected"]
-    assert len(grey[0]["x"]) == 200 - expected
+    assert len(values(grey[0]["x"])) == 200 - expected
     assert s.figure["layout"]["shapes"][0]["type"] == "rect"
     rows, _ = grid_response(sample.store, spec, {"startRow": 0, "endRow": 500})
     assert rows["rowCount"] == expected
