@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import decimal
+import json
 import math
 import threading
 from collections import OrderedDict
@@ -176,13 +177,8 @@ def _where(store: Store, spec: FilterSpec) -> tuple[RunContext, str, list]:
 # -- counts -----------------------------------------------------------------------------------
 def count(store: Store, spec: FilterSpec) -> tuple[int, int]:
     """(rows the filter selects, clustered rows of the run)."""
-    ctx, where, params = _where(store, spec)
-    with store.cursor() as cur:
-        selected, total = cur.execute(
-            f"SELECT (SELECT count(*) FROM {ctx.table} WHERE {where}), (SELECT count(*) FROM {ctx.table})",
-            params,
-        ).fetchone()
-    return int(selected), int(total)
+    sizes = segment_sizes(store, spec)
+    return sum(z.selected for z in sizes), sum(z.total for z in sizes)
 
 
 def segment_sizes(store: Store, spec: FilterSpec) -> list[SegmentSize]:
@@ -191,7 +187,19 @@ def segment_sizes(store: Store, spec: FilterSpec) -> list[SegmentSize]:
     return _segment_sizes(store, ctx, where, params)
 
 
+_SIZES: OrderedDict[tuple, tuple[tuple[int, str, int, int], ...]] = OrderedDict()
+_SIZES_KEPT = 256
+
+
 def _segment_sizes(store: Store, ctx: RunContext, where: str, params: list) -> list[SegmentSize]:
+    """Selected and total rows per segment. Cached per filter: a run never changes, and the same
+    spec is counted by several views (count, scatter quotas, grid total) after one filter change."""
+    key = (str(store.path), ctx.run.run_id, where, json.dumps(params))
+    with _CONTEXTS_LOCK:
+        hit = _SIZES.get(key)
+        if hit is not None:
+            _SIZES.move_to_end(key)
+            return [SegmentSize(*z) for z in hit]
     # The filter runs as a WHERE (conditions short-circuit there), the totals in a second cheap scan.
     with store.cursor() as cur:
         rows = cur.execute(
@@ -208,7 +216,12 @@ def _segment_sizes(store: Store, ctx: RunContext, where: str, params: list) -> l
         ).fetchall()
     found = {int(s): (int(sel), int(tot)) for s, sel, tot in rows}
     ids = sorted(set(range(1, ctx.run.k + 1)) | set(found))
-    return [SegmentSize(s, ctx.segment_name(s), *found.get(s, (0, 0))) for s in ids]
+    sizes = tuple((s, ctx.segment_name(s), *found.get(s, (0, 0))) for s in ids)
+    with _CONTEXTS_LOCK:
+        _SIZES[key] = sizes
+        while len(_SIZES) > _SIZES_KEPT:
+            _SIZES.popitem(last=False)
+    return [SegmentSize(*z) for z in sizes]
 
 
 # -- filter controls --------------------------------------------------------------------------
@@ -436,18 +449,17 @@ def grid_page(
     keys = _sort_keys(sort_model, fields) + [(ROW, True)]
     select = [quote_ident(c, ctx.columns) for c in fields[:-3]]
     select += [ROW, SEGMENT, f"(?::VARCHAR[])[{SEGMENT}] AS {SEGMENT_NAME}"]
+    total = sum(z.selected for z in _segment_sizes(store, ctx, where, params))
+    if limit == 0 or start >= total:
+        return [], total
+    stop = min(start + limit, total)
+    mirrored = start > total - stop
+    offset = total - stop if mirrored else start
+    order = ", ".join(
+        f"{q} {'ASC' if asc != mirrored else 'DESC'} NULLS {'FIRST' if mirrored else 'LAST'}"
+        for q, asc in keys
+    )
     with store.cursor() as cur:
-        total = int(cur.execute(
-            f"SELECT count(*) FROM {ctx.table} WHERE {where}", params).fetchone()[0])
-        if limit == 0 or start >= total:
-            return [], total
-        stop = min(start + limit, total)
-        mirrored = start > total - stop
-        offset = total - stop if mirrored else start
-        order = ", ".join(
-            f"{q} {'ASC' if asc != mirrored else 'DESC'} NULLS {'FIRST' if mirrored else 'LAST'}"
-            for q, asc in keys
-        )
         rows = cur.execute(
             f"""
             SELECT {", ".join(select)} FROM {ctx.table} WHERE {where}
