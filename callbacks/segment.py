@@ -201,6 +201,8 @@ def profile_columns(run: Run, numeric: list[str]) -> list[dict]:
         cols.append(
             {
                 "headerName": f,
+                "wrapHeaderText": True,
+                "autoHeaderHeight": True,
                 "children": [
                     {"field": f"mean::{f}", "headerName": "mean", "type": "rightAligned", "minWidth": 70, "flex": 1,
                      "valueFormatter": {"function": "d3.format(',.1f')(params.value)"}},
@@ -227,7 +229,9 @@ def grid_columns(ctx) -> list[dict]:
             "field": SEGMENT_NAME,
             "headerName": "Segment",
             "pinned": "left",
-            "minWidth": 190,
+            "width": 220,
+            "flex": 0,
+            "suppressSizeToFit": True,
             "cellStyle": {"styleConditions": [
                 {"condition": f"params.data && params.data['{SEGMENT}'] == {i}",
                  "style": {"borderLeft": f"8px solid {theme.segment_color(i)}"}}

@@ -22,7 +22,8 @@ def profile_card() -> dbc.Card:
                     rowData=[],
                     columnDefs=[],
                     getRowId="params.data.row_id",
-                    defaultColDef={"sortable": True, "resizable": True, "suppressMovable": True},
+                    defaultColDef={"sortable": True, "resizable": True, "suppressMovable": True,
+                                   "wrapHeaderText": True, "autoHeaderHeight": True},
                     columnSize="responsiveSizeToFit",
                     dashGridOptions={
                         "domLayout": "autoHeight",
@@ -52,7 +53,8 @@ def customers_card() -> dbc.Card:
                     id=ids.CUSTOMER_GRID,
                     rowModelType="infinite",
                     columnDefs=[],
-                    defaultColDef={"sortable": True, "resizable": True, "minWidth": 90},
+                    defaultColDef={"sortable": True, "resizable": True, "minWidth": 100, "flex": 1},
+                    columnSize="responsiveSizeToFit",
                     dashGridOptions={
                         "rowBuffer": 0,
                         "cacheBlockSize": PAGE_SIZE,
