@@ -121,17 +121,9 @@ def scatter_view(store: Store, spec_data: Any) -> ScatterView:
 
 
 def centroids_xy(rc) -> dict[int, tuple[float, float]]:
-    """Segment centres in the scatter's coordinates: the fitted centroids when the scatter shows the two
-    features themselves (no PCA)."""
-    run = rc.run
-    if run.explained_variance:
-        return {}
-    out = {}
-    for s in run.segments:
-        x, y = s.centroid.get(run.x_label), s.centroid.get(run.y_label)
-        if isinstance(x, (int, float)) and isinstance(y, (int, float)):
-            out[s.id] = (float(x), float(y))
-    return out
+    """Segment centres in the scatter's coordinates (the mean of __x, __y per segment, stored with the
+    run), so they are marked on PCA scatters too."""
+    return {s.id: (float(s.xy[0]), float(s.xy[1])) for s in rc.run.segments if s.xy}
 
 
 def histogram_views(store: Store, spec_data: Any, columns: list[str]) -> tuple[list, Any]:

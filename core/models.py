@@ -121,6 +121,7 @@ class Segment:
     size: int
     share: float
     centroid: dict[str, float]  # feature -> mean in original units (numeric features; share for one-hot)
+    xy: list[float] | None = None  # the segment's centre in the scatter's coordinates (__x, __y means)
 
     @classmethod
     def from_dict(cls, d: dict) -> "Segment":

@@ -747,7 +747,9 @@ def _segments_from_table(
             aggs.append(f"avg({quote_ident(enc)}::DOUBLE)")
     agg_sql = "".join(f", {a}" for a in aggs)
     rows = cur.execute(
-        f"SELECT {SEGMENT}, count(*){agg_sql} FROM {table} GROUP BY {SEGMENT} ORDER BY {SEGMENT}", params
+        f"SELECT {SEGMENT}, count(*), avg({X}), avg({Y}){agg_sql} FROM {table} "
+        f"GROUP BY {SEGMENT} ORDER BY {SEGMENT}",
+        params,
     ).fetchall()
     by_id = {int(r[0]): r for r in rows}
     total = max(1, run.rows_clustered)
@@ -756,10 +758,11 @@ def _segments_from_table(
         r = by_id.get(s)
         size = int(r[1]) if r else 0
         centroid = {} if r is None else {
-            enc: _finite(v) for enc, v in zip(data.encoded, r[2:]) if _finite(v) is not None
+            enc: _finite(v) for enc, v in zip(data.encoded, r[4:]) if _finite(v) is not None
         }
+        xy = None if r is None else [_finite(r[2]) or 0.0, _finite(r[3]) or 0.0]
         out.append(Segment(id=s, name=names[s - 1], action=actions[s - 1], size=size,
-                           share=size / total, centroid=centroid))
+                           share=size / total, centroid=centroid, xy=xy))
     return out
 
 

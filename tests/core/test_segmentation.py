@@ -460,3 +460,14 @@ def test_thread_limits_are_restored_after_a_run(store, mall):
                      progress=lambda s, f: inside.append([i["num_threads"] for i in threadpool_info()]))
     assert [i["num_threads"] for i in threadpool_info()] == before
     assert any(all(n == segmentation.NUMERIC_THREADS for n in threads) for threads in inside)
+
+
+@pytest.mark.parametrize("features", [[INCOME, SCORE], [AGE, INCOME, SCORE]], ids=["two", "pca"])
+def test_segment_centres_in_scatter_coordinates(store, mall, features):
+    run = run_segmentation(store, mall.dataset_id, features, k=4)
+    rows = run_rows(store, run)
+    for seg in run.segments:
+        members = rows[rows["__segment"] == seg.id]
+        assert seg.xy == pytest.approx([members["__x"].mean(), members["__y"].mean()])
+        if len(features) == 2:  # no projection: the centre is the centroid itself
+            assert seg.xy == pytest.approx([seg.centroid[f] for f in features])
