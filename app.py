@@ -16,9 +16,9 @@ from werkzeug.exceptions import HTTPException
 
 from callbacks import register_callbacks
 from callbacks.common import alert
-from core.config import PROJECT_DIR, SAMPLE_FILE, Settings
+from core.config import PROJECT_DIR, Settings
 from core.pipeline import ensure_sample
-from core.store import Store
+from core.store import Store, open_default_store
 from layouts import ids
 from layouts.page import TITLE, page
 
@@ -35,12 +35,6 @@ def upload_limit_bytes(settings: Settings) -> int:
 
 def request_limit_bytes(settings: Settings) -> int:
     return math.ceil(upload_limit_bytes(settings) * 4 / 3) + REQUEST_OVERHEAD_BYTES
-
-
-def open_store(settings: Settings) -> Store:
-    """The app's one DuckDB store (core.store.open_default_store's settings), also allowed to read the
-    bundled sample's folder so CSI_DATA_DIR may point anywhere."""
-    return Store(settings.db_path, settings, allowed_dirs=[settings.data_dir, SAMPLE_FILE.parent])
 
 
 def _callback_failed(exc: Exception):
@@ -68,7 +62,7 @@ def _refuse_malformed_request(exc: Exception):
 def create_app(store: Store | None = None, settings: Settings | None = None) -> dash.Dash:
     """A Dash app on `store` (default: the DuckDB file from settings), with the sample loaded."""
     settings = settings or Settings()
-    store = store or open_store(settings)
+    store = store or open_default_store(settings)
     sample_run = ensure_sample(store)  # loads and segments the bundled sample on first start
 
     app = dash.Dash(

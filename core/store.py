@@ -270,5 +270,9 @@ def _json_default(o):
 
 
 def open_default_store(settings: Settings | None = None) -> Store:
+    """The app's store: its data folder, plus the bundled sample's folder so CSI_DATA_DIR may point
+    anywhere and the sample still loads."""
+    from core.config import SAMPLE_FILE
+
     settings = settings or Settings()
-    return Store(settings.db_path, settings, allowed_dirs=[settings.data_dir])
+    return Store(settings.db_path, settings, allowed_dirs=[settings.data_dir, SAMPLE_FILE.parent])
