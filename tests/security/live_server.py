@@ -46,14 +46,13 @@ class LiveServer:
     """One gunicorn (or `python app.py`) process tree serving the app on 127.0.0.1."""
 
     def __init__(self, data_dir: Path, *, env: dict[str, str] | None = None, threads: int = 8,
-                 kind: str = "gunicorn", via_data_dir: bool = False) -> None:
+                 kind: str = "gunicorn", via_data_dir: bool = True) -> None:
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.threads = threads
         self.kind = kind
-        # via_data_dir: CSI_DATA_DIR=<folder> (the README's setting). Otherwise CSI_DB=<folder>/
-        # segmentation.duckdb, which puts the database, uploads and DuckDB's temp files in the same
-        # private folder while the bundled sample stays readable (see test_server_boots_with_...).
+        # via_data_dir: CSI_DATA_DIR=<folder>, the README's setting (the database is
+        # <folder>/segmentation.duckdb). Otherwise CSI_DB=<folder>/segmentation.duckdb.
         self.via_data_dir = via_data_dir
         self.extra_env = dict(env or {})
         self.port = 0
