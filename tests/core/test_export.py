@@ -229,3 +229,33 @@ def test_segments_sheet_without_profiling_module(store, mall_run, tmp_path, monk
     for p in profiles:
         assert p.name == mall_run.segments[p.segment - 1].name
         assert set(p.means) == set(mall_run.features) == {"Age", "Annual Income (k$)"}
+
+
+def test_fast_customer_rows_are_byte_identical_to_xlsxwriter(tmp_path):
+    """The Customers sheet's row writer builds the same XML as xlsxwriter's own cell writer."""
+    import xlsxwriter
+
+    assert export._customers_sheet_class() is export._FastRowsWorksheet
+    values = DANGEROUS + ["_x0041_ literal", "ctrl \x01\x1f end", "\ufffe", " lead", "trail ", "tab\tin",
+                          "new\nline", "quote \" ' ", "ümlaut ✓ 🙂", "x" * 20_000]
+    numbers = [0, -1, 1.5, 1e-300, 123456789012345, -2.5e20, 3.141592653589793]
+
+    def build(worksheet_class) -> bytes:
+        buf = io.BytesIO()
+        wb = xlsxwriter.Workbook(buf, export.WORKBOOK_OPTIONS)
+        cells = export._Cells(wb)
+        ws = wb.add_worksheet("Customers", worksheet_class=worksheet_class)
+        ws.set_column(2, 2, 12, cells.percent)  # a column format the writer must pick up
+        ws.set_row(3, None, cells.bold)  # and a row format
+        for r, v in enumerate(values, start=1):
+            cells.text(ws, r, 0, v)
+            cells.number(ws, r, 1, numbers[r % len(numbers)])
+            cells.number(ws, r, 2, r / 7)
+            cells.value(ws, r, 3, r % 2 == 0)  # booleans go through xlsxwriter's writer
+            if r % 3:
+                cells.text(ws, r, 5, f"gap before {r}", cells.bold)
+        wb.close()
+        with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as z:
+            return z.read("xl/worksheets/sheet1.xml")
+
+    assert build(export._FastRowsWorksheet) == build(None)
