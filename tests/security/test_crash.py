@@ -174,6 +174,7 @@ def test_kill_mid_ingest(big_db):
     kill, before = kill_mid_way(big_db, ("ingest", str(big_db["db"]), str(big_db["big"])), "start",
                                 0.5 * big_db["setup"]["ingest_s"])
     TIMINGS["ingest_killed_after_s"] = kill["after_s"]
+    TIMINGS["ingest_kill_attempts"] = kill["attempt"]
     after = reopen_and_check(big_db["db"], before)
     assert after["datasets"] == before["datasets"], "a dataset from the killed ingest is visible"
     assert after["tables"] == before["tables"]
@@ -186,6 +187,7 @@ def test_kill_mid_run_write(big_db, fraction):
     kill, before = kill_mid_way(big_db, ("run", str(big_db["db"]), big_db["setup"]["dataset"]), "store",
                                 fraction * big_db["setup"]["store_s"])
     TIMINGS[f"run_killed_{fraction}_into_write_s"] = kill["after_s"]
+    TIMINGS[f"run_kill_{fraction}_attempts"] = kill["attempt"]
     after = reopen_and_check(big_db["db"], before)
     assert after["runs"] == before["runs"], "a run from the killed segmentation is visible"
     assert after["tables"] == before["tables"]
