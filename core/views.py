@@ -33,6 +33,7 @@ MAX_SCATTER_POINTS = 100_000
 MAX_BACKGROUND_POINTS = 50_000
 MIN_POINTS_PER_SEGMENT = 50  # small segments stay visible in the scatter sample
 MAX_PAGE_ROWS = 500
+MAX_CELL_CHARS = 1000  # longer text is cut in grid pages (the export keeps it whole)
 MAX_SORT_COLUMNS = 5
 MAX_CATEGORY_LIMIT = 1000
 _INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
@@ -43,7 +44,7 @@ _HASH_BITS = 32  # the sampling key is the top 32 bits of hash(__row)
 # -- results ----------------------------------------------------------------------------------
 @dataclass
 class RunContext:
-    """A run with what every view needs to know about its table (read once per request)."""
+    """A run with what every view needs to know about its table (cached: a run never changes)."""
 
     run: Run
     dataset: DatasetInfo
@@ -469,7 +470,7 @@ def grid_page(
         ).fetchall()
     if mirrored:
         rows.reverse()
-    return [{f: _json_value(v) for f, v in zip(fields, row)} for row in rows], total
+    return [{f: _grid_value(v) for f, v in zip(fields, row)} for row in rows], total
 
 
 def _sort_keys(sort_model: Any, fields: list[str]) -> list[tuple[str, bool]]:
@@ -503,6 +504,12 @@ def _json_number(v: Any) -> float | None:
         return None
     f = float(v)
     return f if math.isfinite(f) else None
+
+
+def _grid_value(v: Any) -> Any:
+    if isinstance(v, str) and len(v) > MAX_CELL_CHARS:
+        return v[: MAX_CELL_CHARS - 1] + "…"
+    return _json_value(v)
 
 
 def _json_value(v: Any) -> Any:

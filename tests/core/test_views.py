@@ -286,13 +286,16 @@ def test_grid_page_size_is_capped_and_bad_sorts_refused(store, synth):
             views.grid_page(store, s, start, end)
 
 
-def test_grid_values_are_json_safe(store, make_run, frames):
+def test_grid_values_are_json_safe_and_bounded(store, make_run, frames):
     frame = frames.synthetic(50, seed=9)
     frame["ratio"] = [math.nan, math.inf, -math.inf] + [1.5] * 47
+    frame["note"] = ["y" * 1_000_000] + ["short"] * 49
     run = make_run(frame, id_column="id")
     rows, _ = views.grid_page(store, views.parse_spec(store, {"run_id": run.run_id}), 0, 3)
     assert [r["ratio"] for r in rows] == [None, None, None]
-    json.dumps(rows, allow_nan=False)
+    assert len(rows[0]["note"]) == views.MAX_CELL_CHARS and rows[0]["note"].endswith("…")
+    assert rows[1]["note"] == "short"
+    assert len(json.dumps(rows, allow_nan=False)) < 10_000
 
 
 # -- empty selections ----------------------------------------------------------------------------
