@@ -30,7 +30,7 @@ from xlsxwriter.worksheet import CellNumberTuple, CellStringTuple, Worksheet
 from core.filters import FilterSpec
 from core.models import ROW, SEGMENT, SegmentProfile
 from core.store import Store, quote_ident
-from core.views import RunContext, _where, describe_filter
+from core.views import RunContext, describe_filter, run_where
 
 SHEET_ROW_LIMIT = 1_048_576  # rows per sheet, header included (Excel's limit); tests lower it
 CELL_CHAR_LIMIT = 32_767  # characters (UTF-16 code units) per cell
@@ -217,7 +217,7 @@ def _customers_sheet_class() -> type[Worksheet] | None:
 
 def export_workbook(store: Store, spec: FilterSpec, out: str | os.PathLike | BinaryIO) -> ExportResult:
     """Write the selection of `spec` to an .xlsx at `out` (a path or a binary file object)."""
-    ctx, where, params = _where(store, spec)
+    ctx, where, params = run_where(store, spec)
     started = _dt.datetime.now().astimezone()
     is_path = isinstance(out, (str, os.PathLike))
     final = Path(out) if is_path else None
@@ -400,7 +400,7 @@ def _profiles(store: Store, spec: FilterSpec, ctx: RunContext) -> list[SegmentPr
 
 
 def _profiles_sql(store: Store, spec: FilterSpec, ctx: RunContext) -> list[SegmentProfile]:
-    _, where, params = _where(store, spec)
+    _, where, params = run_where(store, spec)
     features = [f for f in ctx.run.features if f in ctx.numeric] or ctx.numeric
     qs = [quote_ident(f, ctx.numeric) for f in features]
     stats = "".join(f", avg({q}::DOUBLE), median({q}::DOUBLE)" for q in qs)

@@ -169,7 +169,8 @@ def parse_spec(store: Store, data: Any) -> FilterSpec:
     return FilterSpec.from_dict(data, ctx.numeric, ctx.categorical, ctx.run.k)
 
 
-def _where(store: Store, spec: FilterSpec) -> tuple[RunContext, str, list]:
+def run_where(store: Store, spec: FilterSpec) -> tuple[RunContext, str, list]:
+    """The run context and the spec's WHERE over its run table (core.filters.where_clause)."""
     ctx = run_context(store, spec.run_id)
     sql, params = where_clause(spec, ctx.numeric, ctx.categorical)
     return ctx, sql, params
@@ -184,7 +185,7 @@ def count(store: Store, spec: FilterSpec) -> tuple[int, int]:
 
 def segment_sizes(store: Store, spec: FilterSpec) -> list[SegmentSize]:
     """Per segment of the run: selected and total rows (every segment, zeros included)."""
-    ctx, where, params = _where(store, spec)
+    ctx, where, params = run_where(store, spec)
     return _segment_sizes(store, ctx, where, params)
 
 
@@ -283,7 +284,7 @@ def histograms(store: Store, spec: FilterSpec, features: list[str], bins: int = 
     bins = _int_arg(bins, "bins", 1, MAX_BINS)
     if not isinstance(features, (list, tuple)) or len(features) > MAX_HISTOGRAMS:
         raise InputError(f"choose at most {MAX_HISTOGRAMS} features for histograms")
-    ctx, where, params = _where(store, spec)
+    ctx, where, params = run_where(store, spec)
     features = list(dict.fromkeys(features))
     for f in features:
         quote_ident(f, ctx.numeric)
@@ -337,7 +338,7 @@ def scatter_sample(
     """
     max_points = _int_arg(max_points, "max_points", 1, MAX_SCATTER_POINTS)
     background_points = _int_arg(background_points, "background_points", 0, MAX_BACKGROUND_POINTS)
-    ctx, where, params = _where(store, spec)
+    ctx, where, params = run_where(store, spec)
     sizes = _segment_sizes(store, ctx, where, params)
     k = max([s.segment for s in sizes] + [ctx.run.k])
     selected = {s.segment: s.selected for s in sizes}
@@ -445,7 +446,7 @@ def grid_page(
     start = _int_arg(start, "start row", 0, 2**62)
     end = _int_arg(end, "end row", 0, 2**62)
     limit = max(0, min(end - start, MAX_PAGE_ROWS))
-    ctx, where, params = _where(store, spec)
+    ctx, where, params = run_where(store, spec)
     fields = _grid_fields(ctx)
     keys = _sort_keys(sort_model, fields) + [(ROW, True)]
     select = [quote_ident(c, ctx.columns) for c in fields[:-3]]
