@@ -292,27 +292,31 @@ def histograms(store: Store, spec: FilterSpec, features: list[str], bins: int = 
         return []
     bounds = _bounds(store, ctx, features)
     edges = {f: _edges(bounds.get(f), bins, ctx.types.get(f, "")) for f in features}
-    parts, bin_params = [], []
+    # One scan: every selected row gets a bin per feature (-1 where the value is missing), then one
+    # grouping set per feature counts (segment, bin).
+    bin_sql, bin_params = [], []
     for i, f in enumerate(features):
         e = edges[f]
-        n = len(e) - 1
-        width = (e[-1] - e[0]) / n
         q = quote_ident(f, ctx.numeric)
-        parts.append(
-            f"""SELECT {i} AS f, {SEGMENT} AS s,
-                       least(greatest(floor(({q} - ?) / ?)::BIGINT, 0), ?) AS b, count(*) AS n
-                FROM sel WHERE {q} IS NOT NULL GROUP BY ALL"""
-        )
-        bin_params += [e[0], width, n - 1]
-    cols = ", ".join([SEGMENT] + [quote_ident(f, ctx.numeric) for f in features])
-    sql = f"WITH sel AS (SELECT {cols} FROM {ctx.table} WHERE {where}) " + " UNION ALL ".join(parts)
+        bin_sql.append(f"coalesce(least(greatest(floor(({q} - ?) / ?)::BIGINT, 0), ?), -1) AS b{i}")
+        bin_params += [e[0], (e[-1] - e[0]) / (len(e) - 1), len(e) - 2]
+    names = [f"b{i}" for i in range(len(features))]
+    sql = f"""
+        SELECT {", ".join(names)}, s, count(*) AS n
+        FROM (SELECT {SEGMENT} AS s, {", ".join(bin_sql)} FROM {ctx.table} WHERE {where})
+        GROUP BY GROUPING SETS ({", ".join(f"(s, {b})" for b in names)})
+    """
     with store.cursor() as cur:
-        rows = cur.execute(sql, params + bin_params).fetchall()
+        rows = cur.execute(sql, bin_params + params).fetchall()
     segments = range(1, ctx.run.k + 1)
     counts = {f: {s: [0] * (len(edges[f]) - 1) for s in segments} for f in features}
-    for i, s, b, n in rows:
-        per_segment = counts[features[i]].setdefault(int(s), [0] * (len(edges[features[i]]) - 1))
-        per_segment[int(b)] += int(n)
+    for row in rows:
+        *bins_, seg, n = row
+        i = next(j for j, b in enumerate(bins_) if b is not None)  # the grouping set of this row
+        if bins_[i] < 0:
+            continue  # missing values are not counted
+        f = features[i]
+        counts[f].setdefault(int(seg), [0] * (len(edges[f]) - 1))[int(bins_[i])] += int(n)
     return [Histogram(f, edges[f], counts[f]) for f in features]
 
 
