@@ -21,6 +21,8 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from core.errors import InputError
 from core.filters import FilterSpec, where_clause
 from core.models import CATEGORICAL, IDENTIFIER, NUMERIC, ROW, SEGMENT, X, Y, DatasetInfo, Run
@@ -365,23 +367,39 @@ def scatter_sample(
         sql_params += [_cutoffs(quota_bg, unselected, k)] + params + [_per_segment(quota_bg, k)]
     sql = f"SELECT r, x, y, s, sel FROM ({' UNION ALL '.join(f'({b})' for b in branches)}) ORDER BY h, r"
     with store.cursor() as cur:
-        rows = cur.execute(sql, sql_params).fetchall()
-    out = ScatterData([], [], [], [], 0, sum(selected.values()),
-                      sum(selected.values()) + sum(unselected.values()),
-                      ctx.run.x_label, ctx.run.y_label)
-    for r, x, y, s, is_sel in rows:
-        if is_sel:
-            out.x.append(_json_number(x))
-            out.y.append(_json_number(y))
-            out.segment.append(int(s))
-            out.row.append(int(r))
-        else:
-            out.background_x.append(_json_number(x))
-            out.background_y.append(_json_number(y))
-            out.background_segment.append(int(s))
-    out.shown = len(out.x)
-    out.background_shown = len(out.background_x)
-    return out
+        cols = cur.execute(sql, sql_params).fetchnumpy()
+    sel = np.asarray(cols["sel"], dtype=bool)
+    x, y = _float_array(cols["x"]), _float_array(cols["y"])
+    seg, row = np.asarray(cols["s"], dtype=np.int64), np.asarray(cols["r"], dtype=np.int64)
+    n_sel = sum(selected.values())
+    return ScatterData(
+        x=_json_floats(x[sel]),
+        y=_json_floats(y[sel]),
+        segment=seg[sel].tolist(),
+        row=row[sel].tolist(),
+        shown=int(sel.sum()),
+        selected=n_sel,
+        total=n_sel + sum(unselected.values()),
+        x_label=ctx.run.x_label,
+        y_label=ctx.run.y_label,
+        background_x=_json_floats(x[~sel]),
+        background_y=_json_floats(y[~sel]),
+        background_segment=seg[~sel].tolist(),
+        background_shown=int((~sel).sum()),
+    )
+
+
+def _float_array(a: Any) -> np.ndarray:
+    if np.ma.isMaskedArray(a):
+        return np.ma.filled(a.astype(np.float64), np.nan)
+    return np.asarray(a, dtype=np.float64)
+
+
+def _json_floats(a: np.ndarray) -> list[float | None]:
+    """A float array as a JSON-safe list (NaN and infinities become None)."""
+    if np.isfinite(a).all():
+        return a.tolist()
+    return [v if math.isfinite(v) else None for v in a.tolist()]
 
 
 def _quotas(sizes: dict[int, int], budget: int) -> dict[int, int]:
