@@ -17,7 +17,7 @@ from werkzeug.exceptions import HTTPException
 from callbacks import register_callbacks
 from callbacks.common import alert
 from core.config import PROJECT_DIR, Settings
-from core.pipeline import ensure_sample
+from core.pipeline import ensure_sample, remove_stale_uploads
 from core.store import Store, open_default_store
 from layouts import ids
 from layouts.page import TITLE, page
@@ -62,7 +62,9 @@ def _refuse_malformed_request(exc: Exception):
 def create_app(store: Store | None = None, settings: Settings | None = None) -> dash.Dash:
     """A Dash app on `store` (default: the DuckDB file from settings), with the sample loaded."""
     settings = settings or Settings()
-    store = store or open_default_store(settings)
+    if store is None:
+        store = open_default_store(settings)
+        remove_stale_uploads(store)  # copies left by a server killed mid-upload
     sample_run = ensure_sample(store)  # loads and segments the bundled sample on first start
 
     app = dash.Dash(

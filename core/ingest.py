@@ -688,15 +688,14 @@ def _load_raw_delimited(cur, path: Path, raw: str, enc: _Encoding, dialect: _Dia
     return the first record. parallel=false: DuckDB's parallel reader refuses quoted newlines with
     null_padding, and a failed read would abort the whole transaction, so no retry is possible."""
     cols = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(n + 1)) + "}"
-    delim = dialect.delimiter.replace("'", "''")
     cur.execute(
         f"""
         CREATE TEMP TABLE {raw} AS SELECT * FROM read_csv(
-            ?, auto_detect = false, header = false, delim = '{delim}', quote = '"', escape = '"',
+            ?, auto_detect = false, header = false, delim = ?, quote = '"', escape = '"',
             columns = {cols}, null_padding = true, strict_mode = false, parallel = false,
-            encoding = '{enc.duckdb}', skip = {dialect.skip}, max_line_size = 16777216)
+            encoding = ?, skip = ?, max_line_size = 16777216)
         """,
-        [str(path)],
+        [str(path), dialect.delimiter, enc.duckdb, int(dialect.skip)],
     )
     first = cur.execute(f"SELECT * FROM {raw} ORDER BY rowid LIMIT 1").fetchone()
     return list(first[:n]) if first else None
@@ -709,11 +708,11 @@ def _load_raw_lines(cur, path: Path, raw: str, enc: _Encoding, sample: str) -> l
     cur.execute(
         f"""
         CREATE TEMP TABLE {raw} AS SELECT * FROM read_csv(
-            ?, auto_detect = false, header = false, delim = '{delim}', quote = '', escape = '',
+            ?, auto_detect = false, header = false, delim = ?, quote = '', escape = '',
             columns = {{'line': 'VARCHAR'}}, null_padding = true, strict_mode = false,
-            parallel = false, encoding = '{enc.duckdb}', max_line_size = 16777216)
+            parallel = false, encoding = ?, max_line_size = 16777216)
         """,
-        [str(path)],
+        [str(path), delim, enc.duckdb],
     )
     first = cur.execute(
         f"""SELECT regexp_split_to_array(trim(line, {_WS}), '[ \t]+') FROM {raw}

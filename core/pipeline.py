@@ -64,6 +64,12 @@ def safe_filename(filename: str) -> str:
     return base[:120]
 
 
+def remove_stale_uploads(store: Store) -> None:
+    """Delete upload copies left by a server killed mid-ingest. Safe at start-up only: DuckDB lets one
+    process open the database read-write, so no other process can be using the folder."""
+    shutil.rmtree(store.path.parent / "uploads", ignore_errors=True)
+
+
 def ingest_upload(
     store: Store,
     filename: str,
@@ -75,7 +81,7 @@ def ingest_upload(
 ) -> DatasetInfo:
     """Save uploaded bytes to a private temporary folder beside the database, load them, remove them."""
     if not data:
-        raise InputError(f"'{safe_filename(filename)}' is empty")
+        raise InputError(f"'{safe_filename(filename)}' is empty (0 bytes); nothing to load")
     name = safe_filename(filename)
     upload_root = store.path.parent / "uploads"
     upload_root.mkdir(parents=True, exist_ok=True)

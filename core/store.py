@@ -123,7 +123,7 @@ class Store:
         )
         dirs = {str(self.path.parent.resolve()) + "/"}
         dirs |= {str(Path(d).resolve()) + "/" for d in allowed_dirs}
-        self._con.execute(f"SET temp_directory = '{_sql_str(str(tmp))}'")
+        self._con.execute("SET temp_directory = ?", [str(tmp)])
         self._con.execute("SET allowed_directories = ?", [sorted(dirs)])
         self._con.execute("SET enable_external_access = false")
         self._con.execute("SET lock_configuration = true")
@@ -255,10 +255,6 @@ class Store:
                 [table],
             ).fetchall()
         return [r[0] for r in rows]
-
-
-def _sql_str(value: str) -> str:
-    return value.replace("'", "''")
 
 
 def _json_default(o):
