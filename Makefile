@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export DASH_TEST_CHROMEPATH ?= $(shell command -v chromium 2>/dev/null || command -v chromium-browser 2>/dev/null || command -v google-chrome 2>/dev/null)
 
-.PHONY: run test test-fast bench bench-small screenshot clean
+.PHONY: run test test-fast test-stress bench bench-small screenshot clean
 
 $(VENV)/.runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -19,8 +19,13 @@ $(VENV)/.dev: requirements-dev.txt requirements.txt $(VENV)/.runtime
 run: $(VENV)/.runtime
 	$(PY) app.py
 
+# The whole suite; the load and crash tests run as their own step so their figures print (-s).
 test: $(VENV)/.dev
-	$(PY) -m pytest --headless $(PYTEST_ARGS)
+	$(PY) -m pytest --headless -m "not load and not crash" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "load or crash" -s $(PYTEST_ARGS)
+
+test-stress: $(VENV)/.dev
+	$(PY) -m pytest -m "load or crash" -s $(PYTEST_ARGS)
 
 test-fast: $(VENV)/.dev
 	$(PY) -m pytest -m "not browser and not load and not crash" $(PYTEST_ARGS)
