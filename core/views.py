@@ -483,13 +483,20 @@ def grid_page(
         f"{q} {'ASC' if asc != mirrored else 'DESC'} NULLS {'FIRST' if mirrored else 'LAST'}"
         for q, asc in keys
     )
+    # The page's __row values are found sorting only the keys; its full rows are read after that.
+    names = f"(?::VARCHAR[])[{SEGMENT}] AS {SEGMENT_NAME}"
+    sql = f"""
+        WITH page AS (
+            SELECT {ROW}, {names} FROM {ctx.table} WHERE {where}
+            ORDER BY {order} LIMIT ? OFFSET ?
+        )
+        SELECT {", ".join(select)} FROM {ctx.table}
+        WHERE {ROW} IN (SELECT {ROW} FROM page)
+        ORDER BY {order}
+    """
     with store.cursor() as cur:
         rows = cur.execute(
-            f"""
-            SELECT {", ".join(select)} FROM {ctx.table} WHERE {where}
-            ORDER BY {order} LIMIT ? OFFSET ?
-            """,
-            [ctx.segment_names] + params + [stop - start, offset],
+            sql, [ctx.segment_names] + params + [stop - start, offset, ctx.segment_names]
         ).fetchall()
     if mirrored:
         rows.reverse()
