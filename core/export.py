@@ -1,14 +1,19 @@
 """Excel export of the customers a filter selects, with the segment profiles, the data-quality report
-and the run's parameters, written by xlsxwriter in constant-memory mode.
+and the run's parameters, written by xlsxwriter in constant-memory mode (memory stays flat: rows are
+fetched from DuckDB in chunks and each sheet row is flushed to disk as soon as it is complete).
 
-Safety: data never becomes a formula or a link. Every text value is written with write_string; one
-that starts with = + - @ tab or CR also gets Excel's quote prefix, so editing the cell cannot turn it
-into a formula. Text shaped like "<r>...</r>" (which xlsxwriter would copy into the XML unescaped in
-constant-memory mode) is written as a two-run rich string, which escapes it. NaN and infinities are left blank; integers beyond 15 digits (which Excel would round)
-are written as text; text longer than Excel's 32,767 characters is cut with a visible note and
-counted. Rows beyond one sheet's capacity continue on "Customers (2)", "Customers (3)", ...
-A path target is written to a temporary file first and renamed at the end, so a failed export never
-leaves a half-written workbook behind.
+Safety: data never becomes a formula or a link.
+- Every text value is written with write_string (the workbook also has strings_to_formulas,
+  strings_to_urls and strings_to_numbers off); text starting with = + - @ tab or CR also gets
+  Excel's quote prefix, so editing the cell cannot turn it into a formula.
+- Text shaped like "<r>...</r>", which xlsxwriter copies into the XML unescaped in constant-memory
+  mode, is written as a two-run rich string instead, which escapes it.
+- NaN and infinities are left blank; integers of more than 15 digits (which Excel would round) are
+  written as text; text longer than Excel's 32,767 characters is cut, ends with TRUNCATED_NOTE, and
+  is counted (ExportResult.truncated_cells and a line on the Run sheet).
+- Rows beyond one sheet's capacity (SHEET_ROW_LIMIT) continue on "Customers (2)", "Customers (3)", ...
+- A path target is written to a temporary file and renamed at the end: a failed export never leaves
+  a half-written workbook behind.
 """
 from __future__ import annotations
 
