@@ -17,6 +17,7 @@ import decimal
 import json
 import math
 import threading
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
@@ -104,29 +105,59 @@ class SegmentSize:
 
 
 # -- run metadata -----------------------------------------------------------------------------
-_CONTEXTS: OrderedDict[tuple[str, str], RunContext] = OrderedDict()
-_CONTEXTS_LOCK = threading.Lock()
-_CONTEXTS_KEPT = 64
+class _Lru:
+    """A small thread-safe least-recently-used map."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.items: OrderedDict = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key):
+        with self.lock:
+            value = self.items.get(key)
+            if value is not None:
+                self.items.move_to_end(key)
+            return value
+
+    def put(self, key, value) -> None:
+        with self.lock:
+            self.items[key] = value
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+
+
+# Per Store (dropped with it): run contexts by run id, per-segment counts by (run id, WHERE, params).
+_CACHES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_CACHES_LOCK = threading.Lock()
+
+
+def _cache(store: Store, name: str) -> _Lru:
+    with _CACHES_LOCK:
+        caches = _CACHES.get(store)
+        if caches is None:
+            caches = _CACHES[store] = {"contexts": _Lru(64), "sizes": _Lru(256)}
+        return caches[name]
+
+
+def clear_caches() -> None:
+    """Forget cached run contexts and counts (tests and benchmarks)."""
+    with _CACHES_LOCK:
+        _CACHES.clear()
 
 
 def run_context(store: Store, run: Run | str) -> RunContext:
     """The run, its dataset and the columns of its table (raises InputError for an unknown run).
 
     A published run never changes (its table and its JSON are written once, in one transaction), so
-    contexts are cached per database file and run id: a filter change costs no catalogue queries.
+    contexts are cached per Store and run id: a filter change costs no catalogue queries.
     """
     run_id = check_id(run if isinstance(run, str) else run.run_id, "run")
-    key = (str(store.path), run_id)
-    with _CONTEXTS_LOCK:
-        ctx = _CONTEXTS.get(key)
-        if ctx is not None:
-            _CONTEXTS.move_to_end(key)
-            return ctx
-    ctx = _load_context(store, run if isinstance(run, Run) else store.get_run(run_id))
-    with _CONTEXTS_LOCK:
-        _CONTEXTS[key] = ctx
-        while len(_CONTEXTS) > _CONTEXTS_KEPT:
-            _CONTEXTS.popitem(last=False)
+    contexts = _cache(store, "contexts")
+    ctx = contexts.get(run_id)
+    if ctx is None:
+        ctx = _load_context(store, run if isinstance(run, Run) else store.get_run(run_id))
+        contexts.put(run_id, ctx)
     return ctx
 
 
@@ -191,19 +222,14 @@ def segment_sizes(store: Store, spec: FilterSpec) -> list[SegmentSize]:
     return _segment_sizes(store, ctx, where, params)
 
 
-_SIZES: OrderedDict[tuple, tuple[tuple[int, str, int, int], ...]] = OrderedDict()
-_SIZES_KEPT = 256
-
-
 def _segment_sizes(store: Store, ctx: RunContext, where: str, params: list) -> list[SegmentSize]:
     """Selected and total rows per segment. Cached per filter: a run never changes, and the same
     spec is counted by several views (count, scatter quotas, grid total) after one filter change."""
-    key = (str(store.path), ctx.run.run_id, where, json.dumps(params))
-    with _CONTEXTS_LOCK:
-        hit = _SIZES.get(key)
-        if hit is not None:
-            _SIZES.move_to_end(key)
-            return [SegmentSize(*z) for z in hit]
+    key = (ctx.run.run_id, where, json.dumps(params))
+    cache = _cache(store, "sizes")
+    hit = cache.get(key)
+    if hit is not None:
+        return [SegmentSize(*z) for z in hit]
     # The filter runs as a WHERE (conditions short-circuit there), the totals in a second cheap scan.
     with store.cursor() as cur:
         rows = cur.execute(
@@ -221,10 +247,7 @@ def _segment_sizes(store: Store, ctx: RunContext, where: str, params: list) -> l
     found = {int(s): (int(sel), int(tot)) for s, sel, tot in rows}
     ids = sorted(set(range(1, ctx.run.k + 1)) | set(found))
     sizes = tuple((s, ctx.segment_name(s), *found.get(s, (0, 0))) for s in ids)
-    with _CONTEXTS_LOCK:
-        _SIZES[key] = sizes
-        while len(_SIZES) > _SIZES_KEPT:
-            _SIZES.popitem(last=False)
+    cache.put(key, sizes)
     return [SegmentSize(*z) for z in sizes]
 
 
