@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 
 from core.errors import InputError
-from core.models import CATEGORICAL, NUMERIC, ROW, DatasetInfo, RuleFinding
+from core.models import CATEGORICAL, ROW, DatasetInfo, RuleFinding
 from core.store import Store, new_id, quote_ident
 
 KIND = "transactions"
@@ -281,11 +281,8 @@ def detect_columns(columns: list[str], sample: dict[str, list[str]]) -> Transact
     # Monetary: an amount, or quantity and price. A name-detected amount wins; quantity alone is
     # kept only for the sign of returns.
     if not mapping.amount and not (mapping.quantity and mapping.price):
-        if mapping.price and not mapping.quantity:
-            pass  # a unit price without quantities is not a line total
-        free = [c for c in columns if c not in used]
-        by_type = [c for c in free if profiles[c].number >= 0.95 and profiles[c].date < 0.5
-                   and profiles[c].decimals > 0]
+        by_type = [c for c in columns if c not in used and profiles[c].number >= 0.95
+                   and profiles[c].date < 0.5 and profiles[c].decimals > 0]
         if mapping.price and not mapping.quantity:
             mapping.amount, mapping.price = mapping.price, None
             reasons.append(f"amount: no quantity column, so '{mapping.amount}' was taken as the line amount")
