@@ -271,8 +271,9 @@ def _lasso_sql(pts: list[tuple[float, float]]) -> tuple[str, list]:
     bits = np.uint64(1) << np.arange(n, dtype=np.uint64)
     inside = [int(v) for v in ((classes == 1) * bits).sum(axis=1, dtype=np.uint64)]
     boundary = [int(v) for v in ((classes == 2) * bits).sum(axis=1, dtype=np.uint64)]
-    col = f"greatest(least(floor(({X} - ?) / ?)::BIGINT, {n - 1}), 0)"
-    row = f"greatest(least(floor(({Y} - ?) / ?)::BIGINT, {n - 1}), 0)"
+    # clamped before the cast, so NaN or infinite coordinates cannot fail it (the box excludes them)
+    col = f"greatest(least(floor(({X} - ?) / ?), {n - 1}), 0)::BIGINT"
+    row = f"greatest(least(floor(({Y} - ?) / ?), {n - 1}), 0)::BIGINT"
     bit = f"((((?::UBIGINT[])[1 + {col}]) >> {row}) & 1) = 1"
     return (
         f"({box} AND ({bit} OR ({bit} AND {exact})))",

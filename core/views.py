@@ -253,7 +253,8 @@ def _segment_sizes(store: Store, ctx: RunContext, where: str, params: list) -> l
 
 # -- filter controls --------------------------------------------------------------------------
 def feature_bounds(store: Store, run: Run | str) -> dict[str, tuple[float, float]]:
-    """Min and max of every numeric column over the whole run (columns without values left out)."""
+    """Min and max of every numeric column over the whole run, ignoring NaN and infinities
+    (columns without finite values left out)."""
     return _bounds(store, run_context(store, run))
 
 
@@ -263,7 +264,7 @@ def _bounds(store: Store, ctx: RunContext, columns: list[str] | None = None
     if not columns:
         return {}
     aggs = ", ".join(
-        f"min({q})::DOUBLE, max({q})::DOUBLE"
+        f"min({q}::DOUBLE) FILTER (WHERE isfinite({q})), max({q}::DOUBLE) FILTER (WHERE isfinite({q}))"
         for q in (quote_ident(c, ctx.numeric) for c in columns)
     )
     with store.cursor() as cur:
@@ -317,13 +318,15 @@ def histograms(store: Store, spec: FilterSpec, features: list[str], bins: int = 
         return []
     bounds = _bounds(store, ctx, features)
     edges = {f: _edges(bounds.get(f), bins, ctx.types.get(f, "")) for f in features}
-    # One scan: every selected row gets a bin per feature (-1 where the value is missing), then one
-    # grouping set per feature counts (segment, bin).
+    # One scan: every selected row gets a bin per feature (-1 where the value is missing, NaN or
+    # infinite: not counted), then one grouping set per feature counts (segment, bin).
     bin_sql, bin_params = [], []
     for i, f in enumerate(features):
         e = edges[f]
         q = quote_ident(f, ctx.numeric)
-        bin_sql.append(f"coalesce(least(greatest(floor(({q} - ?) / ?)::BIGINT, 0), ?), -1) AS b{i}")
+        bin_sql.append(
+            f"CASE WHEN isfinite({q}) THEN least(greatest(floor(({q} - ?) / ?), 0), ?)::BIGINT ELSE -1 END AS b{i}"
+        )
         bin_params += [e[0], (e[-1] - e[0]) / (len(e) - 1), len(e) - 2]
     names = [f"b{i}" for i in range(len(features))]
     sql = f"""

@@ -320,3 +320,25 @@ def test_describe_filter(store, synth):
     assert text == (f"segment 2 ({run.segments[1].name}); age 20 to 30; region: north; "
                     "lasso region (5 points)")
     assert views.describe_filter(spec(store, run)).startswith("none")
+
+
+def test_nan_and_infinite_values_do_not_break_views(store, make_run, frames):
+    frame = frames.synthetic(300, seed=12)
+    frame["score"] = np.where(np.arange(300) % 10 == 0, np.nan, np.arange(300, dtype=float))
+    frame.loc[5, "score"] = math.inf
+    frame.loc[6, "score"] = -math.inf
+    frame.loc[7, X] = math.nan
+    frame.loc[8, Y] = math.inf
+    run = make_run(frame, id_column="id")
+    assert views.feature_bounds(store, run)["score"] == (1.0, 299.0)
+    lasso = {"kind": "lasso", "points": [[-5, -9], [15, -9], [15, 5], [5, 0], [-5, 5]] + [[-5, 4.9 - i / 10] for i in range(40)]}
+    s = views.parse_spec(store, {"run_id": run.run_id, "region": lasso, "ranges": {"score": [0, 1000]}})
+    selected, total = views.count(store, s)
+    assert total == 300 and 0 < selected < 300
+    h = views.histograms(store, s, ["score"], bins=10)[0]
+    assert sum(sum(c) for c in h.counts.values()) == selected  # only finite scores pass the range
+    sc = views.scatter_sample(store, s, max_points=50, background_points=50)
+    assert sc.shown <= 50 and None not in sc.x
+    json.dumps(sc.to_dict(), allow_nan=False)
+    everything = views.parse_spec(store, {"run_id": run.run_id})
+    assert sum(sum(c) for c in views.histograms(store, everything, ["score"])[0].counts.values()) == 300 - 30 - 2
