@@ -33,7 +33,8 @@ from xlsxwriter.utility import _preserve_whitespace, xl_col_to_name
 from xlsxwriter.worksheet import CellNumberTuple, CellStringTuple, Worksheet
 
 from core.filters import FilterSpec
-from core.models import ROW, SEGMENT, SegmentProfile
+from core.models import ROW, SEGMENT
+from core.profiling import profile_segments
 from core.store import Store, quote_ident
 from core.views import RunContext, describe_filter, run_where
 
@@ -367,7 +368,7 @@ def _new_customer_sheet(workbook, cells: _Cells, headers: list[str], n: int):
 
 # -- Segments -----------------------------------------------------------------------------------
 def _segments(store, spec, ctx: RunContext, workbook, cells: _Cells, result: ExportResult) -> None:
-    profiles = _profiles(store, spec, ctx)
+    profiles = profile_segments(store, spec)
     ws = workbook.add_worksheet("Segments")
     result.sheets.append(ws.name)
     features = list(dict.fromkeys(f for p in profiles for f in p.means))
@@ -394,42 +395,6 @@ def _segments(store, spec, ctx: RunContext, workbook, cells: _Cells, result: Exp
     ws.freeze_panes(1, 2)
     if not profiles:
         cells.text(ws, 2, 0, "No customers match the filter.")
-
-
-def _profiles(store: Store, spec: FilterSpec, ctx: RunContext) -> list[SegmentProfile]:
-    try:
-        from core.profiling import profile_segments
-    except ImportError:  # profiling not available: size, share and means computed here
-        return _profiles_sql(store, spec, ctx)
-    return profile_segments(store, spec)
-
-
-def _profiles_sql(store: Store, spec: FilterSpec, ctx: RunContext) -> list[SegmentProfile]:
-    _, where, params = run_where(store, spec)
-    features = [f for f in ctx.run.features if f in ctx.numeric] or ctx.numeric
-    qs = [quote_ident(f, ctx.numeric) for f in features]
-    stats = "".join(f", avg({q}::DOUBLE), median({q}::DOUBLE)" for q in qs)
-    with store.cursor() as cur:
-        rows = cur.execute(
-            f"SELECT {SEGMENT}, count(*){stats} FROM {ctx.table} WHERE {where} "
-            f"GROUP BY {SEGMENT} ORDER BY {SEGMENT}",
-            params,
-        ).fetchall()
-        base = cur.execute(
-            f"SELECT {', '.join(f'avg({q}::DOUBLE)' for q in qs) or '1'} FROM {ctx.table}"
-        ).fetchone()
-    total = sum(int(r[1]) for r in rows)
-    actions = {s.id: s.action for s in ctx.run.segments}
-    out = []
-    for r in rows:
-        seg, size = int(r[0]), int(r[1])
-        means = {f: r[2 + 2 * i] for i, f in enumerate(features)}
-        medians = {f: r[3 + 2 * i] for i, f in enumerate(features)}
-        diffs = {f: (means[f] - base[i]) if means[f] is not None and base[i] is not None else None
-                 for i, f in enumerate(features)}
-        out.append(SegmentProfile(seg, ctx.segment_name(seg), actions.get(seg, ""), size,
-                                  size / total if total else 0.0, means, medians, diffs))
-    return out
 
 
 # -- Data quality -------------------------------------------------------------------------------

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import math
-import os
 import re
 import zipfile
 
@@ -217,18 +216,6 @@ def test_failed_export_leaves_the_previous_file(store, mall_run, tmp_path, monke
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith((".part", ".xlsx"))] == ["keep.xlsx"]
     tmp_dir = store.path.parent / "tmp"
     assert not [p for p in tmp_dir.iterdir() if p.name.startswith("xlsx-")]
-
-
-def test_segments_sheet_without_profiling_module(store, mall_run, tmp_path, monkeypatch):
-    """The SQL fallback (used while core.profiling is unavailable) gives the same sizes."""
-    s = spec(store, mall_run, ranges={"Age": [20, 50]})
-    ctx = views.run_context(store, mall_run)
-    profiles = export._profiles_sql(store, s, ctx)
-    sizes = {z.segment: z.selected for z in views.segment_sizes(store, s) if z.selected}
-    assert {p.segment: p.size for p in profiles} == sizes
-    for p in profiles:
-        assert p.name == mall_run.segments[p.segment - 1].name
-        assert set(p.means) == set(mall_run.features) == {"Age", "Annual Income (k$)"}
 
 
 def test_fast_customer_rows_are_byte_identical_to_xlsxwriter(tmp_path):
