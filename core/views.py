@@ -260,21 +260,34 @@ def feature_bounds(store: Store, run: Run | str) -> dict[str, tuple[float, float
 
 def _bounds(store: Store, ctx: RunContext, columns: list[str] | None = None
             ) -> dict[str, tuple[float, float]]:
-    columns = ctx.numeric if columns is None else columns
+    return _bounds_and_nonfinite(store, ctx, ctx.numeric if columns is None else columns)[0]
+
+
+def _bounds_and_nonfinite(store: Store, ctx: RunContext, columns: list[str]
+                          ) -> tuple[dict[str, tuple[float, float]], set[str]]:
+    """Finite min and max per column, and the columns holding NaN or infinities. Plain min/max come
+    from the table's statistics; only a column whose min or max is not finite is scanned again."""
     if not columns:
-        return {}
-    aggs = ", ".join(
-        f"min({q}::DOUBLE) FILTER (WHERE isfinite({q})), max({q}::DOUBLE) FILTER (WHERE isfinite({q}))"
-        for q in (quote_ident(c, ctx.numeric) for c in columns)
-    )
+        return {}, set()
+    qs = [quote_ident(c, ctx.numeric) for c in columns]
     with store.cursor() as cur:
-        row = cur.execute(f"SELECT {aggs} FROM {ctx.table}").fetchone()
-    out = {}
-    for i, col in enumerate(columns):
-        lo, hi = row[2 * i], row[2 * i + 1]
-        if lo is not None and hi is not None and math.isfinite(lo) and math.isfinite(hi):
-            out[col] = (float(lo), float(hi))
-    return out
+        row = cur.execute(
+            f"SELECT {', '.join(f'min({q})::DOUBLE, max({q})::DOUBLE' for q in qs)} FROM {ctx.table}"
+        ).fetchone()
+        found = {c: (row[2 * i], row[2 * i + 1]) for i, c in enumerate(columns)}
+        odd = [c for c, (lo, hi) in found.items()
+               if lo is not None and not (math.isfinite(lo) and math.isfinite(hi))]
+        if odd:
+            again = cur.execute(
+                "SELECT " + ", ".join(
+                    f"min({q}::DOUBLE) FILTER (WHERE isfinite({q})), max({q}::DOUBLE) FILTER (WHERE isfinite({q}))"
+                    for q in (quote_ident(c, ctx.numeric) for c in odd)
+                ) + f" FROM {ctx.table}"
+            ).fetchone()
+            found.update({c: (again[2 * i], again[2 * i + 1]) for i, c in enumerate(odd)})
+    bounds = {c: (float(lo), float(hi)) for c, (lo, hi) in found.items()
+              if lo is not None and hi is not None and math.isfinite(lo) and math.isfinite(hi)}
+    return bounds, set(odd)
 
 
 def category_values(store: Store, run: Run | str, limit: int = 50) -> dict[str, list[str]]:
@@ -316,7 +329,7 @@ def histograms(store: Store, spec: FilterSpec, features: list[str], bins: int = 
         quote_ident(f, ctx.numeric)
     if not features:
         return []
-    bounds = _bounds(store, ctx, features)
+    bounds, nonfinite = _bounds_and_nonfinite(store, ctx, features)
     edges = {f: _edges(bounds.get(f), bins, ctx.types.get(f, "")) for f in features}
     # One scan: every selected row gets a bin per feature (-1 where the value is missing, NaN or
     # infinite: not counted), then one grouping set per feature counts (segment, bin).
@@ -324,9 +337,10 @@ def histograms(store: Store, spec: FilterSpec, features: list[str], bins: int = 
     for i, f in enumerate(features):
         e = edges[f]
         q = quote_ident(f, ctx.numeric)
-        bin_sql.append(
-            f"CASE WHEN isfinite({q}) THEN least(greatest(floor(({q} - ?) / ?), 0), ?)::BIGINT ELSE -1 END AS b{i}"
-        )
+        binned = f"least(greatest(floor(({q} - ?) / ?), 0), ?)::BIGINT"
+        if f in nonfinite:
+            binned = f"CASE WHEN isfinite({q}) THEN {binned} END"
+        bin_sql.append(f"coalesce({binned}, -1) AS b{i}")
         bin_params += [e[0], (e[-1] - e[0]) / (len(e) - 1), len(e) - 2]
     names = [f"b{i}" for i in range(len(features))]
     sql = f"""
