@@ -798,7 +798,6 @@ def derive_rfm(
                strftime(last_day, '%Y-%m-%d') AS last_purchase,
                returns::BIGINT AS returns
         FROM scored
-        ORDER BY first_line
         """,
         [ref_day],
     )
