@@ -367,6 +367,26 @@ def test_detect_online_retail_headers_sure():
     assert m.sure and m.reasons == []
 
 
+def test_online_retail_one_layout_end_to_end(store, tmp_path):
+    # UCI "Online Retail" (2010-2011) headers and its month-first dates without leading zeros
+    path = write_csv(tmp_path, "online_retail.csv", [
+        "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country",
+        "536365,85123A,WHITE HANGING HEART T-LIGHT HOLDER,6,12/1/2010 8:26,2.55,17850,United Kingdom",
+        "536365,71053,WHITE METAL LANTERN,6,12/1/2010 8:26,3.39,17850,United Kingdom",
+        "536366,22633,HAND WARMER UNION JACK,6,12/13/2010 8:28,1.85,17850,United Kingdom",
+        "C536379,D,Discount,-1,12/13/2010 9:41,27.50,14527,United Kingdom",
+        "536380,22961,JAM MAKING SET PRINTED,24,12/1/2010 9:41,1.45,14527,United Kingdom",
+    ])
+    info = load_transactions(store, path)
+    rows = rows_by_customer(store, info)
+    # reference 2010-12-14; 17850: 2 invoices, 15.30 + 20.34 + 11.10 = 46.74, last 12/13
+    assert rfm_of(rows, "17850") == (1, 2, 46.74)
+    # 14527: 34.80 - 27.50 (cancelled discount line) = 7.30, last purchase 12/1
+    assert rfm_of(rows, "14527") == (13, 1, 7.30)
+    assert any("month/day/year" in r for r in info.quality.repairs)
+    assert not any("guessed" in w for w in info.quality.warnings)
+
+
 @pytest.mark.parametrize(
     "columns, expected",
     [
