@@ -172,12 +172,20 @@ class Dashboard:
         return self.duo.find_element(css_id(ids.range_label(column))).text
 
     def click_profile_row(self, index: int) -> str:
-        """Click the name cell of the index-th profile row; return the segment's name."""
-        cell = self.duo.find_element(
-            f"{css_id(ids.PROFILE_GRID)} .ag-row[row-index='{index}'] .ag-cell[col-id='name']"
-        )
-        name = cell.text
-        ActionChains(self.driver).move_to_element(cell).click().perform()
+        """Click the name cell of the index-th profile row; return the segment's name. A click that
+        lands while the grid is still re-rendering can be lost (no filter follows within a few
+        seconds): then click again, as a user would."""
+        selector = f"{css_id(ids.PROFILE_GRID)} .ag-row[row-index='{index}'] .ag-cell[col-id='name']"
+        name = ""
+        for _ in range(3):
+            cell = self.duo.find_element(selector)
+            name = cell.text
+            ActionChains(self.driver).move_to_element(cell).click().perform()
+            deadline = time.time() + 8
+            while time.time() < deadline:
+                if "no filter" not in self.summary_text():
+                    return name
+                time.sleep(0.2)
         return name
 
     def clear_filters(self) -> None:
