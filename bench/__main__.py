@@ -39,7 +39,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--rfm-rows", type=int, default=None,
                     help="transactions for RFM (default: 10 per customer of the largest size, at most "
                          "10,000,000); 0 skips it")
-    ap.add_argument("--no-http-upload", action="store_true", help="skip the HTTP upload (huge files)")
+    ap.add_argument("--no-http-upload", action="store_true",
+                    help="never upload over HTTP (files above the app's default upload limit never are)")
     ap.add_argument("--workdir", default=None, help="keep generated files here (default: a temp dir)")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--note", default="", help="a line for the report (e.g. 'machine busy with other work')")
@@ -96,8 +97,11 @@ def bench_size(size: int, args, workdir: Path) -> dict:
     core = run_core(data_file, size, folder / "core", export_rows)
 
     print(f"[bench] {size:,} rows: app over HTTP", flush=True)
+    from core.config import Settings
+
+    fits = data_file.stat().st_size <= Settings().max_upload_mb * 2**20
     app = run_app(data_file, size, folder / "app", args.requests, core.export_filter, export_rows,
-                  http_upload=not args.no_http_upload, seed=args.seed)
+                  http_upload=fits and not args.no_http_upload, seed=args.seed)
 
     baseline = None
     if not args.skip_baseline:
@@ -110,6 +114,15 @@ def bench_size(size: int, args, workdir: Path) -> dict:
             "core": core, "app": app, "baseline": baseline}
 
 
+def _commit() -> str:
+    try:
+        out = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=PROJECT_DIR, capture_output=True,
+                             text=True, timeout=10)
+        return out.stdout.strip() or "n/a"
+    except (OSError, subprocess.SubprocessError):
+        return "n/a"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.workdir:
@@ -118,6 +131,11 @@ def main(argv: list[str] | None = None) -> int:
     else:
         workdir = Path(tempfile.mkdtemp(prefix="csi-bench-"))
     env = machine()
+    from core.config import Settings
+
+    defaults = Settings()
+    env.update(duckdb_memory=defaults.memory_limit, duckdb_threads=defaults.threads,
+               upload_mb=defaults.max_upload_mb, commit=_commit())
     env["load_before"] = other_cpu_load()
     env["loadavg_before"] = os.getloadavg()
     started = time.perf_counter()

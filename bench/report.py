@@ -120,6 +120,9 @@ def render(env: dict, args, results: list[dict], rfm) -> str:
     add(f"| memory | {env['memory_gb']:.1f} GB |")
     add(f"| Python | {env['python']} on {env['platform']} |")
     add("| packages | " + ", ".join(f"{k} {v}" for k, v in env["packages"].items()) + " |")
+    add(f"| app settings | DuckDB memory_limit {env.get('duckdb_memory', 'n/a')}, threads {env.get('duckdb_threads', 'n/a')}; "
+        f"upload limit {env.get('upload_mb', 'n/a')} MB (defaults of core.config.Settings) |")
+    add(f"| code | commit {env.get('commit', 'n/a')} |")
     other = env.get("other_cores_during")
     add(f"| other processes' CPU during the run | {other:.2f} cores on average "
         f"(before: {env.get('load_before', 0):.0f}%, after: {env.get('load_after', 0):.0f}% of all cores) |"
@@ -183,7 +186,8 @@ def render(env: dict, args, results: list[dict], rfm) -> str:
     row("bench process peak RSS (core part)", lambda r: _mb(r["core"].peak_rss))
     row("app start (gunicorn, sample loaded)", lambda r: _s(r["app"].startup_s))
     row("page load: layout + initial callbacks", lambda r: f"{_s(r['app'].page_load_s)}, {_kb(r['app'].page_load_bytes)}")
-    row("**upload -> segmented dashboard (HTTP)**", lambda r: _s(r["app"].upload_s))
+    row("**upload -> segmented dashboard (HTTP)**", lambda r: _s(r["app"].upload_s) if r["app"].preload_s is None
+        else f"n/a: preloaded ({_s(r['app'].preload_s)} core) + dataset picked ({_s(r['app'].dashboard_s)} HTTP)")
     row("upload request body (base64)", lambda r: _mb(r["app"].upload_bytes_sent))
     for name in INTERACTIONS + ("grid page",):
         row(f"**{name}**: p50 / p95 (requests)", lambda r, n=name: _series(r, n))
@@ -254,6 +258,10 @@ def render(env: dict, args, results: list[dict], rfm) -> str:
             sizes = s.per_callback_bytes.get(cb, [])
             add(f"| {name} | `{cb[:80]}` | {len(times)} | {_ms(percentile(times, 50))} | "
                 f"{_ms(percentile(times, 95))} | {_kb(percentile(sizes, 50))} / {_kb(max(sizes, default=None))} |")
+    notes = [f"{x['size']:,} rows: {x['app'].upload_note}" for x in results if x["app"].upload_note]
+    if notes:
+        add("")
+        add("Upload notes: " + "; ".join(notes))
     if r["app"].upload_requests:
         add("")
         add("Upload cascade (callback, seconds, response bytes, status): "
