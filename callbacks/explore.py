@@ -28,9 +28,10 @@ from core.views import count, grid_page, histograms, parse_spec, run_context, sc
 from layouts import ids, theme
 from layouts.filters import range_text
 
-# At most 20,000 points drawn (4 bytes per coordinate): the response stays under ~200 KB at any size.
-SCATTER_POINTS = 15_000
-BACKGROUND_POINTS = 5_000
+# At most 16,000 points drawn (typed arrays): one interaction's responses together (scatter,
+# histograms, profile, grid page) stay under 300 KB at any size (bench/RESULTS.md).
+SCATTER_POINTS = 12_000
+BACKGROUND_POINTS = 4_000
 HIST_BINS = 30
 
 

