@@ -259,7 +259,8 @@ class RFMResult:
     rows: int
     generate_s: float | None = None
     file_bytes: int | None = None
-    derive_s: float | None = None
+    derive_s: float | None = None  # the whole load_transactions
+    phases: dict = field(default_factory=dict)  # read / derive / publish seconds
     customers: int | None = None
     peak_rss_delta: int | None = None
     errors: list = field(default_factory=list)
@@ -284,7 +285,7 @@ def run_rfm(rows: int, folder: Path, seed: int = 7) -> RFMResult:
     store = _store(folder, path)
     try:
         with timed(sampler) as t:
-            info = load_transactions(store, path, "transactions")
+            info = load_transactions(store, path, "transactions", timings=res.phases)
         res.derive_s, res.customers = t.seconds, info.rows_loaded
         res.peak_rss_delta = t.rss_delta
     except Exception as e:  # noqa: BLE001

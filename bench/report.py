@@ -241,6 +241,11 @@ def render(env: dict, args, results: list[dict], rfm) -> str:
         add(f"| transactions generated (core.synth --transactions) | {_n(rfm.rows)} lines, "
             f"{_mb(rfm.file_bytes)}, {_s(rfm.generate_s)} |")
         add(f"| load_transactions (read + derive R, F, M in SQL + publish) | {_s(rfm.derive_s)} |")
+        if rfm.phases:
+            add(f"| of which reading the file (stage_file) | {_s(rfm.phases['read'])} |")
+            add(f"| of which **deriving R, F, M in SQL (derive_rfm)**; target < 10 s | "
+                f"{_s(rfm.phases['derive'])} |")
+            add(f"| of which publishing (typing, cleaning, validation, catalogue) | {_s(rfm.phases['publish'])} |")
         add(f"| customers derived | {_n(rfm.customers)} |")
         add(f"| RSS growth (bench process, DuckDB memory_limit {env.get('duckdb_memory', 'n/a')}) | "
             f"{_mb(rfm.peak_rss_delta)} |")
