@@ -51,7 +51,16 @@ class Dashboard:
         self.until(lambda: self.js(
             f"const g = document.querySelector('{css_id(ids.SCATTER_GRAPH)} .js-plotly-plot');"
             "return !!(g && g.data && g.data.length);"), "the scatter")
+        self.until(self._settled, "the page to settle")
         return self
+
+    def _settled(self) -> bool:
+        """The profile table and the summary agree and stay the same for half a second: the initial
+        callbacks are done, so a click lands on the row it aims at (matters on a busy machine)."""
+        before = (self.profile_sizes(), self.summary_count())
+        time.sleep(0.5)
+        after = (self.profile_sizes(), self.summary_count())
+        return before == after and bool(after[0]) and sum(after[0]) == after[1]
 
     def summary_text(self) -> str:
         return self.duo.find_element(css_id(ids.SUMMARY)).text
