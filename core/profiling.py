@@ -347,6 +347,18 @@ def suggest_action(z: Mapping[str, float], *, onehot: Mapping[str, tuple[str, st
 
 
 # -- profiles -----------------------------------------------------------------------------------
+def run_means(run: Run) -> dict[str, float]:
+    """The whole run's mean of every encoded feature, from the stored segment centroids weighted by
+    segment size (no scan of the run table: the run never changes)."""
+    total = sum(s.size for s in run.segments)
+    out: dict[str, float] = {}
+    for enc in run.encoded_features:
+        parts = [(s.size, s.centroid.get(enc)) for s in run.segments if s.size]
+        if total and parts and all(v is not None for _, v in parts):
+            out[enc] = sum(n * v for n, v in parts) / total
+    return out
+
+
 def profile_segments(store: Store, spec: FilterSpec) -> list[SegmentProfile]:
     """Per segment, over the customers the filter selects: size, share of the selected customers,
     mean and median of every feature (for a one-hot column both hold the share of that level) and the
@@ -364,8 +376,6 @@ def profile_segments(store: Store, spec: FilterSpec) -> list[SegmentProfile]:
 
     onehot = onehot_columns(run)
     features: list[str] = []
-    mean_sql: list[str] = []
-    mean_params: list = []
     stat_sql: list[str] = []  # per feature: mean (and median for numeric features)
     stat_params: list = []
     for enc in run.encoded_features:
@@ -374,15 +384,12 @@ def profile_segments(store: Store, spec: FilterSpec) -> list[SegmentProfile]:
             if col not in present:
                 continue
             expr = f"avg(({quote_ident(col, present)}::VARCHAR = ?)::DOUBLE)"
-            mean_sql.append(expr)
-            mean_params.append(lvl)
             stat_sql.append(expr)
             stat_params.append(lvl)
         else:
             if enc not in present:
                 continue
             q = quote_ident(enc, present)
-            mean_sql.append(f"avg({q}::DOUBLE)")
             stat_sql.append(f"avg({q}::DOUBLE)")
             stat_sql.append(f"median({q}::DOUBLE)")
         features.append(enc)
@@ -399,9 +406,7 @@ def profile_segments(store: Store, spec: FilterSpec) -> list[SegmentProfile]:
             """,
             where_params + stat_params,
         ).fetchall()
-        base = cur.execute(f"SELECT {', '.join(mean_sql) or '1'} FROM {table}", mean_params).fetchone()
-
-    base_mean = dict(zip(features, base)) if mean_sql else {}
+    base_mean = run_means(run)
     segments = {s.id: s for s in run.segments}
     total = sum(int(r[1]) for r in rows)
     out = []
