@@ -8,6 +8,9 @@ from typing import Any
 NUMERIC = "numeric"
 CATEGORICAL = "categorical"
 IDENTIFIER = "identifier"
+DATE = "date"  # a date column (stored as DATE); its "days since" twin is a NUMERIC column
+EXCLUDED = "excluded"  # kept for display and export, never a feature (constant, empty, free text...)
+ROLES = (IDENTIFIER, NUMERIC, CATEGORICAL, DATE, EXCLUDED)
 
 # Reserved column names in dataset and run tables; input columns that collide are renamed at ingest.
 ROW = "__row"  # 1-based data row number in the source file (header excluded)
@@ -25,8 +28,9 @@ def _from_dict(cls, data: dict[str, Any]):
 @dataclass
 class ColumnInfo:
     name: str
-    role: str  # NUMERIC | CATEGORICAL | IDENTIFIER
-    sql_type: str  # DOUBLE | VARCHAR | BIGINT
+    role: str  # one of ROLES
+    sql_type: str  # DOUBLE | VARCHAR | BIGINT | DATE
+    reason: str = ""  # why this role, in words ("integer codes: 3 distinct values, name 'Region'")
 
     @classmethod
     def from_dict(cls, d: dict) -> "ColumnInfo":
@@ -122,6 +126,15 @@ class Segment:
     share: float
     centroid: dict[str, float]  # feature -> mean in original units (numeric features; share for one-hot)
     xy: list[float] | None = None  # the segment's centre in the scatter's coordinates (__x, __y means)
+    # Explanations (core/explain.py). drivers: strongest first, each
+    # {"feature": str, "direction": "higher" | "lower", "effect": float (standardised mean difference
+    # vs the other customers; for a one-hot level the share difference), "segment": float, "others": float}
+    drivers: list[dict] = field(default_factory=list)
+    rule: str | None = None  # DuckDB SQL over the export's Customers columns, double-quoted identifiers
+    rule_precision: float | None = None  # share of customers matching the rule who are in the segment
+    rule_recall: float | None = None  # share of the segment matching the rule
+    stability: float | None = None  # mean Jaccard of the best-matching cluster over resampled refits
+    outlier_group: bool = False  # the flagged group of customers far from every segment (id k + 1)
 
     @classmethod
     def from_dict(cls, d: dict) -> "Segment":
@@ -153,6 +166,21 @@ class Run:
     segments: list[Segment]
     sampled: bool = False  # elbow/silhouette computed on a sample
     fit_seconds: float = 0.0
+    # Trust and reuse (issue 9 / 10). k counts the regular segments; when outliers were flagged,
+    # segments holds one more, the outlier group, with id k + 1 and outlier_group=True.
+    feature_roles: dict[str, str] = field(default_factory=dict)  # every dataset column -> role
+    transforms: dict[str, str] = field(default_factory=dict)  # numeric feature -> "log1p" | "none"
+    stability_by_k: dict[str, float] = field(default_factory=dict)  # str(k) -> mean stability
+    k_reason: str = ""  # one sentence: why this k
+    scaler: dict = field(default_factory=dict)  # {"center": [...], "scale": [...]} per encoded feature
+    centroids_scaled: list[list[float]] = field(default_factory=list)  # k x encoded, fitted space
+    outlier_threshold: float | None = None  # distance in the fitted space beyond which a row is an outlier
+    engine: str = "duckdb"  # duckdb | spark
+
+    @property
+    def segment_ids(self) -> list[int]:
+        """Every valid segment id of the run, the outlier group's included."""
+        return [s.id for s in self.segments]
 
     @property
     def table(self) -> str:

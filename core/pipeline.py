@@ -19,7 +19,7 @@ SAMPLE_FEATURES = ["Annual Income (k$)", "Spending Score (1-100)"]
 
 
 def initial_features(info: DatasetInfo) -> list[str]:
-    from core.segmentation import default_features
+    from core.roles import default_features
 
     if all(info.column(c) is not None for c in SAMPLE_FEATURES) and info.name == SAMPLE_NAME:
         return list(SAMPLE_FEATURES)

@@ -54,6 +54,7 @@ from core.models import (
 )
 from core.profiling import name_segments, onehot_columns, suggest_action
 from core.quality import FILL_METHODS, fill_values, kept_rows_predicate
+from core.roles import default_features
 from core.store import Store, check_id, new_id, quote_ident, run_table
 
 SCALES = ("standard", "minmax", "none", "log")
@@ -97,28 +98,6 @@ def numeric_threads() -> Iterator[None]:
 
 
 # -- features -----------------------------------------------------------------------------------
-def default_features(info: DatasetInfo) -> list[str]:
-    """Numeric, non-identifier columns that carry information: not constant and not all missing.
-
-    Reads the quality report: `constant_column` findings, identifier columns and missing counts (a column
-    missing in every loaded row has nothing to cluster on)."""
-    q = info.quality
-    constant = {f.column for f in q.findings if f.rule == "constant_column" and f.column}
-    identifiers = set(q.identifier_columns)
-    if info.id_column:
-        identifiers.add(info.id_column)
-    out = []
-    for c in info.columns:
-        if c.role != NUMERIC or c.name in identifiers or c.name in constant:
-            continue
-        if info.rows_loaded and q.missing.get(c.name, 0) >= info.rows_loaded:
-            continue
-        if c.name in (ROW, SEGMENT, X, Y):
-            continue
-        out.append(c.name)
-    return out
-
-
 def _check_parameters(
     info: DatasetInfo,
     features: Sequence[str] | None,
