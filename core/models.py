@@ -173,7 +173,10 @@ class Run:
     stability_by_k: dict[str, float] = field(default_factory=dict)  # str(k) -> mean stability
     k_reason: str = ""  # one sentence: why this k
     scaler: dict = field(default_factory=dict)  # {"center": [...], "scale": [...]} per encoded feature
-    centroids_scaled: list[list[float]] = field(default_factory=list)  # k x encoded, fitted space
+    centroids_scaled: list[list[float]] = field(default_factory=list)  # fitted centroids x encoded, fitted space
+    # segment id of each fitted centroid (same order); a cluster merged into the outlier group maps to k + 1.
+    # Assigning a row = nearest centroid, then outlier group when its distance exceeds outlier_threshold.
+    centroid_segments: list[int] = field(default_factory=list)
     outlier_threshold: float | None = None  # distance in the fitted space beyond which a row is an outlier
     engine: str = "duckdb"  # duckdb | spark
 
