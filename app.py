@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 from callbacks import register_callbacks
 from callbacks.common import alert
+from callbacks.routes import register_routes
 from core.config import PROJECT_DIR, Settings
 from core.pipeline import ensure_sample, remove_stale_uploads
 from core.store import Store, open_default_store
@@ -86,6 +87,7 @@ def create_app(store: Store | None = None, settings: Settings | None = None) -> 
         default_dataset_id=sample_run.dataset_id,
         max_upload_bytes=upload_limit_bytes(settings),
     )
+    register_routes(app.server, store, settings)
     app.csi_store = store  # for tests and tools: the store this app serves
     return app
 

@@ -14,6 +14,7 @@ import tempfile
 import traceback
 from pathlib import Path
 
+from core import cli_import
 from core.errors import InputError
 
 
@@ -56,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
         rfm.add_argument(f"--{col}", metavar="COL", help=f"the {col} column (detected when omitted)")
     rfm.add_argument("--date-order", choices=["auto", "ymd", "dmy", "mdy"], default="auto")
     rfm.add_argument("--reference-date", metavar="YYYY-MM-DD")
+    cli_import.add_parser(sub)
     return parser
 
 
@@ -65,6 +67,8 @@ def run(argv: list[str] | None = None) -> int:
     from core.store import Store
 
     args = build_parser().parse_args(argv)
+    if args.command == "import":
+        return cli_import.run_import(args)
     path = Path(args.input)
     if not path.is_file():
         raise InputError(f"file not found: {args.input}")

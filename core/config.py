@@ -32,5 +32,11 @@ class Settings:
         return Path(self.db_file) if self.db_file else self.data_dir / "segmentation.duckdb"
 
     @property
+    def import_dir(self) -> Path:
+        """The server-side import folder (CSI_IMPORT_DIR, default <data dir>/import)."""
+        env = os.environ.get("CSI_IMPORT_DIR", "")
+        return Path(env) if env else self.data_dir / "import"
+
+    @property
     def upload_dir(self) -> Path:
         return self.data_dir / "uploads"

@@ -271,4 +271,6 @@ def open_default_store(settings: Settings | None = None) -> Store:
     from core.config import SAMPLE_FILE
 
     settings = settings or Settings()
-    return Store(settings.db_path, settings, allowed_dirs=[settings.data_dir, SAMPLE_FILE.parent])
+    settings.import_dir.mkdir(parents=True, exist_ok=True)
+    return Store(settings.db_path, settings,
+                 allowed_dirs=[settings.data_dir, SAMPLE_FILE.parent, settings.import_dir])
