@@ -15,7 +15,7 @@ from core.errors import InputError
 from core.export import _customer_columns
 from core.filters import FilterSpec
 from core.models import ROW
-from core.store import Store
+from core.store import Store, quote_ident
 from core.views import run_where
 
 FORMATS = ("xlsx", "csv", "parquet")
@@ -29,11 +29,6 @@ class FlatExport:
     fmt: str
 
 
-def _guarded(expr: str) -> str:
-    """A VARCHAR expression with a quote prefix where a spreadsheet would see a formula."""
-    return f"CASE WHEN left({expr}, 1) IN (SELECT unnest(?::VARCHAR[])) THEN '''' || {expr} ELSE {expr} END"
-
-
 def export_flat(store: Store, spec: FilterSpec, out: str | os.PathLike, fmt: str) -> FlatExport:
     """Write the customers `spec` selects to `out` as CSV or Parquet; return the row count."""
     if fmt not in ("csv", "parquet"):
@@ -42,18 +37,12 @@ def export_flat(store: Store, spec: FilterSpec, out: str | os.PathLike, fmt: str
     select, headers, kinds = _customer_columns(ctx)
     cols, col_params = [], []
     for expr, header, kind in zip(select, headers, kinds):
-        alias = '"' + header.replace('"', '""') + '"'
-        if fmt == "csv" and kind == "text":
-            if expr.startswith("(?::VARCHAR[])"):  # the segment name: one bound list of names
-                cols.append(f"{expr} AS {alias}")
-                col_params.append(ctx.segment_names)
-                continue
-            cols.append(f"{_guarded(expr)} AS {alias}")
+        if expr.startswith("(?::VARCHAR[])"):  # the segment name: one bound list of names
+            col_params.append(ctx.segment_names)
+        elif fmt == "csv" and kind == "text":  # a quote prefix where a spreadsheet would see a formula
+            expr = f"CASE WHEN left({expr}, 1) IN (SELECT unnest(?::VARCHAR[])) THEN chr(39) || {expr} ELSE {expr} END"
             col_params.append(_FORMULA_STARTS)
-        else:
-            cols.append(f"{expr} AS {alias}")
-            if expr.startswith("(?::VARCHAR[])"):
-                col_params.append(ctx.segment_names)
+        cols.append(f"{expr} AS {quote_ident(header)}")
     options = "(FORMAT csv, HEADER true)" if fmt == "csv" else "(FORMAT parquet, COMPRESSION zstd)"
     final = Path(out)
     part = final.with_name(final.name + ".part")
