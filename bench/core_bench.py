@@ -43,7 +43,13 @@ class CoreResult:
     export_bytes: int | None = None
     export_filter: tuple | None = None  # (column, lo, hi): the selection, reused for the app and baseline
     peak_rss: int | None = None
+    # every clustered row exported as csv / parquet / xlsx, LARGE_EXPORT_RUNS times each (median quoted)
+    large_exports: dict = field(default_factory=dict)
     errors: list = field(default_factory=list)
+
+
+LARGE_EXPORT_MIN_ROWS = 1_000_000  # sizes from which every row is exported in each format
+LARGE_EXPORT_RUNS = 3
 
 
 def _store(folder: Path, data_file: Path) -> Store:
@@ -64,6 +70,8 @@ def run_core(data_file: Path, rows: int, folder: Path, export_rows: int, seed: i
             if run is not None:
                 _agreement(store, run, res)
                 _export(store, run, res, folder, export_rows, sampler)
+                if rows >= LARGE_EXPORT_MIN_ROWS:
+                    _large_exports(store, run, res, folder, sampler)
     finally:
         store.close()
         sampler.stop()
@@ -252,6 +260,33 @@ def _export(store: Store, run, res: CoreResult, folder: Path, target_rows: int, 
         res.export_bytes = out.stat().st_size
     except Exception as e:  # noqa: BLE001
         _err(res, "export", e)
+
+
+def _large_exports(store: Store, run, res: CoreResult, folder: Path, sampler: RSSSampler) -> None:
+    """Every clustered row as CSV, Parquet and Excel: the streamed-export route's core calls."""
+    import statistics
+
+    from core.downloads import export_flat
+    from core.export import export_workbook
+    from core.filters import FilterSpec
+
+    spec = FilterSpec(run.run_id)
+    for fmt in ("csv", "parquet", "xlsx"):
+        times, deltas, rows, size = [], [], None, None
+        try:
+            for _ in range(LARGE_EXPORT_RUNS):
+                out = folder / f"all.{fmt}"
+                with timed(sampler) as t:
+                    result = export_workbook(store, spec, out) if fmt == "xlsx" else export_flat(store, spec, out, fmt)
+                times.append(t.seconds)
+                deltas.append(t.rss_delta or 0)
+                rows, size = result.rows, out.stat().st_size
+                out.unlink()
+        except Exception as e:  # noqa: BLE001
+            _err(res, f"large export {fmt}", e)
+            continue
+        res.large_exports[fmt] = {"rows": rows, "median_s": statistics.median(times), "runs_s": times,
+                                  "rss_delta": max(deltas), "bytes": size}
 
 
 @dataclass

@@ -48,6 +48,13 @@ def _x(a, b) -> str:
     return f"{a / b:,.1f}x"
 
 
+def _large(e: dict | None) -> str:
+    if not e:
+        return "n/a"
+    runs = ", ".join(_s(t) for t in e["runs_s"])
+    return f"{_s(e['median_s'])} for {_n(e['rows'])} rows ({runs}); {_mb(e['bytes'])} file, RSS growth {_mb(e['rss_delta'])}"
+
+
 def _verdict(ok: bool | None) -> str:
     return "n/a" if ok is None else ("PASS" if ok else "MISS")
 
@@ -183,6 +190,9 @@ def render(env: dict, args, results: list[dict], rfm) -> str:
     row("export_workbook (core, streamed)",
         lambda r: f"{_s(r['core'].export_s)} for {_n(r['core'].export_rows)} rows, {_mb(r['core'].export_bytes)} file")
     row("export: RSS growth (in-process)", lambda r: _mb(r["core"].export_rss_delta))
+    for fmt, limit in (("csv", 10), ("parquet", 10), ("xlsx", 60)):
+        row(f"export of every row as {fmt} (median of 3; target < {limit} s at 1M)",
+            lambda r, fmt=fmt: _large(r["core"].large_exports.get(fmt)))
     row("bench process peak RSS (core part)", lambda r: _mb(r["core"].peak_rss))
     row("app start (gunicorn, sample loaded)", lambda r: _s(r["app"].startup_s))
     row("page load: layout + initial callbacks", lambda r: f"{_s(r['app'].page_load_s)}, {_kb(r['app'].page_load_bytes)}")
