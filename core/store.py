@@ -63,6 +63,11 @@ CREATE TABLE IF NOT EXISTS runs (
     spec        JSON NOT NULL
 );
 """
+# Columns added after the first release: existing database files gain them at open.
+MIGRATIONS = (
+    "ALTER TABLE datasets ADD COLUMN IF NOT EXISTS content_hash VARCHAR",
+)
+MAX_DATASET_NAME = 120
 
 
 def new_id() -> str:
@@ -130,6 +135,8 @@ class Store:
         self._write_lock = threading.Lock()
         with self.transaction() as cur:
             cur.execute(SCHEMA)
+            for statement in MIGRATIONS:
+                cur.execute(statement)
 
     # -- connections -------------------------------------------------------------------------
     def cursor(self) -> duckdb.DuckDBPyConnection:
@@ -220,6 +227,41 @@ class Store:
                 json.dumps(info.quality.to_dict(), default=_json_default),
             ],
         )
+
+    def set_content_hash(self, cur: duckdb.DuckDBPyConnection, dataset_id: str, digest: str) -> None:
+        """Record the SHA-256 of the file a dataset came from (inside the publishing transaction)."""
+        cur.execute("UPDATE datasets SET content_hash = ? WHERE dataset_id = ?",
+                    [digest, check_id(dataset_id, "dataset")])
+
+    def find_by_hash(self, digest: str) -> DatasetInfo | None:
+        """The newest dataset loaded from a file with this SHA-256, if any."""
+        with self.cursor() as cur:
+            row = cur.execute(
+                "SELECT dataset_id FROM datasets WHERE content_hash = ? ORDER BY created_at DESC LIMIT 1",
+                [digest],
+            ).fetchone()
+        return self.get_dataset(row[0]) if row else None
+
+    def rename_dataset(self, dataset_id: str, name: object) -> DatasetInfo:
+        if not isinstance(name, str) or not name.strip():
+            raise InputError("a dataset needs a name")
+        clean = " ".join(name.split())[:MAX_DATASET_NAME]
+        self.get_dataset(dataset_id)  # unknown ids are refused before any write
+        with self.transaction() as cur:
+            cur.execute("UPDATE datasets SET name = ? WHERE dataset_id = ?", [clean, dataset_id])
+        return self.get_dataset(dataset_id)
+
+    def delete_dataset(self, dataset_id: str) -> list[str]:
+        """Drop a dataset, its runs and their tables in ONE transaction; return the run ids removed."""
+        self.get_dataset(dataset_id)
+        run_ids = [r.run_id for r in self.list_runs(dataset_id)]
+        with self.transaction() as cur:
+            for run_id in run_ids:
+                cur.execute(f"DROP TABLE IF EXISTS {run_table(run_id)}")
+            cur.execute(f"DROP TABLE IF EXISTS {dataset_table(dataset_id)}")
+            for table in ("runs", "issues", "rejects", "datasets"):
+                cur.execute(f"DELETE FROM {table} WHERE dataset_id = ?", [dataset_id])
+        return run_ids
 
     def list_runs(self, dataset_id: str | None = None) -> list[Run]:
         sql = "SELECT spec FROM runs"
