@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from core.errors import InputError
-from core.filters import FilterSpec, where_clause
+from core.filters import FilterSpec, describe, where_clause
 from core.models import CATEGORICAL, IDENTIFIER, NUMERIC, ROW, SEGMENT, X, Y, DatasetInfo, Run
 from core.store import Store, check_id, quote_ident, run_table
 
@@ -39,8 +39,9 @@ MAX_PAGE_ROWS = 500
 MAX_CELL_CHARS = 1000  # longer text is cut in grid pages (the export keeps it whole)
 MAX_SORT_COLUMNS = 5
 MAX_CATEGORY_LIMIT = 1000
-_INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
-                  "UINTEGER", "UBIGINT", "UHUGEINT"}
+# DuckDB's integer types: histograms of these get one bin per value, sliders whole-number steps.
+INTEGER_TYPES = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
+                           "UINTEGER", "UBIGINT", "UHUGEINT"})
 _HASH_BITS = 32  # the sampling key is the top 32 bits of hash(__row)
 
 
@@ -61,6 +62,11 @@ class RunContext:
 
     def segment_name(self, segment: int) -> str:
         return self.segment_names[segment - 1] if 1 <= segment <= len(self.segment_names) else ""
+
+    @property
+    def integer_columns(self) -> set[str]:
+        """Numeric columns stored as integers (one histogram bin per value, whole-number sliders)."""
+        return {c for c in self.numeric if self.types.get(c, "").upper() in INTEGER_TYPES}
 
 
 @dataclass
@@ -199,7 +205,8 @@ def parse_spec(store: Store, data: Any) -> FilterSpec:
     if not isinstance(data, dict):
         raise InputError("filter must be an object")
     ctx = run_context(store, check_id(data.get("run_id"), "run"))
-    return FilterSpec.from_dict(data, ctx.numeric, ctx.categorical, ctx.run.k)
+    return FilterSpec.from_dict(data, ctx.numeric, ctx.categorical, ctx.run.k, run=ctx.run,
+                                dataset_columns=ctx.dataset.names())
 
 
 def run_where(store: Store, spec: FilterSpec) -> tuple[RunContext, str, list]:
@@ -364,7 +371,7 @@ def histograms(store: Store, spec: FilterSpec, features: list[str], bins: int = 
 
 def _edges(bounds: tuple[float, float] | None, bins: int, sql_type: str) -> list[float]:
     lo, hi = bounds if bounds else (0.0, 1.0)
-    if sql_type.upper() in _INTEGER_TYPES and hi - lo + 1 <= bins:
+    if sql_type.upper() in INTEGER_TYPES and hi - lo + 1 <= bins:
         return [lo - 0.5 + i for i in range(int(hi - lo) + 2)]
     if hi <= lo:
         lo, hi = lo - 0.5, hi + 0.5
@@ -598,25 +605,5 @@ def _json_value(v: Any) -> Any:
 
 
 def describe_filter(spec: FilterSpec, segment_names: list[str] | None = None) -> str:
-    """The filter in words, e.g. "segments 1 (Careful), 3; Age 20 to 40; Gender: Female; lasso (12 points)"."""
-    names = segment_names or []
-    parts = []
-    if spec.segments:
-        shown = [f"{s} ({names[s - 1]})" if 0 < s <= len(names) else str(s) for s in spec.segments]
-        parts.append(("segment " if len(shown) == 1 else "segments ") + ", ".join(shown))
-    for col, (lo, hi) in spec.ranges.items():
-        parts.append(f"{col} {_fmt(lo)} to {_fmt(hi)}")
-    for col, values in spec.categories.items():
-        shown = ", ".join(values[:10]) + (f" and {len(values) - 10} more" if len(values) > 10 else "")
-        parts.append(f"{col}: {shown}")
-    if spec.region is not None:
-        if spec.region.kind == "box":
-            (x0, x1), (y0, y1) = spec.region.x, spec.region.y
-            parts.append(f"box x {_fmt(x0)} to {_fmt(x1)}, y {_fmt(y0)} to {_fmt(y1)}")
-        else:
-            parts.append(f"lasso region ({len(spec.region.points)} points)")
-    return "; ".join(parts) if parts else "none (all customers of the run)"
-
-
-def _fmt(v: float) -> str:
-    return f"{v:.6g}"
+    """The filter in words (core.filters.describe: each kind says its own part)."""
+    return describe(spec, segment_names)

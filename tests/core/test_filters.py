@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from core.errors import InputError
-from core import filters
+from core import filters, lasso
 from core.filters import LASSO_VERTICES, MAX_LASSO_POINTS, FilterSpec, where_clause
 from core.models import ROW, SEGMENT, X, Y
 from core.store import run_table
@@ -301,7 +301,7 @@ SPIRAL = [
 @pytest.mark.parametrize("plain_edges", [0, 1000], ids=["raster", "exact-only"])
 @pytest.mark.parametrize("poly", [CONCAVE_C, STAR, SPIRAL], ids=["concave_c", "star", "spiral"])
 def test_lasso_raster_and_exact_test_agree_with_python(store, points_run, monkeypatch, poly, plain_edges):
-    monkeypatch.setattr(filters, "LASSO_PLAIN_EDGES", plain_edges)
+    monkeypatch.setattr(lasso, "LASSO_PLAIN_EDGES", plain_edges)
     run, frame = points_run
     spec = spec_for(run, region={"kind": "lasso", "points": [list(p) for p in poly]})
     pts = spec.region.points
@@ -312,11 +312,11 @@ def test_lasso_raster_and_exact_test_agree_with_python(store, points_run, monkey
 def test_lasso_raster_is_exact_on_cell_borders_and_vertices(store, make_run, monkeypatch):
     """Points placed on the raster's cell borders, on the polygon's vertices and edges, and just
     beside them: the raster never decides a point the exact test would decide otherwise."""
-    monkeypatch.setattr(filters, "LASSO_PLAIN_EDGES", 0)
-    poly = filters._simplify(SPIRAL, filters.LASSO_VERTICES)
+    monkeypatch.setattr(lasso, "LASSO_PLAIN_EDGES", 0)
+    poly = lasso.simplify(SPIRAL, lasso.LASSO_VERTICES)
     xs, ys = [p[0] for p in poly], [p[1] for p in poly]
     x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
-    n = filters.LASSO_GRID
+    n = lasso.LASSO_GRID
     gx = x0 + (x1 - x0) / n * np.arange(n + 1)
     gy = y0 + (y1 - y0) / n * np.arange(n + 1)
     lattice = [(a, b) for a in gx for b in gy]
@@ -337,10 +337,10 @@ def test_simplified_lasso_stays_close_to_the_drawn_path():
     t = np.linspace(0, 2 * math.pi, 2500, endpoint=False)
     r = 6 + 2.5 * np.sin(5 * t)
     drawn = list(zip((r * np.cos(t)).tolist(), (r * np.sin(t)).tolist()))
-    simple = filters._simplify(drawn, filters.LASSO_VERTICES)
-    assert 3 <= len(simple) <= filters.LASSO_VERTICES
+    simple = lasso.simplify(drawn, lasso.LASSO_VERTICES)
+    assert 3 <= len(simple) <= lasso.LASSO_VERTICES
     assert all(p in drawn for p in simple)
-    assert filters._simplify(simple, filters.LASSO_VERTICES) == simple  # parsing twice changes nothing
+    assert lasso.simplify(simple, lasso.LASSO_VERTICES) == simple  # parsing twice changes nothing
 
     def dist_to_outline(p):
         best = math.inf
@@ -353,4 +353,4 @@ def test_simplified_lasso_stays_close_to_the_drawn_path():
     worst = max(dist_to_outline(p) for p in drawn[::5])
     assert worst < 0.05 * 17  # under 5% of the lasso's size (about 17 units across)
     square = [(0, 0), (1, 0), (2, 0), (2, 1), (2, 2), (1, 2), (0, 2), (0, 1)] * 10
-    assert len(filters._simplify(square, 5)) <= 5
+    assert len(lasso.simplify(square, 5)) <= 5
