@@ -26,9 +26,9 @@ def error_alert(exc: BaseException, doing: str) -> dbc.Alert:
     return unexpected_error_alert(doing)
 
 
-def error_boundary(doing: str, fallback: Callable[[dbc.Alert], T]) -> Callable[[Callable[..., T]], Callable[..., T]]:
-    """Run the decorated function; on any failure return fallback(alert) instead (a failure changes
-    nothing: fallbacks answer no_update for everything but the alert)."""
+def error_boundary(doing: str, fallback: Callable[..., T]) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """Run the decorated function; on any failure return fallback(alert, *args, **kwargs) instead, with
+    the call's own arguments (a failure changes nothing: fallbacks answer no_update but for the alert)."""
 
     def decorate(fn: Callable[..., T]) -> Callable[..., T]:
         @functools.wraps(fn)
@@ -36,7 +36,7 @@ def error_boundary(doing: str, fallback: Callable[[dbc.Alert], T]) -> Callable[[
             try:
                 return fn(*args, **kwargs)
             except Exception as exc:  # noqa: BLE001 - every failure becomes an alert, never a traceback
-                return fallback(error_alert(exc, doing))
+                return fallback(error_alert(exc, doing), *args, **kwargs)
 
         return guarded
 
