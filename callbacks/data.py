@@ -255,6 +255,10 @@ def register(app: dash.Dash, store: Store, *, default_dataset_id: str | None, ma
             return {f.name: no_update for f in fields(DatasetView)}
         return as_outputs(shown_dataset(store, dataset_id))
 
+    _register_upload(app, store, max_upload_bytes)
+
+
+def _register_upload(app: dash.Dash, store: Store, max_upload_bytes: int) -> None:
     # The browser checks the size before sending anything (the server enforces it again).
     app.clientside_callback(
         """
