@@ -29,6 +29,15 @@ def test_start_page_shows_the_sample_in_five_segments(dashboard):
     assert dashboard.severe_logs() == []
 
 
+def test_no_chart_offers_to_share_it_with_an_outside_service(dashboard):
+    """Issue 15 item 1: the mode bars the browser draws hold no "Share chart" (Plotly Cloud) button."""
+    titles = dashboard.js(
+        "return Array.from(document.querySelectorAll('.modebar-btn')).map(b => b.getAttribute('data-title'));")
+    assert titles, "the scatter's mode bar should be drawn"
+    assert not [t for t in titles if t and ("Share" in t or "Cloud" in t or "Chart Studio" in t)], titles
+    assert dashboard.js("return document.querySelectorAll('.modebar-btn[data-title*=\"Share\"]').length;") == 0
+
+
 def test_box_selection_on_the_scatter_filters_every_view(dashboard):
     dashboard.drag_box_on_scatter(60, 100, 140, 60)  # high income, high spending corner
     dashboard.until(lambda: dashboard.summary_count() not in (None, 200), "the summary to change")
