@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from core.store import run_table
+from dashboard_page import css_id
 from layouts import ids
 
 pytestmark = pytest.mark.browser
@@ -155,3 +156,32 @@ def test_a_transactions_upload_segments_customers_on_rfm(dashboard, tmp_path):
     dashboard.until(lambda: sum(dashboard.profile_sizes()) == 60, "the RFM profile")
     dataset = dashboard.store.list_datasets()[0]
     assert dataset.kind == "transactions"
+
+
+def test_original_values_switch_keeps_only_rows_without_filled_features(dashboard, tmp_path):
+    """A filter kind added through core.filters + layouts.filters only (issue 13): its control appears
+    for a run that filled values and filters every view through the same spec."""
+    lines = ["id,spend,visits"]
+    for i in range(60):
+        spend = "" if i % 5 == 0 else str(20 + (i * 7) % 50)
+        visits = "" if i % 7 == 0 else str(1 + (i * 3) % 9)
+        lines.append(f"{i + 1},{spend},{visits}")
+    path = tmp_path / "gaps.csv"
+    path.write_text("\n".join(lines) + "\n")
+    expected = sum(1 for i in range(60) if i % 5 and i % 7)  # rows with both values in the file: 41
+    dashboard.upload(path)
+    dashboard.until(lambda: "Loaded 'gaps'" in dashboard.alert_text(ids.UPLOAD_ALERT), "the upload message",
+                    timeout=60)
+    dashboard.until(lambda: dashboard.summary_total() == 60, "the summary of the new dataset")
+    switch = dashboard.until(lambda: dashboard.duo.find_element(css_id(ids.filter_control("original"))),
+                             "the original-values switch")
+    dashboard.js("arguments[0].click();", switch)
+    dashboard.until(lambda: dashboard.summary_count() == expected, f"{expected} rows with original values")
+    dashboard.until(lambda: sum(dashboard.profile_sizes()) == expected, "the profile of those rows")
+    dashboard.until(lambda: dashboard.customer_count() == expected, "the customer grid")
+    run_id = latest_run_id(dashboard.store)
+    ds = dashboard.store.get_run(run_id).dataset_id
+    assert duckdb_count(dashboard.store, run_id,
+                        f"__row IN (SELECT __row FROM ds_{ds} WHERE spend IS NOT NULL AND visits IS NOT NULL)",
+                        []) == expected
+    assert dashboard.severe_logs() == []
