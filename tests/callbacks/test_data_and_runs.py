@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import io
 import json
 
 import dash_bootstrap_components as dbc
@@ -222,8 +223,6 @@ def test_no_run_view_has_messages(sample):
 # -- export --------------------------------------------------------------------------------------------
 def test_export_writes_exactly_the_filtered_rows(sample):
     openpyxl = pytest.importorskip("openpyxl")
-    import io
-
     spec = sample.spec(segments=[2])
     data, err = export_download(sample.store, spec)
     assert err is None and data["filename"].endswith(".xlsx")
