@@ -1,12 +1,15 @@
 """How selections become the one filter spec: scatter regions, histogram ranges, profile rows, controls."""
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from callbacks.explore import events_from_inputs, filter_update
 from callbacks.filter_state import CLEAR, Event, next_filter
 from core.filters import UNCHANGED, region_from_selection
 from layouts import ids
+from layouts.filters import kind_filters
 
 # Events name the filter kind (core.filters.KINDS key) their control changes.
 SCATTER = "region"
@@ -163,3 +166,16 @@ def test_rule_kind_is_refused_when_the_run_has_no_rules(sample):
 def test_unknown_kind_is_refused(sample):
     update, err = filter_update(sample.store, sample.spec(), [Event("nope", 1)], BOUNDS, RANGES, CATS)
     assert update is None and "unknown filter kind" in str(err.children)
+
+
+def test_kind_controls_appear_only_when_the_run_can_use_them(sample):
+    run = dataclasses.replace(sample.run, segments=[dataclasses.replace(s) for s in sample.run.segments])
+    assert kind_filters(run) == []  # the sample has no rules and nothing filled
+    run.segments[2].rule = '"Age" < 30'
+    run.filled = {"Age": {"method": "median", "value": 36.0, "count": 4}}
+    controls = kind_filters(run)
+    picker = controls[0].children[1]
+    assert picker.id == ids.filter_control("rule")
+    assert [o["value"] for o in picker.options] == [3]  # only segments that have a rule
+    switch = controls[1].children
+    assert switch.id == ids.filter_control("original") and switch.value is False
