@@ -15,12 +15,12 @@ from flask import jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from callbacks import register_callbacks
-from callbacks.common import alert
 from callbacks.routes import register_routes
 from core.config import PROJECT_DIR, Settings
 from core.pipeline import ensure_sample, remove_stale_uploads
 from core.store import Store, open_default_store
 from layouts import ids
+from layouts.feedback import alert
 from layouts.page import TITLE, page
 
 log = logging.getLogger("csi.app")

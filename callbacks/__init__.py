@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import dash
 
+from callbacks import data, explore, export, segment
 from core.store import Store
 
 
 def register_callbacks(app: dash.Dash, store: Store, *, default_dataset_id: str | None,
                        max_upload_bytes: int) -> None:
-    from callbacks import data, explore, export, segment
-
     data.register(app, store, default_dataset_id=default_dataset_id, max_upload_bytes=max_upload_bytes)
     segment.register(app, store)
     explore.register(app, store)

@@ -1,27 +1,21 @@
-"""What every callback shares: turning errors into alerts a person can act on, and logging the rest."""
+"""The one error boundary every callback's logic runs inside: bad input becomes the InputError's own
+message, anything else a generic alert with the traceback in the log; never a traceback on the page."""
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
+from dataclasses import fields
 from typing import Any, TypeVar
 
 import dash_bootstrap_components as dbc
-from dash import html
+from dash import Output
 
 from core.errors import InputError
+from layouts.feedback import alert, unexpected_error_alert
 
 log = logging.getLogger("csi.callbacks")
 T = TypeVar("T")
-
-
-def alert(message: Any, color: str = "danger", *, dismissable: bool = True, duration: int | None = None):
-    return dbc.Alert(
-        message,
-        color=color,
-        dismissable=dismissable,
-        duration=duration,
-        class_name="csi-alert py-2 px-3 mt-2 mb-0",
-    )
 
 
 def error_alert(exc: BaseException, doing: str) -> dbc.Alert:
@@ -29,39 +23,34 @@ def error_alert(exc: BaseException, doing: str) -> dbc.Alert:
     if isinstance(exc, InputError):
         return alert(str(exc))
     log.error("unexpected error while %s", doing, exc_info=(type(exc), exc, exc.__traceback__))
-    return alert(
-        [
-            html.Strong(f"Something went wrong while {doing}. "),
-            "The error was logged for the administrator; try again, or choose another dataset.",
-        ]
-    )
+    return unexpected_error_alert(doing)
 
 
-def attempt(doing: str, fn: Callable[..., T], *args, **kwargs) -> tuple[T | None, dbc.Alert | None]:
-    """Call fn; return (result, None) or (None, alert)."""
-    try:
-        return fn(*args, **kwargs), None
-    except Exception as exc:  # noqa: BLE001 - every failure becomes an alert, never a traceback
-        return None, error_alert(exc, doing)
+def error_boundary(doing: str, fallback: Callable[..., T]) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """Run the decorated function; on any failure return fallback(alert, *args, **kwargs) instead, with
+    the call's own arguments (a failure changes nothing: fallbacks answer no_update but for the alert)."""
+
+    def decorate(fn: Callable[..., T]) -> Callable[..., T]:
+        @functools.wraps(fn)
+        def guarded(*args, **kwargs) -> T:
+            try:
+                return fn(*args, **kwargs)
+            except Exception as exc:  # noqa: BLE001 - every failure becomes an alert, never a traceback
+                return fallback(error_alert(exc, doing), *args, **kwargs)
+
+        return guarded
+
+    return decorate
 
 
-def fmt_number(value: Any, digits: int = 1) -> str:
-    if value is None:
-        return "—"
-    try:
-        f = float(value)
-    except (TypeError, ValueError):
-        return str(value)
-    if f.is_integer() and abs(f) < 1e15:
-        return f"{int(f):,}"
-    return f"{f:,.{digits}f}"
+def outputs(view_type: type, ids_by_field: dict[str, Output]) -> dict[str, Output]:
+    """A flexible callback's output dict, checked to name exactly the view dataclass's fields."""
+    names = {f.name for f in fields(view_type)}
+    if set(ids_by_field) != names:
+        raise ValueError(f"outputs of {view_type.__name__} must be its fields: {sorted(names)}")
+    return ids_by_field
 
 
-def fmt_signed(value: Any, digits: int = 1) -> str:
-    if value is None:
-        return "—"
-    f = float(value)
-    text = f"{abs(f):,.{digits}f}"
-    if round(f, digits) == 0:
-        return f"±{text}"
-    return ("+" if f > 0 else "−") + text
+def as_outputs(view: Any) -> dict[str, Any]:
+    """A view dataclass as a flexible callback's return value (keyed by its fields)."""
+    return {f.name: getattr(view, f.name) for f in fields(view)}

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import base64
 import binascii
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields
 from typing import Any
 
 import dash
 from dash import Input, Output, State, html, no_update
 
-from callbacks.common import alert, attempt
+from callbacks.common import as_outputs, error_alert, error_boundary, outputs
 from core import pipeline
 from core.errors import InputError
 from core.models import CATEGORICAL, NUMERIC, DatasetInfo
+from core.segmentation import K_MAX, K_MIN, run_segmentation
 from core.store import Store, check_id
 from layouts import ids
-from layouts.controls import LOG_SCALE_OPTION, SCALE_OPTIONS
+from layouts.controls import DEFAULT_K, LOG_SCALE_OPTION, SCALE_OPTIONS
 from layouts.data_panel import quality_report
+from layouts.feedback import alert
 
 MAX_LISTED_DATASETS = 200
 MAX_MAPPING_CHARS = 200
@@ -40,9 +42,8 @@ def dataset_options(store: Store) -> list[dict]:
 
 @dataclass
 class DatasetView:
-    """What the page shows for a chosen dataset."""
+    """What the page shows for a chosen dataset; one field per output of choose_dataset."""
 
-    dataset_id: str
     report: Any
     feature_options: list[dict]
     features: list[str]
@@ -52,7 +53,7 @@ class DatasetView:
     k_auto: bool
     k: int
     run_id: str | None
-    notes: list[str] = field(default_factory=list)
+    alert: Any = None  # "not segmented yet", or what went wrong
 
 
 def feature_options(info: DatasetInfo) -> list[dict]:
@@ -71,11 +72,10 @@ def dataset_view(store: Store, dataset_id: Any) -> DatasetView:
         k_auto = run.k == run.suggested_k
     else:
         features = pipeline.initial_features(info)
-        scale, fill, k, k_auto = pipeline.initial_scale(info), "median", 5, True
+        scale, fill, k, k_auto = pipeline.initial_scale(info), "median", DEFAULT_K, True
     if scale not in {o["value"] for o in scale_options}:
         scale_options.append({"label": scale, "value": scale})
     return DatasetView(
-        dataset_id=info.dataset_id,
         report=quality_report(info.quality, info.name),
         feature_options=feature_options(info),
         features=list(features),
@@ -83,9 +83,10 @@ def dataset_view(store: Store, dataset_id: Any) -> DatasetView:
         scale=scale,
         fill=fill,
         k_auto=k_auto,
-        k=max(2, min(10, int(k))),
+        k=max(K_MIN, min(K_MAX, int(k))),
         run_id=run.run_id if run else None,
-        notes=[] if run else ["This dataset has not been segmented yet: choose features and press Run."],
+        alert=None if run else alert(
+            "This dataset has not been segmented yet: choose features and press Run.", color="info"),
     )
 
 
@@ -135,6 +136,7 @@ class UploadResult:
     message: Any  # an alert
 
 
+@error_boundary("loading the upload", lambda err, *_, **__: UploadResult(None, None, err))
 def handle_upload(
     store: Store,
     contents: Any,
@@ -148,109 +150,115 @@ def handle_upload(
 
     A file that cannot be loaded leaves nothing behind (the alert says what to fix). A file that loads
     but cannot be segmented with the defaults is kept and selected, with a warning."""
-    decoded, err = attempt("reading the upload", decode_upload, contents, filename, max_bytes)
-    if err is not None:
-        return UploadResult(None, None, err)
-    name, data = decoded
-    info, err = attempt(
-        f"loading '{pipeline.safe_filename(name)}'",
-        pipeline.ingest_upload,
-        store,
-        name,
-        data,
-        transactions=bool(transactions),
-        mapping=mapping,
-    )
-    if err is not None:
-        return UploadResult(None, None, err)
-    from core.segmentation import run_segmentation
-
-    run, err = attempt(
-        f"segmenting '{info.name}'",
-        run_segmentation,
-        store,
-        info.dataset_id,
-        pipeline.initial_features(info),
-        k="auto",
-        scale=pipeline.initial_scale(info),
-    )
-    if err is not None:
-        return UploadResult(
-            info.dataset_id,
-            None,
-            alert(
-                [
-                    html.Strong(f"Loaded '{info.name}' ({info.rows_loaded:,} rows) but could not segment it "
-                                "with the default features: "),
-                    err.children if hasattr(err, "children") else "",
-                    html.Div("Choose features in Segmentation and press Run."),
-                ],
-                color="warning",
-            ),
-        )
+    name, data = decode_upload(contents, filename, max_bytes)
+    info = pipeline.ingest_upload(store, name, data, transactions=bool(transactions), mapping=mapping)
+    try:
+        run = run_segmentation(store, info.dataset_id, pipeline.initial_features(info), k="auto",
+                               scale=pipeline.initial_scale(info))
+    except Exception as exc:  # noqa: BLE001 - the dataset is loaded: keep it, say why it is not segmented
+        err = error_alert(exc, f"segmenting '{info.name}'")
+        return UploadResult(info.dataset_id, None, alert(
+            [
+                html.Strong(f"Loaded '{info.name}' ({info.rows_loaded:,} rows) but could not segment it "
+                            "with the default features: "),
+                err.children,
+                html.Div("Choose features in Segmentation and press Run."),
+            ],
+            color="warning",
+        ))
     kind = "transactions summarised per customer (RFM), " if info.kind == "transactions" else ""
-    return UploadResult(
-        info.dataset_id,
-        run.run_id,
-        alert(
-            f"Loaded '{info.name}': {kind}{info.rows_loaded:,} customers; "
-            f"{run.k} segments (suggested k = {run.suggested_k}).",
-            color="success",
-            duration=8000,
-        ),
-    )
+    return UploadResult(info.dataset_id, run.run_id, alert(
+        f"Loaded '{info.name}': {kind}{info.rows_loaded:,} customers; "
+        f"{run.k} segments (suggested k = {run.suggested_k}).",
+        color="success",
+        duration=8000,
+    ))
+
+
+@dataclass
+class UploadView:
+    """What an upload changes: the dataset picker (when something loaded), the alert, and the upload
+    component's contents (cleared, so the same file can be chosen again)."""
+
+    options: Any
+    value: Any
+    alert: Any
+    contents: Any = None
+
+
+@error_boundary("reading the column mapping", lambda err, *_: UploadView(no_update, no_update, err))
+def upload_view(store: Store, contents: Any, filename: Any, transactions: Any, mapping: tuple,
+                max_bytes: int) -> UploadView:
+    result = handle_upload(store, contents, filename, transactions=bool(transactions),
+                           mapping=clean_mapping(*mapping), max_bytes=max_bytes)
+    if result.dataset_id is None:
+        # Nothing was loaded: the previous dataset stays selected and usable.
+        return UploadView(no_update, no_update, result.message)
+    return UploadView(dataset_options(store), result.dataset_id, result.message)
 
 
 # -- wiring -----------------------------------------------------------------------------------------
+@dataclass
+class PageView:
+    """The dataset picker when the page opens."""
+
+    options: list[dict]
+    value: str | None
+    alert: Any = None
+
+
+@error_boundary("listing the datasets", lambda err, *_: PageView([], None, err))
+def page_view(store: Store, default_dataset_id: str | None) -> PageView:
+    options = dataset_options(store)
+    values = {o["value"] for o in options}
+    value = default_dataset_id if default_dataset_id in values else (options[0]["value"] if options else None)
+    return PageView(options, value)
+
+
+# The callback's boundary around dataset_view (which raises, for its tests): on failure only the alert.
+shown_dataset = error_boundary(
+    "opening the dataset",
+    lambda err, *_: DatasetView(*[no_update] * (len(fields(DatasetView)) - 1), alert=err),
+)(dataset_view)
+
+
 def register(app: dash.Dash, store: Store, *, default_dataset_id: str | None, max_upload_bytes: int) -> None:
     @app.callback(
-        Output(ids.DATASET_PICKER, "options"),
-        Output(ids.DATASET_PICKER, "value"),
-        Output(ids.DATASET_ALERT, "children"),
-        Input(ids.URL, "pathname"),
+        output=outputs(PageView, dict(
+            options=Output(ids.DATASET_PICKER, "options"),
+            value=Output(ids.DATASET_PICKER, "value"),
+            alert=Output(ids.DATASET_ALERT, "children"),
+        )),
+        inputs=dict(_pathname=Input(ids.URL, "pathname")),
     )
     def load_page(_pathname):
-        options, err = attempt("listing the datasets", dataset_options, store)
-        if err is not None:
-            return [], None, err
-        values = {o["value"] for o in options}
-        value = default_dataset_id if default_dataset_id in values else (options[0]["value"] if options else None)
-        return options, value, None
+        return as_outputs(page_view(store, default_dataset_id))
 
     @app.callback(
-        Output(ids.QUALITY_REPORT, "children"),
-        Output(ids.FEATURES, "options"),
-        Output(ids.FEATURES, "value"),
-        Output(ids.SCALE, "options"),
-        Output(ids.SCALE, "value"),
-        Output(ids.FILL, "value"),
-        Output(ids.K_AUTO, "value"),
-        Output(ids.K_SLIDER, "value"),
-        Output(ids.RUN_STORE, "data", allow_duplicate=True),
-        Output(ids.DATASET_ALERT, "children", allow_duplicate=True),
-        Input(ids.DATASET_PICKER, "value"),
+        output=outputs(DatasetView, dict(
+            report=Output(ids.QUALITY_REPORT, "children"),
+            feature_options=Output(ids.FEATURES, "options"),
+            features=Output(ids.FEATURES, "value"),
+            scale_options=Output(ids.SCALE, "options"),
+            scale=Output(ids.SCALE, "value"),
+            fill=Output(ids.FILL, "value"),
+            k_auto=Output(ids.K_AUTO, "value"),
+            k=Output(ids.K_SLIDER, "value"),
+            run_id=Output(ids.RUN_STORE, "data", allow_duplicate=True),
+            alert=Output(ids.DATASET_ALERT, "children", allow_duplicate=True),
+        )),
+        inputs=dict(dataset_id=Input(ids.DATASET_PICKER, "value")),
         prevent_initial_call=True,
     )
     def choose_dataset(dataset_id):
         if dataset_id is None:
-            return (no_update,) * 10
-        view, err = attempt("opening the dataset", dataset_view, store, dataset_id)
-        if err is not None:
-            return (no_update,) * 9 + (err,)
-        note = alert(view.notes[0], color="info") if view.notes else None
-        return (
-            view.report,
-            view.feature_options,
-            view.features,
-            view.scale_options,
-            view.scale,
-            view.fill,
-            view.k_auto,
-            view.k,
-            view.run_id,
-            note,
-        )
+            return {f.name: no_update for f in fields(DatasetView)}
+        return as_outputs(shown_dataset(store, dataset_id))
 
+    _register_upload(app, store, max_upload_bytes)
+
+
+def _register_upload(app: dash.Dash, store: Store, max_upload_bytes: int) -> None:
     # The browser checks the size before sending anything (the server enforces it again).
     app.clientside_callback(
         """
@@ -283,17 +291,16 @@ def register(app: dash.Dash, store: Store, *, default_dataset_id: str | None, ma
     )
 
     @app.callback(
-        Output(ids.DATASET_PICKER, "options", allow_duplicate=True),
-        Output(ids.DATASET_PICKER, "value", allow_duplicate=True),
-        Output(ids.UPLOAD_ALERT, "children"),
-        Output(ids.UPLOAD, "contents"),
-        Input(ids.UPLOAD_GATE, "data"),
-        State(ids.UPLOAD, "contents"),
-        State(ids.UPLOAD, "filename"),
-        State(ids.RFM_SWITCH, "value"),
-        State(ids.MAP_CUSTOMER, "value"),
-        State(ids.MAP_DATE, "value"),
-        State(ids.MAP_AMOUNT, "value"),
+        output=outputs(UploadView, dict(
+            options=Output(ids.DATASET_PICKER, "options", allow_duplicate=True),
+            value=Output(ids.DATASET_PICKER, "value", allow_duplicate=True),
+            alert=Output(ids.UPLOAD_ALERT, "children"),
+            contents=Output(ids.UPLOAD, "contents"),
+        )),
+        inputs=dict(gate=Input(ids.UPLOAD_GATE, "data")),
+        state=dict(contents=State(ids.UPLOAD, "contents"), filename=State(ids.UPLOAD, "filename"),
+                   transactions=State(ids.RFM_SWITCH, "value"), customer=State(ids.MAP_CUSTOMER, "value"),
+                   date=State(ids.MAP_DATE, "value"), amount=State(ids.MAP_AMOUNT, "value")),
         running=[
             (Output(ids.UPLOAD, "disabled"), True, False),
             (Output(ids.UPLOAD_STATUS, "style"), {"display": "flex"}, {"display": "none"}),
@@ -302,16 +309,6 @@ def register(app: dash.Dash, store: Store, *, default_dataset_id: str | None, ma
     )
     def upload(gate, contents, filename, transactions, customer, date, amount):
         if not contents:
-            return no_update, no_update, no_update, no_update
-        mapping, err = attempt("reading the column mapping", clean_mapping, customer, date, amount)
-        if err is not None:
-            return no_update, no_update, err, None
-        result = handle_upload(
-            store, contents, filename, transactions=bool(transactions), mapping=mapping,
-            max_bytes=max_upload_bytes,
-        )
-        if result.dataset_id is None:
-            # Nothing was loaded: the previous dataset stays selected and usable.
-            return no_update, no_update, result.message, None
-        options, _ = attempt("listing the datasets", dataset_options, store)
-        return options or no_update, result.dataset_id, result.message, None
+            return {f.name: no_update for f in fields(UploadView)}
+        return as_outputs(upload_view(store, contents, filename, transactions, (customer, date, amount),
+                                      max_upload_bytes))

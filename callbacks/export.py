@@ -9,10 +9,12 @@ from typing import Any
 import dash
 from dash import Input, Output, State, dcc, no_update
 
-from callbacks.common import alert, attempt
+from callbacks.common import error_boundary
+from core.export import export_workbook
 from core.store import Store
 from core.views import parse_spec, run_context
 from layouts import ids
+from layouts.feedback import alert
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
 
@@ -23,37 +25,30 @@ def export_filename(dataset_name: str, selected: int | None = None) -> str:
     return f"{base} segments{suffix}.xlsx"
 
 
+@error_boundary("writing the Excel file", lambda err, *_: (None, err))
 def export_download(store: Store, spec_data: Any) -> tuple[dict | None, Any]:
     """(dcc.Download data, None) or (None, alert)."""
-    from core.export import export_workbook
-
     if spec_data is None:
         return None, alert("Nothing to export yet: segment a dataset first.", color="warning")
-    spec, err = attempt("reading the filter", parse_spec, store, spec_data)
-    if err is not None:
-        return None, err
+    spec = parse_spec(store, spec_data)
     name = run_context(store, spec.run_id).dataset.name
     with tempfile.TemporaryDirectory(dir=store.path.parent / "tmp") as folder:
         out = Path(folder) / "export.xlsx"
-        result, err = attempt("writing the Excel file", export_workbook, store, spec, out)
-        if err is not None:
-            return None, err
-        rows = getattr(result, "rows", None)
-        data = dcc.send_file(str(out), filename=export_filename(name, rows))
+        result = export_workbook(store, spec, out)
+        data = dcc.send_file(str(out), filename=export_filename(name, getattr(result, "rows", None)))
     return data, None
 
 
 def register(app: dash.Dash, store: Store) -> None:
     @app.callback(
-        Output(ids.EXPORT_DOWNLOAD, "data"),
-        Output(ids.EXPORT_ALERT, "children"),
-        Input(ids.EXPORT_BUTTON, "n_clicks"),
-        State(ids.FILTER_STORE, "data"),
+        output=dict(download=Output(ids.EXPORT_DOWNLOAD, "data"), alert=Output(ids.EXPORT_ALERT, "children")),
+        inputs=dict(n_clicks=Input(ids.EXPORT_BUTTON, "n_clicks")),
+        state=dict(spec_data=State(ids.FILTER_STORE, "data")),
         running=[(Output(ids.EXPORT_BUTTON, "disabled"), True, False)],
         prevent_initial_call=True,
     )
     def export(n_clicks, spec_data):
         if not n_clicks:
-            return no_update, no_update
+            return {"download": no_update, "alert": no_update}
         data, err = export_download(store, spec_data)
-        return (data if data is not None else no_update), err
+        return {"download": data if data is not None else no_update, "alert": err}

@@ -1,32 +1,42 @@
-"""The filter spec every view shares, its validation, and its one translation into a SQL WHERE.
+"""The filter spec every view shares: one self-describing object per filter kind, found by key.
 
 A FilterSpec is small (ids, ranges, a polygon) and lives in the browser's dcc.Store; the server
-re-validates it on every request because a client can send anything.
+re-validates it on every request because a client can send anything. Each kind below (after
+datasette's filters.py) keeps side by side how it parses its part of the client-sent spec, its SQL
+(`where`, bound parameters only), its words (`describe`), the value its control shows
+(`control_value`) and how a control or a selection changes it (`apply`). `KINDS` is the registry;
+FilterSpec, where_clause and describe only loop over it.
+
+Adding a kind: write a FilterKind subclass here, add a field of the same name to FilterSpec, register
+it in KINDS; then give it a control in layouts/filters.py (docs/ARCHITECTURE.md, "Adding a filter kind").
 """
 from __future__ import annotations
 
-import heapq
 import math
 from dataclasses import dataclass, field
-from typing import Any
-
-import numpy as np
+from typing import Any, ClassVar
 
 from core.errors import InputError
-from core.models import SEGMENT, X, Y
-from core.store import check_id, quote_ident
+from core.lasso import LASSO_VERTICES, lasso_sql, simplify
+from core.models import ROW, SEGMENT, X, Y, Run
+from core.store import check_id, dataset_table, quote_ident
 
-MAX_SEGMENTS = 10
+MAX_SEGMENTS = 11  # k + 1 with an outlier group
 MAX_RANGES = 200
 MAX_CATEGORY_VALUES = 1000
 MAX_LASSO_POINTS = 5000  # accepted from the client
-LASSO_VERTICES = 32  # vertices used in SQL; longer paths are simplified (_simplify)
-SIMPLIFY_TOLERANCE = 0.004  # of the lasso's size (bounding-box diagonal): closer points are dropped
-LASSO_PLAIN_EDGES = 8  # up to this many edges the exact test runs alone; beyond, a raster decides first
-LASSO_GRID = 64  # raster cells per side (at most 64: a column's rows are one 64-bit mask)
-_CELL_MARGIN = 0.01  # of a cell: an edge this close to a cell makes it a boundary cell
+MAX_SHOWN_VALUES = 10  # category values named in words
+
+# kept importable from here: tests and the bench refer to them by these names
+_simplify = simplify
+__all__ = ["FilterSpec", "Region", "RuleChoice", "OriginalRows", "FilterContext", "FilterKind", "KINDS",
+           "where_clause", "describe", "control_values", "apply_change", "UNCHANGED", "LASSO_VERTICES",
+           "MAX_LASSO_POINTS"]
+
+UNCHANGED = object()  # a selection event that says nothing new (Plotly's re-emit after a redraw)
 
 
+# -- values of the kinds that are more than plain JSON ---------------------------------------------
 @dataclass(frozen=True)
 class Region:
     """A box or lasso selection in the scatter's coordinates (__x, __y)."""
@@ -43,41 +53,477 @@ class Region:
 
 
 @dataclass(frozen=True)
+class RuleChoice:
+    """Customers matching a segment's rule. `sql` is the run's own server-generated rule text
+    (Run.segments[i].rule), looked up at parse time; the client only ever sends the segment id."""
+
+    segment: int
+    sql: str
+
+
+@dataclass(frozen=True)
+class OriginalRows:
+    """Only rows whose chosen feature values were in the file (none was filled for this run)."""
+
+    dataset_id: str
+    features: tuple[str, ...]
+    columns: tuple[str, ...]  # the dataset's columns, to check the features against
+
+
+@dataclass(frozen=True)
+class FilterContext:
+    """What a kind may check a client's value against: the run's filterable columns and segment ids,
+    and the run itself (kinds that need server-side facts: rules, features)."""
+
+    numeric: list[str]
+    categorical: list[str]
+    segment_ids: tuple[int, ...] = ()
+    run: Run | None = None
+    dataset_columns: tuple[str, ...] = ()
+
+
+# -- the kinds -------------------------------------------------------------------------------------
+class FilterKind:
+    """One filter kind. `key` is its JSON key in the spec and the FilterSpec field it fills."""
+
+    key: ClassVar[str]
+    empty: ClassVar[Any] = None
+    always_in_json: ClassVar[bool] = False  # the five original keys: the URL/Store shape stays the same
+
+    def parse(self, raw: Any, ctx: FilterContext) -> Any:
+        raise NotImplementedError
+
+    def to_json(self, value: Any) -> Any:
+        return value
+
+    def where(self, value: Any, ctx: FilterContext) -> tuple[str, list]:
+        raise NotImplementedError
+
+    def describe(self, value: Any, segment_names: list[str]) -> list[str]:
+        raise NotImplementedError
+
+    def control_value(self, value: Any, column: str | None = None,
+                      bounds: dict[str, tuple[float, float]] | None = None) -> Any:
+        """What the kind's control shows for `value` (its JSON by default)."""
+        return self.to_json(value)
+
+    def apply(self, current: Any, change: Any, column: str | None,
+              bounds: dict[str, tuple[float, float]]) -> Any:
+        """The kind's JSON after its control (or selection) sent `change`; UNCHANGED when it says nothing."""
+        return change if change not in (None, [], False, "") else self.to_json(self.empty)
+
+
+class SegmentsKind(FilterKind):
+    key = "segments"
+    empty = ()
+    always_in_json = True
+
+    def parse(self, raw: Any, ctx: FilterContext) -> tuple[int, ...]:
+        raw = raw or []
+        if not isinstance(raw, list) or len(raw) > MAX_SEGMENTS:
+            raise InputError("segments must be a short list of segment numbers")
+        valid = set(ctx.segment_ids)
+        out = set()
+        for s in raw:
+            if isinstance(s, bool) or not isinstance(s, int) or s not in valid:
+                raise InputError(f"segment must be one of the run's segments: {_id_list(ctx.segment_ids)}")
+            out.add(s)
+        return tuple(sorted(out))
+
+    def to_json(self, value: tuple[int, ...]) -> list[int]:
+        return list(value)
+
+    def where(self, value: tuple[int, ...], ctx: FilterContext) -> tuple[str, list]:
+        return f"list_contains(?::INTEGER[], {SEGMENT})", [list(value)]
+
+    def describe(self, value: tuple[int, ...], segment_names: list[str]) -> list[str]:
+        names = segment_names
+        shown = [f"{s} ({names[s - 1]})" if 0 < s <= len(names) else str(s) for s in value]
+        return [("segment " if len(shown) == 1 else "segments ") + ", ".join(shown)]
+
+    def apply(self, current: Any, change: Any, column: str | None, bounds: dict) -> Any:
+        if isinstance(change, dict):  # a profile row clicked (AG Grid cellClicked): toggle that segment
+            seg = segment_from_row(change)
+            if seg is None:
+                return UNCHANGED
+            return [] if list(current or []) == [seg] else [seg]
+        return change or []
+
+
+class RangesKind(FilterKind):
+    """Numeric ranges, inclusive, one per column: range sliders and histogram box selections."""
+
+    key = "ranges"
+    empty: ClassVar[dict] = {}
+    always_in_json = True
+
+    def parse(self, raw: Any, ctx: FilterContext) -> dict[str, tuple[float, float]]:
+        raw = raw or {}
+        if not isinstance(raw, dict) or len(raw) > MAX_RANGES:
+            raise InputError("ranges must be an object of column -> [low, high]")
+        out = {}
+        for col, pair in raw.items():
+            quote_ident(col, ctx.numeric)
+            if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+                raise InputError(f"range for '{col}' must be [low, high]")
+            lo, hi = _number(pair[0], "range bound"), _number(pair[1], "range bound")
+            out[col] = (min(lo, hi), max(lo, hi))
+        return out
+
+    def to_json(self, value: dict) -> dict:
+        return {c: list(r) for c, r in value.items()}
+
+    def where(self, value: dict, ctx: FilterContext) -> tuple[str, list]:
+        parts, params = [], []
+        for col, (lo, hi) in value.items():
+            parts.append(f"{quote_ident(col, ctx.numeric)} BETWEEN ? AND ?")
+            params += [lo, hi]
+        return " AND ".join(parts), params
+
+    def describe(self, value: dict, segment_names: list[str]) -> list[str]:
+        return [f"{col} {_fmt(lo)} to {_fmt(hi)}" for col, (lo, hi) in value.items()]
+
+    def control_value(self, value: dict, column: str | None = None, bounds: dict | None = None) -> Any:
+        """A slider's [low, high]: the filtered range, else the column's full extent."""
+        return list(value.get(column, (bounds or {}).get(column, (None, None))))
+
+    def apply(self, current: Any, change: Any, column: str | None, bounds: dict) -> Any:
+        ranges = dict(current or {})
+        full = bounds.get(column)
+        if isinstance(change, dict):  # a histogram's box selection: clipped to the data
+            picked = range_from_selection(change)
+            if picked is UNCHANGED:
+                return UNCHANGED
+            change = None if picked is None else _clip(_finite_pair(picked), full)
+        elif change is not None and not _is_full(change, full):
+            if not isinstance(change, (list, tuple)) or len(change) != 2:
+                raise InputError(f"range for '{column}' must be [low, high]")
+            change = sorted(_finite_pair(change))
+        else:
+            change = None  # a slider at its full extent filters nothing
+        if change is None:
+            ranges.pop(column, None)
+        else:
+            ranges[column] = change
+        return ranges
+
+
+class CategoriesKind(FilterKind):
+    key = "categories"
+    empty: ClassVar[dict] = {}
+    always_in_json = True
+
+    def parse(self, raw: Any, ctx: FilterContext) -> dict[str, tuple[str, ...]]:
+        raw = raw or {}
+        if not isinstance(raw, dict) or len(raw) > MAX_RANGES:
+            raise InputError("categories must be an object of column -> [values]")
+        out = {}
+        for col, values in raw.items():
+            quote_ident(col, ctx.categorical)
+            if not isinstance(values, list) or len(values) > MAX_CATEGORY_VALUES:
+                raise InputError(f"values for '{col}' must be a list of at most {MAX_CATEGORY_VALUES}")
+            if not all(isinstance(v, str) for v in values):
+                raise InputError(f"values for '{col}' must be text")
+            if values:
+                out[col] = tuple(dict.fromkeys(values))
+        return out
+
+    def to_json(self, value: dict) -> dict:
+        return {c: list(v) for c, v in value.items()}
+
+    def where(self, value: dict, ctx: FilterContext) -> tuple[str, list]:
+        parts, params = [], []
+        for col, values in value.items():
+            parts.append(f"list_contains(?::VARCHAR[], {quote_ident(col, ctx.categorical)}::VARCHAR)")
+            params.append(list(values))
+        return " AND ".join(parts), params
+
+    def describe(self, value: dict, segment_names: list[str]) -> list[str]:
+        out = []
+        for col, values in value.items():
+            more = len(values) - MAX_SHOWN_VALUES
+            out.append(f"{col}: " + ", ".join(values[:MAX_SHOWN_VALUES]) + (f" and {more} more" if more > 0 else ""))
+        return out
+
+    def control_value(self, value: dict, column: str | None = None, bounds: dict | None = None) -> Any:
+        return list(value.get(column, ()))
+
+    def apply(self, current: Any, change: Any, column: str | None, bounds: dict) -> Any:
+        categories = dict(current or {})
+        if change:
+            categories[column] = change
+        else:
+            categories.pop(column, None)
+        return categories
+
+
+class RegionKind(FilterKind):
+    """A box or lasso drawn on the scatter."""
+
+    key = "region"
+    always_in_json = True
+
+    def parse(self, raw: Any, ctx: FilterContext) -> Region | None:
+        if raw is None:
+            return None
+        if not isinstance(raw, dict):
+            raise InputError("region must be an object")
+        kind = raw.get("kind")
+        if kind == "box":
+            x, y = raw.get("x"), raw.get("y")
+            if not (isinstance(x, list) and isinstance(y, list) and len(x) == 2 and len(y) == 2):
+                raise InputError("box region needs x and y as [low, high]")
+            xs = sorted(_number(v, "box bound") for v in x)
+            ys = sorted(_number(v, "box bound") for v in y)
+            return Region("box", (xs[0], xs[1]), (ys[0], ys[1]))
+        if kind == "lasso":
+            pts = raw.get("points")
+            if not isinstance(pts, list) or not 3 <= len(pts) <= MAX_LASSO_POINTS:
+                raise InputError(f"lasso region needs 3 to {MAX_LASSO_POINTS} points")
+            clean = []
+            for p in pts:
+                if not isinstance(p, (list, tuple)) or len(p) != 2:
+                    raise InputError("lasso points must be [x, y] pairs")
+                clean.append((_number(p[0], "lasso point"), _number(p[1], "lasso point")))
+            return Region("lasso", points=tuple(simplify(clean, LASSO_VERTICES)))
+        raise InputError("region kind must be 'box' or 'lasso'")
+
+    def to_json(self, value: Region | None) -> dict | None:
+        return value.to_dict() if value else None
+
+    def where(self, value: Region, ctx: FilterContext) -> tuple[str, list]:
+        if value.kind == "box":
+            return (f"{X} BETWEEN ? AND ? AND {Y} BETWEEN ? AND ?",
+                    [value.x[0], value.x[1], value.y[0], value.y[1]])
+        return lasso_sql(list(value.points))
+
+    def describe(self, value: Region, segment_names: list[str]) -> list[str]:
+        if value.kind == "box":
+            (x0, x1), (y0, y1) = value.x, value.y
+            return [f"box x {_fmt(x0)} to {_fmt(x1)}, y {_fmt(y0)} to {_fmt(y1)}"]
+        return [f"lasso region ({len(value.points)} points)"]
+
+    def control_value(self, value: Any, column: str | None = None, bounds: dict | None = None) -> Any:
+        return None  # the scatter's own selection is only ever cleared from the server
+
+    def apply(self, current: Any, change: Any, column: str | None, bounds: dict) -> Any:
+        return region_from_selection(change)
+
+
+class RuleKind(FilterKind):
+    """Customers matching a segment's rule (the CRM-ready SQL the run stored for that segment)."""
+
+    key = "rule"
+
+    def parse(self, raw: Any, ctx: FilterContext) -> RuleChoice | None:
+        if raw is None:
+            return None
+        if isinstance(raw, bool) or not isinstance(raw, int):
+            raise InputError("rule must be a segment number")
+        run = ctx.run
+        if run is None or not any(s.rule for s in run.segments):
+            raise InputError("this run has no segment rules; run the segmentation again to get them")
+        segment = next((s for s in run.segments if s.id == raw), None)
+        if segment is None:
+            raise InputError(f"rule must name one of the run's segments: {_id_list(ctx.segment_ids)}")
+        if not segment.rule:
+            raise InputError(f"segment {raw} ({segment.name}) has no rule")
+        return RuleChoice(segment.id, segment.rule)
+
+    def to_json(self, value: RuleChoice | None) -> int | None:
+        return value.segment if value else None
+
+    def where(self, value: RuleChoice, ctx: FilterContext) -> tuple[str, list]:
+        # Run.segments[i].rule is written by the core when the run is fitted (double-quoted
+        # identifiers, numeric literals) and read back from the run here, never from the client.
+        return f"({value.sql})", []
+
+    def describe(self, value: RuleChoice, segment_names: list[str]) -> list[str]:
+        n = value.segment
+        name = segment_names[n - 1] if 0 < n <= len(segment_names) else str(n)
+        return [f"matching the rule of segment {n} ({name})"]
+
+
+class OriginalKind(FilterKind):
+    """Only rows whose chosen features were all present in the file (no filled value)."""
+
+    key = "original"
+
+    def parse(self, raw: Any, ctx: FilterContext) -> OriginalRows | None:
+        if raw is None or raw is False:
+            return None
+        if raw is not True:
+            raise InputError("original must be true or false")
+        run = ctx.run
+        if run is None:
+            raise InputError("the 'original values only' filter needs a run")
+        features = tuple(f for f in run.features if f in ctx.dataset_columns)
+        return OriginalRows(run.dataset_id, features, tuple(ctx.dataset_columns))
+
+    def to_json(self, value: OriginalRows | None) -> bool | None:
+        return True if value else None
+
+    def where(self, value: OriginalRows, ctx: FilterContext) -> tuple[str, list]:
+        if not value.features:
+            return "TRUE", []
+        present = " AND ".join(f"d.{quote_ident(f, list(value.columns))} IS NOT NULL" for f in value.features)
+        # The run table holds filled values; its dataset table keeps the file's NULLs, row for row.
+        return f"{ROW} IN (SELECT d.{ROW} FROM {dataset_table(value.dataset_id)} d WHERE {present})", []
+
+    def describe(self, value: OriginalRows, segment_names: list[str]) -> list[str]:
+        return ["only rows with original (not filled) values in " + ", ".join(value.features)]
+
+    def control_value(self, value: Any, column: str | None = None, bounds: dict | None = None) -> bool:
+        return bool(value)
+
+    def apply(self, current: Any, change: Any, column: str | None, bounds: dict) -> Any:
+        return True if change else None
+
+
+# The registry: order is the order of the WHERE's terms and of the words.
+KINDS: dict[str, FilterKind] = {k.key: k for k in (
+    SegmentsKind(), RangesKind(), CategoriesKind(), RegionKind(), RuleKind(), OriginalKind())}
+
+
+# -- the spec ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
 class FilterSpec:
     run_id: str
     segments: tuple[int, ...] = ()  # empty: every segment
     ranges: dict[str, tuple[float, float]] = field(default_factory=dict)  # inclusive
     categories: dict[str, tuple[str, ...]] = field(default_factory=dict)  # empty tuple: no filter
     region: Region | None = None
+    rule: RuleChoice | None = None
+    original: OriginalRows | None = None
 
     def to_dict(self) -> dict:
-        return {
-            "run_id": self.run_id,
-            "segments": list(self.segments),
-            "ranges": {c: list(r) for c, r in self.ranges.items()},
-            "categories": {c: list(v) for c, v in self.categories.items()},
-            "region": self.region.to_dict() if self.region else None,
-        }
+        out: dict[str, Any] = {"run_id": self.run_id}
+        for key, kind in KINDS.items():
+            value = getattr(self, key)
+            if kind.always_in_json or _active(kind, value):
+                out[key] = kind.to_json(value)
+        return out
 
     @property
     def is_empty(self) -> bool:
-        return not (self.segments or self.ranges or self.categories or self.region)
+        return not any(_active(kind, getattr(self, key)) for key, kind in KINDS.items())
 
     @classmethod
-    def from_dict(
-        cls, data: Any, numeric: list[str], categorical: list[str], k: int
-    ) -> "FilterSpec":
-        """Validate a client-sent spec against the run's columns and k; raise InputError if bad."""
+    def from_dict(cls, data: Any, numeric: list[str], categorical: list[str], k: int,
+                  run: Run | None = None, dataset_columns: list[str] | None = None) -> "FilterSpec":
+        """Validate a client-sent spec against the run's columns and segments; raise InputError if bad.
+        Valid segment ids are the run's (an outlier group has id k + 1), else 1..k."""
         if not isinstance(data, dict):
             raise InputError("filter must be an object")
         run_id = check_id(data.get("run_id"), "run")
-        segments = _segments(data.get("segments") or [], k)
-        ranges = _ranges(data.get("ranges") or {}, numeric)
-        categories = _categories(data.get("categories") or {}, categorical)
-        region = _region(data.get("region"))
-        return cls(run_id, segments, ranges, categories, region)
+        ids = tuple(run.segment_ids) if run is not None and run.segments else tuple(range(1, k + 1))
+        ctx = FilterContext(list(numeric), list(categorical), ids, run, tuple(dataset_columns or ()))
+        return cls(run_id, **{key: kind.parse(data.get(key), ctx) for key, kind in KINDS.items()})
 
 
+def _active(kind: FilterKind, value: Any) -> bool:
+    return value is not None and value != kind.empty
+
+
+def where_clause(spec: FilterSpec, numeric: list[str], categorical: list[str]) -> tuple[str, list]:
+    """SQL boolean expression over a run table, and its bound parameters. 'TRUE' when unfiltered."""
+    ctx = FilterContext(list(numeric), list(categorical))
+    parts: list[str] = []
+    params: list = []
+    for key, kind in KINDS.items():
+        value = getattr(spec, key)
+        if _active(kind, value):
+            sql, p = kind.where(value, ctx)
+            parts.append(sql)
+            params += p
+    return (" AND ".join(parts) if parts else "TRUE"), params
+
+
+def describe(spec: FilterSpec, segment_names: list[str] | None = None) -> str:
+    """The filter in words, e.g. "segments 1 (Careful), 3; Age 20 to 40; Gender: Female; lasso (12 points)"."""
+    parts: list[str] = []
+    for key, kind in KINDS.items():
+        value = getattr(spec, key)
+        if _active(kind, value):
+            parts += kind.describe(value, segment_names or [])
+    return "; ".join(parts) if parts else "none (all customers of the run)"
+
+
+def control_values(spec: FilterSpec, key: str, columns: list[str] | None = None,
+                   bounds: dict[str, tuple[float, float]] | None = None) -> Any:
+    """What the controls of kind `key` show: one value, or one per column when columns are given."""
+    kind = KINDS[key]
+    value = getattr(spec, key)
+    if columns is None:
+        return kind.control_value(value, None, bounds)
+    return {c: kind.control_value(value, c, bounds) for c in columns}
+
+
+def apply_change(spec_json: dict, key: str, change: Any, column: str | None,
+                 bounds: dict[str, tuple[float, float]]) -> dict:
+    """The spec JSON after a control of kind `key` sent `change` (unvalidated: parse it after)."""
+    kind = KINDS.get(key)
+    if kind is None:
+        raise InputError(f"unknown filter kind '{str(key)[:40]}'")
+    new = kind.apply(spec_json.get(key), change, column, bounds)
+    return spec_json if new is UNCHANGED else {**spec_json, key: new}
+
+
+# -- what the browser's selections mean ------------------------------------------------------------
+def region_from_selection(selected: Any) -> Any:
+    """A region from a Plotly selectedData: box -> range, lasso -> lassoPoints, None when deselected.
+    Plotly re-emits a selection without range or lasso after it redraws (a "reselect" of points
+    only); that says nothing new and gives UNCHANGED."""
+    if selected is None:
+        return None
+    if not isinstance(selected, dict):
+        raise InputError("a selection must be an object")
+    lasso = selected.get("lassoPoints")
+    if isinstance(lasso, dict):
+        xs, ys = lasso.get("x"), lasso.get("y")
+        if isinstance(xs, list) and isinstance(ys, list) and len(xs) == len(ys):
+            return {"kind": "lasso", "points": [[x, y] for x, y in zip(xs, ys)]}
+        raise InputError("lasso selection needs matching x and y lists")
+    box = selected.get("range")
+    if isinstance(box, dict):
+        xs, ys = box.get("x"), box.get("y")
+        if xs is None or ys is None:
+            raise InputError("box selection needs an x and a y range")
+        return {"kind": "box", "x": xs, "y": ys}
+    return UNCHANGED
+
+
+def range_from_selection(selected: Any) -> Any:
+    """The x range of a box selection on a histogram; None when deselected; UNCHANGED for Plotly's
+    points-only re-emit after a redraw."""
+    if selected is None:
+        return None
+    if not isinstance(selected, dict):
+        raise InputError("a histogram selection must be an object")
+    box = selected.get("range")
+    if box is None:
+        return UNCHANGED
+    xs = box.get("x") if isinstance(box, dict) else None
+    if not isinstance(xs, list) or len(xs) != 2:
+        raise InputError("histogram selection needs an x range [low, high]")
+    return xs
+
+
+def segment_from_row(cell: Any) -> int | None:
+    """The segment of a clicked profile row (AG Grid cellClicked; rowId is the segment id)."""
+    if not isinstance(cell, dict):
+        return None
+    row_id = cell.get("rowId")
+    if isinstance(row_id, bool):
+        raise InputError("profile row id must be a segment number")
+    if isinstance(row_id, int):
+        return row_id
+    if isinstance(row_id, str) and row_id.isdigit() and len(row_id) <= 3:
+        return int(row_id)
+    raise InputError("profile row id must be a segment number")
+
+
+# -- helpers -----------------------------------------------------------------------------------------
 def _number(v: Any, what: str) -> float:
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         raise InputError(f"{what} must be a number")
@@ -90,228 +536,36 @@ def _number(v: Any, what: str) -> float:
     return f
 
 
-def _segments(raw: Any, k: int) -> tuple[int, ...]:
-    if not isinstance(raw, list) or len(raw) > MAX_SEGMENTS:
-        raise InputError("segments must be a short list of segment numbers")
-    out = set()
-    for s in raw:
-        if isinstance(s, bool) or not isinstance(s, int) or not 1 <= s <= k:
-            raise InputError(f"segment must be a number from 1 to {k}")
-        out.add(s)
-    return tuple(sorted(out))
+def _finite_pair(pair: Any) -> list:
+    for v in pair:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            raise InputError("range bounds must be finite numbers")
+    return list(pair)
 
 
-def _ranges(raw: Any, numeric: list[str]) -> dict[str, tuple[float, float]]:
-    if not isinstance(raw, dict) or len(raw) > MAX_RANGES:
-        raise InputError("ranges must be an object of column -> [low, high]")
-    out = {}
-    for col, pair in raw.items():
-        quote_ident(col, numeric)
-        if not isinstance(pair, (list, tuple)) or len(pair) != 2:
-            raise InputError(f"range for '{col}' must be [low, high]")
-        lo, hi = _number(pair[0], "range bound"), _number(pair[1], "range bound")
-        out[col] = (min(lo, hi), max(lo, hi))
-    return out
+def _is_full(value: Any, bounds: tuple[float, float] | None) -> bool:
+    if bounds is None or not isinstance(value, (list, tuple)) or len(value) != 2:
+        return False
+    lo, hi = bounds
+    tol = (hi - lo) * 1e-9 if hi > lo else 1e-12
+    try:
+        return float(min(value)) <= lo + tol and float(max(value)) >= hi - tol
+    except (TypeError, ValueError):
+        return False
 
 
-def _categories(raw: Any, categorical: list[str]) -> dict[str, tuple[str, ...]]:
-    if not isinstance(raw, dict) or len(raw) > MAX_RANGES:
-        raise InputError("categories must be an object of column -> [values]")
-    out = {}
-    for col, values in raw.items():
-        quote_ident(col, categorical)
-        if not isinstance(values, list) or len(values) > MAX_CATEGORY_VALUES:
-            raise InputError(f"values for '{col}' must be a list of at most {MAX_CATEGORY_VALUES}")
-        if not all(isinstance(v, str) for v in values):
-            raise InputError(f"values for '{col}' must be text")
-        if values:
-            out[col] = tuple(dict.fromkeys(values))
-    return out
+def _clip(pair: list, bounds: tuple[float, float] | None) -> list:
+    lo, hi = sorted(pair)
+    if bounds is not None:
+        lo, hi = max(lo, bounds[0]), min(hi, bounds[1])
+        if lo > hi:  # a selection wholly outside the data: an empty range, kept as chosen
+            lo = hi = pair[0]
+    return [lo, hi]
 
 
-def _region(raw: Any) -> Region | None:
-    if raw is None:
-        return None
-    if not isinstance(raw, dict):
-        raise InputError("region must be an object")
-    kind = raw.get("kind")
-    if kind == "box":
-        x, y = raw.get("x"), raw.get("y")
-        if not (isinstance(x, list) and isinstance(y, list) and len(x) == 2 and len(y) == 2):
-            raise InputError("box region needs x and y as [low, high]")
-        xs = sorted(_number(v, "box bound") for v in x)
-        ys = sorted(_number(v, "box bound") for v in y)
-        return Region("box", (xs[0], xs[1]), (ys[0], ys[1]))
-    if kind == "lasso":
-        pts = raw.get("points")
-        if not isinstance(pts, list) or not 3 <= len(pts) <= MAX_LASSO_POINTS:
-            raise InputError(f"lasso region needs 3 to {MAX_LASSO_POINTS} points")
-        clean = []
-        for p in pts:
-            if not isinstance(p, (list, tuple)) or len(p) != 2:
-                raise InputError("lasso points must be [x, y] pairs")
-            clean.append((_number(p[0], "lasso point"), _number(p[1], "lasso point")))
-        return Region("lasso", points=tuple(_simplify(clean, LASSO_VERTICES)))
-    raise InputError("region kind must be 'box' or 'lasso'")
+def _id_list(ids: tuple[int, ...]) -> str:
+    return ", ".join(str(i) for i in ids) or "none"
 
 
-def _simplify(points: list[tuple[float, float]], n: int) -> list[tuple[float, float]]:
-    """At most n vertices that follow the drawn path closely (Douglas-Peucker, best point first).
-
-    The lasso's SQL costs time per edge on every row, so a long freehand path is reduced to the
-    vertices that matter: starting from the two points farthest apart, the point farthest from the
-    current outline is added until there are n vertices or none is farther than SIMPLIFY_TOLERANCE
-    of the lasso's size. A path of at most n points is kept as drawn (so parsing is idempotent).
-    """
-    if len(points) <= n:
-        return points
-    pts = np.asarray(points, dtype=np.float64)
-    span = float(np.hypot(*(pts.max(axis=0) - pts.min(axis=0))))
-    first = 0
-    far = int(np.argmax(np.hypot(*(pts - pts[first]).T)))
-    if far == first:
-        return points[:3]
-    ring = np.vstack([pts, pts[:1]])  # close the path: index len(pts) is the first point again
-    end = len(pts)
-    heap: list[tuple[float, int, int, int]] = []
-
-    def push(i: int, j: int) -> None:
-        if j - i < 2:
-            return
-        d, k = _farthest(ring, i, j)
-        heapq.heappush(heap, (-d, i, j, k))
-
-    keep = {first, far}
-    push(first, far)
-    push(far, end)
-    while heap and len(keep) < n:
-        d, i, j, k = heapq.heappop(heap)
-        if -d <= SIMPLIFY_TOLERANCE * span:
-            break
-        keep.add(k)
-        push(i, k)
-        push(k, j)
-    return [points[i] for i in sorted(keep)]
-
-
-def _farthest(ring: np.ndarray, i: int, j: int) -> tuple[float, int]:
-    """The point strictly between i and j farthest from the segment ring[i]-ring[j], and its distance."""
-    a, b = ring[i], ring[j]
-    mid = ring[i + 1 : j]
-    ab = b - a
-    length2 = float(ab @ ab)
-    if length2 == 0.0:
-        dist = np.hypot(*(mid - a).T)
-    else:
-        t = np.clip((mid - a) @ ab / length2, 0.0, 1.0)
-        dist = np.hypot(*(mid - (a + t[:, None] * ab)).T)
-    k = int(np.argmax(dist))
-    return float(dist[k]), i + 1 + k
-
-
-def where_clause(spec: FilterSpec, numeric: list[str], categorical: list[str]) -> tuple[str, list]:
-    """SQL boolean expression over a run table, and its bound parameters. 'TRUE' when unfiltered."""
-    parts: list[str] = []
-    params: list = []
-    if spec.segments:
-        parts.append(f"list_contains(?::INTEGER[], {SEGMENT})")
-        params.append(list(spec.segments))
-    for col, (lo, hi) in spec.ranges.items():
-        parts.append(f"{quote_ident(col, numeric)} BETWEEN ? AND ?")
-        params += [lo, hi]
-    for col, values in spec.categories.items():
-        parts.append(f"list_contains(?::VARCHAR[], {quote_ident(col, categorical)}::VARCHAR)")
-        params.append(list(values))
-    if spec.region is not None:
-        sql, p = _region_sql(spec.region)
-        parts.append(sql)
-        params += p
-    return (" AND ".join(parts) if parts else "TRUE"), params
-
-
-def _region_sql(region: Region) -> tuple[str, list]:
-    if region.kind == "box":
-        return (
-            f"{X} BETWEEN ? AND ? AND {Y} BETWEEN ? AND ?",
-            [region.x[0], region.x[1], region.y[0], region.y[1]],
-        )
-    return _lasso_sql(list(region.points))
-
-
-def _lasso_sql(pts: list[tuple[float, float]]) -> tuple[str, list]:
-    """Even-odd ray casting: one term per non-horizontal edge, behind a bounding-box test.
-
-    The per-edge test costs time on every row it sees, so for more than LASSO_PLAIN_EDGES edges a
-    LASSO_GRID x LASSO_GRID raster over the bounding box decides most rows first: cells that no edge
-    comes near are wholly inside (1) or outside (0) and need one list lookup; only rows in cells an
-    edge crosses (2) run the exact test. The result is the same as the exact test alone. The raster is
-    bound as two lists of one 64-bit mask per column (inside rows, boundary rows): small constants
-    with a shift and a bit test per row are cheaper than a list of n * n classes.
-    """
-    xs = [p[0] for p in pts]
-    ys = [p[1] for p in pts]
-    x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
-    terms, exact_params = [], []
-    for (xi, yi), (xj, yj) in zip(pts, pts[1:] + pts[:1]):
-        if yi == yj:
-            continue
-        slope = (xj - xi) / (yj - yi)
-        terms.append(f"CASE WHEN {Y} >= ? AND {Y} < ? AND {X} < ? + ? * ({Y} - ?) THEN 1 ELSE 0 END")
-        exact_params += [min(yi, yj), max(yi, yj), xi, slope, yi]
-    if not terms or x1 <= x0:  # no area: nothing is inside
-        return "FALSE", []
-    box = f"{X} BETWEEN ? AND ? AND {Y} BETWEEN ? AND ?"
-    exact = f"({' + '.join(terms)}) % 2 = 1"
-    if len(terms) <= LASSO_PLAIN_EDGES:
-        return f"({box} AND {exact})", [x0, x1, y0, y1] + exact_params
-    n = LASSO_GRID
-    cw, ch = (x1 - x0) / n, (y1 - y0) / n
-    classes = _lasso_cells(pts, x0, y0, cw, ch, n)
-    # one bit per cell: per raster column, a mask of the inside rows and one of the boundary rows
-    bits = np.uint64(1) << np.arange(n, dtype=np.uint64)
-    inside = [int(v) for v in ((classes == 1) * bits).sum(axis=1, dtype=np.uint64)]
-    boundary = [int(v) for v in ((classes == 2) * bits).sum(axis=1, dtype=np.uint64)]
-    # clamped before the cast, so NaN or infinite coordinates cannot fail it (the box excludes them)
-    col = f"greatest(least(floor(({X} - ?) / ?), {n - 1}), 0)::BIGINT"
-    row = f"greatest(least(floor(({Y} - ?) / ?), {n - 1}), 0)::BIGINT"
-    bit = f"((((?::UBIGINT[])[1 + {col}]) >> {row}) & 1) = 1"
-    return (
-        f"({box} AND ({bit} OR ({bit} AND {exact})))",
-        [x0, x1, y0, y1, inside, x0, cw, y0, ch, boundary, x0, cw, y0, ch] + exact_params,
-    )
-
-
-def _lasso_cells(
-    pts: list[tuple[float, float]], x0: float, y0: float, cw: float, ch: float, n: int
-) -> np.ndarray:
-    """Cell classes [col, row]: 2 where an edge passes within _CELL_MARGIN of the cell,
-    else 1 inside / 0 outside by the even-odd test of the cell's centre (parity only changes across
-    an edge, and the margin covers rounding in the SQL's cell arithmetic)."""
-    boundary = np.zeros((n, n), dtype=bool)
-    mx, my = cw * _CELL_MARGIN, ch * _CELL_MARGIN
-    for (ax, ay), (bx, by) in zip(pts, pts[1:] + pts[:1]):
-        if ax > bx:
-            ax, ay, bx, by = bx, by, ax, ay
-        c_lo = max(0, int(math.floor((ax - mx - x0) / cw)))
-        c_hi = min(n - 1, int(math.floor((bx + mx - x0) / cw)))
-        for c in range(c_lo, c_hi + 1):
-            # the part of the edge within this column, widened by the margin
-            sx0, sx1 = max(ax, x0 + c * cw - mx), min(bx, x0 + (c + 1) * cw + mx)
-            if bx == ax:
-                ya, yb = ay, by
-            else:
-                t = (by - ay) / (bx - ax)
-                ya, yb = ay + t * (sx0 - ax), ay + t * (sx1 - ax)
-            r_lo = max(0, int(math.floor((min(ya, yb) - my - y0) / ch)))
-            r_hi = min(n - 1, int(math.floor((max(ya, yb) + my - y0) / ch)))
-            boundary[c, r_lo : r_hi + 1] = True
-    cx = x0 + (np.arange(n) + 0.5) * cw
-    cy = y0 + (np.arange(n) + 0.5) * ch
-    px, py = np.meshgrid(cx, cy, indexing="ij")  # [col, row]
-    inside = np.zeros((n, n), dtype=bool)
-    for (xi, yi), (xj, yj) in zip(pts, pts[1:] + pts[:1]):
-        if yi == yj:
-            continue
-        slope = (xj - xi) / (yj - yi)
-        inside ^= (py >= min(yi, yj)) & (py < max(yi, yj)) & (px < xi + slope * (py - yi))
-    return np.where(boundary, 2, inside.astype(np.uint8))
+def _fmt(v: float) -> str:
+    return f"{v:.6g}"

@@ -1,45 +1,78 @@
 """End-to-end steps shared by the app and the CLI: the bundled sample, uploads, file -> segments."""
 from __future__ import annotations
 
+import json
+import logging
 import re
 import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.config import SAMPLE_FILE
+from core.config import DATA_DIR, SAMPLE_FILE
 from core.errors import InputError
+from core.filters import FilterSpec
+from core.ingest import load_file
 from core.models import DatasetInfo, Run, SegmentProfile
+from core.profiling import profile_segments
+from core.rfm import load_transactions
+from core.roles import default_features
+from core.segmentation import run_segmentation
 from core.store import Store
 
+log = logging.getLogger("csi.pipeline")
+
 SAMPLE_NAME = "Mall customers (sample)"
-# The original analysis segments the mall sample on these two columns; other datasets default to
-# every numeric, non-identifier column.
-SAMPLE_FEATURES = ["Annual Income (k$)", "Spending Score (1-100)"]
+PRESET_SUFFIX = ".preset.json"  # data/<file stem>.preset.json: defaults for datasets loaded from <file>
+RFM_FEATURES = ["recency_days", "frequency", "monetary"]
 
 
-def initial_features(info: DatasetInfo) -> list[str]:
-    from core.roles import default_features
+@dataclass(frozen=True)
+class Preset:
+    """Default features and scaling for datasets loaded from one source file (a sidecar in data/)."""
 
-    if all(info.column(c) is not None for c in SAMPLE_FEATURES) and info.name == SAMPLE_NAME:
-        return list(SAMPLE_FEATURES)
-    if info.kind == "transactions":
-        rfm = ["recency_days", "frequency", "monetary"]
-        if all(info.column(c) is not None for c in rfm):
-            return rfm
+    source: str  # the file name the dataset was loaded from
+    features: list[str]
+    scale: str | None = None
+
+
+def find_preset(info: DatasetInfo, folder: Path = DATA_DIR) -> Preset | None:
+    """The sidecar preset of the dataset's source file, when there is one and its columns exist."""
+    source = Path(str(info.source or "")).name
+    path = folder / (Path(source).stem + PRESET_SUFFIX)
+    if not source or not path.is_file():
+        return None
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        preset = Preset(str(raw["source"]), [str(f) for f in raw["features"]], raw.get("scale"))
+    except (OSError, ValueError, KeyError, TypeError):
+        log.warning("ignored unreadable preset %s", path)
+        return None
+    if preset.source != source or not all(info.column(c) is not None for c in preset.features):
+        return None
+    return preset
+
+
+def initial_features(info: DatasetInfo, *, presets: bool = True) -> list[str]:
+    """A preset's features, else R/F/M for transactions, else every usable numeric column."""
+    preset = find_preset(info) if presets else None
+    if preset is not None:
+        return list(preset.features)
+    if info.kind == "transactions" and all(info.column(c) is not None for c in RFM_FEATURES):
+        return list(RFM_FEATURES)
     return default_features(info)
 
 
-def initial_scale(info: DatasetInfo) -> str:
-    """RFM measures are heavily skewed: they are log-scaled by default (docs/RFM.md)."""
+def initial_scale(info: DatasetInfo, *, presets: bool = True) -> str:
+    """A preset's scaling, else log for transactions (RFM measures are heavily skewed: docs/RFM.md)."""
+    preset = find_preset(info) if presets else None
+    if preset is not None and preset.scale:
+        return preset.scale
     return "log" if info.kind == "transactions" else "standard"
 
 
 def ensure_sample(store: Store, sample: Path = SAMPLE_FILE) -> Run:
     """Load and segment the bundled sample on first start; return its newest run."""
-    from core.ingest import load_file
-    from core.segmentation import run_segmentation
-
     info = store.find_dataset(SAMPLE_NAME)
     if info is None:
         info = load_file(store, sample, SAMPLE_NAME, source_name=sample.name)
@@ -109,14 +142,10 @@ def load_path(
     source_name: str | None = None,
 ) -> DatasetInfo:
     if transactions:
-        from core.rfm import load_transactions
-
         return load_transactions(
             store, path, name, mapping=mapping, reference_date=reference_date,
             date_order=date_order, source_name=source_name,
         )
-    from core.ingest import load_file
-
     return load_file(store, path, name, source_name=source_name)
 
 
@@ -141,18 +170,16 @@ def segment_path(
     date_order: str = "auto",
     reference_date: str | None = None,
 ) -> SegmentationResult:
-    """Load a file, segment it and profile every segment (what `python -m core segment|rfm` does)."""
-    from core.filters import FilterSpec
-    from core.profiling import profile_segments
-    from core.segmentation import run_segmentation
-
+    """Load a file, segment it and profile every segment (what `python -m core segment|rfm` does).
+    Without features: every usable numeric column (the README's CLI contract; presets are the
+    dashboard's defaults)."""
     info = load_path(
         store, path, path.stem, transactions=transactions, mapping=mapping,
         date_order=date_order, reference_date=reference_date, source_name=path.name,
     )
     run = run_segmentation(
-        store, info.dataset_id, features or initial_features(info), k=k,
-        scale=scale or initial_scale(info), fill=fill, seed=seed,
+        store, info.dataset_id, features or initial_features(info, presets=False), k=k,
+        scale=scale or initial_scale(info, presets=False), fill=fill, seed=seed,
     )
     return SegmentationResult(info, run, profile_segments(store, FilterSpec(run.run_id)))
 

@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 
 from core.errors import InputError
-from core.filters import FilterSpec, where_clause
+from core.filters import FilterSpec, describe, where_clause
+from core.sampling import HASH_BITS, MIN_POINTS_PER_SEGMENT, cutoffs, per_segment, quotas
 from core.models import CATEGORICAL, IDENTIFIER, NUMERIC, ROW, SEGMENT, X, Y, DatasetInfo, Run
 from core.store import Store, check_id, quote_ident, run_table
 
@@ -34,14 +35,13 @@ MAX_BINS = 200
 MAX_HISTOGRAMS = 24
 MAX_SCATTER_POINTS = 100_000
 MAX_BACKGROUND_POINTS = 50_000
-MIN_POINTS_PER_SEGMENT = 50  # small segments stay visible in the scatter sample
 MAX_PAGE_ROWS = 500
 MAX_CELL_CHARS = 1000  # longer text is cut in grid pages (the export keeps it whole)
 MAX_SORT_COLUMNS = 5
 MAX_CATEGORY_LIMIT = 1000
-_INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
-                  "UINTEGER", "UBIGINT", "UHUGEINT"}
-_HASH_BITS = 32  # the sampling key is the top 32 bits of hash(__row)
+# DuckDB's integer types: histograms of these get one bin per value, sliders whole-number steps.
+INTEGER_TYPES = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
+                           "UINTEGER", "UBIGINT", "UHUGEINT"})
 
 
 # -- results ----------------------------------------------------------------------------------
@@ -61,6 +61,11 @@ class RunContext:
 
     def segment_name(self, segment: int) -> str:
         return self.segment_names[segment - 1] if 1 <= segment <= len(self.segment_names) else ""
+
+    @property
+    def integer_columns(self) -> set[str]:
+        """Numeric columns stored as integers (one histogram bin per value, whole-number sliders)."""
+        return {c for c in self.numeric if self.types.get(c, "").upper() in INTEGER_TYPES}
 
 
 @dataclass
@@ -199,7 +204,8 @@ def parse_spec(store: Store, data: Any) -> FilterSpec:
     if not isinstance(data, dict):
         raise InputError("filter must be an object")
     ctx = run_context(store, check_id(data.get("run_id"), "run"))
-    return FilterSpec.from_dict(data, ctx.numeric, ctx.categorical, ctx.run.k)
+    return FilterSpec.from_dict(data, ctx.numeric, ctx.categorical, ctx.run.k, run=ctx.run,
+                                dataset_columns=ctx.dataset.names())
 
 
 def run_where(store: Store, spec: FilterSpec) -> tuple[RunContext, str, list]:
@@ -364,7 +370,7 @@ def histograms(store: Store, spec: FilterSpec, features: list[str], bins: int = 
 
 def _edges(bounds: tuple[float, float] | None, bins: int, sql_type: str) -> list[float]:
     lo, hi = bounds if bounds else (0.0, 1.0)
-    if sql_type.upper() in _INTEGER_TYPES and hi - lo + 1 <= bins:
+    if sql_type.upper() in INTEGER_TYPES and hi - lo + 1 <= bins:
         return [lo - 0.5 + i for i in range(int(hi - lo) + 2)]
     if hi <= lo:
         lo, hi = lo - 0.5, hi + 0.5
@@ -389,9 +395,9 @@ def scatter_sample(
     k = max([s.segment for s in sizes] + [ctx.run.k])
     selected = {s.segment: s.selected for s in sizes}
     unselected = {s.segment: s.total - s.selected for s in sizes}
-    quota_sel = _quotas(selected, max_points)
-    quota_bg = _quotas(unselected, background_points) if not spec.is_empty else {}
-    key = f"(hash({ROW}) >> {64 - _HASH_BITS})"
+    quota_sel = quotas(selected, max_points)
+    quota_bg = quotas(unselected, background_points) if not spec.is_empty else {}
+    key = f"(hash({ROW}) >> {64 - HASH_BITS})"
     # Each branch keeps, per segment, the rows with the smallest hash: a cut-off on the hash makes
     # the WHERE drop most rows cheaply, QUALIFY then trims to the exact quota.
     branch = f"""
@@ -401,10 +407,10 @@ def scatter_sample(
         QUALIFY row_number() OVER (PARTITION BY {SEGMENT} ORDER BY h, r) <= (?::BIGINT[])[{SEGMENT}]
     """
     branches = [branch.format(selected="TRUE", condition=f"({where})")]
-    sql_params = [_cutoffs(quota_sel, selected, k)] + params + [_per_segment(quota_sel, k)]
+    sql_params = [cutoffs(quota_sel, selected, k)] + params + [per_segment(quota_sel, k)]
     if quota_bg:
         branches.append(branch.format(selected="FALSE", condition=f"({where}) IS NOT TRUE"))
-        sql_params += [_cutoffs(quota_bg, unselected, k)] + params + [_per_segment(quota_bg, k)]
+        sql_params += [cutoffs(quota_bg, unselected, k)] + params + [per_segment(quota_bg, k)]
     sql = f"SELECT r, x, y, s, sel FROM ({' UNION ALL '.join(f'({b})' for b in branches)}) ORDER BY h, r"
     with store.cursor() as cur:
         cols = cur.execute(sql, sql_params).fetchnumpy()
@@ -440,49 +446,6 @@ def _json_floats(a: np.ndarray) -> list[float | None]:
     if np.isfinite(a).all():
         return a.tolist()
     return [v if math.isfinite(v) else None for v in a.tolist()]
-
-
-def _quotas(sizes: dict[int, int], budget: int) -> dict[int, int]:
-    """Points per segment: everything when it fits, else a floor per segment and the rest
-    proportionally (largest remainder). Never more than `budget` in all."""
-    sizes = {s: n for s, n in sizes.items() if n > 0}
-    total = sum(sizes.values())
-    if total <= budget:
-        return dict(sizes)
-    if budget <= 0:
-        return {}
-    floor = min(MIN_POINTS_PER_SEGMENT, budget // len(sizes))
-    quota = {s: min(n, floor) for s, n in sizes.items()}
-    left = budget - sum(quota.values())
-    rest = {s: n - quota[s] for s, n in sizes.items()}
-    rest_total = sum(rest.values())
-    if left > 0 and rest_total > 0:
-        exact = {s: left * r / rest_total for s, r in rest.items()}
-        for s in exact:
-            quota[s] += int(exact[s])
-        leftover = left - sum(int(v) for v in exact.values())
-        for s in sorted(exact, key=lambda s: (int(exact[s]) - exact[s], s))[:leftover]:
-            if quota[s] < sizes[s]:
-                quota[s] += 1
-    return quota
-
-
-def _per_segment(quota: dict[int, int], k: int) -> list[int]:
-    return [quota.get(s, 0) for s in range(1, k + 1)]
-
-
-def _cutoffs(quota: dict[int, int], sizes: dict[int, int], k: int) -> list[int]:
-    return [_threshold(quota.get(s, 0), sizes.get(s, 0)) for s in range(1, k + 1)]
-
-
-def _threshold(quota: int, size: int) -> int:
-    """A hash cut-off that keeps comfortably more than `quota` of `size` rows (trimmed exactly after)."""
-    if quota <= 0 or size <= 0:
-        return 0
-    if quota >= size:
-        return 1 << _HASH_BITS
-    rate = min(1.0, (quota * 1.2 + 64) / size)
-    return int(math.ceil(rate * (1 << _HASH_BITS)))
 
 
 # -- grid -------------------------------------------------------------------------------------
@@ -598,25 +561,5 @@ def _json_value(v: Any) -> Any:
 
 
 def describe_filter(spec: FilterSpec, segment_names: list[str] | None = None) -> str:
-    """The filter in words, e.g. "segments 1 (Careful), 3; Age 20 to 40; Gender: Female; lasso (12 points)"."""
-    names = segment_names or []
-    parts = []
-    if spec.segments:
-        shown = [f"{s} ({names[s - 1]})" if 0 < s <= len(names) else str(s) for s in spec.segments]
-        parts.append(("segment " if len(shown) == 1 else "segments ") + ", ".join(shown))
-    for col, (lo, hi) in spec.ranges.items():
-        parts.append(f"{col} {_fmt(lo)} to {_fmt(hi)}")
-    for col, values in spec.categories.items():
-        shown = ", ".join(values[:10]) + (f" and {len(values) - 10} more" if len(values) > 10 else "")
-        parts.append(f"{col}: {shown}")
-    if spec.region is not None:
-        if spec.region.kind == "box":
-            (x0, x1), (y0, y1) = spec.region.x, spec.region.y
-            parts.append(f"box x {_fmt(x0)} to {_fmt(x1)}, y {_fmt(y0)} to {_fmt(y1)}")
-        else:
-            parts.append(f"lasso region ({len(spec.region.points)} points)")
-    return "; ".join(parts) if parts else "none (all customers of the run)"
-
-
-def _fmt(v: float) -> str:
-    return f"{v:.6g}"
+    """The filter in words (core.filters.describe: each kind says its own part)."""
+    return describe(spec, segment_names)

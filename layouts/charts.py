@@ -5,6 +5,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from layouts import ids, theme
+from layouts.figures import ELBOW_CONFIG, HIST_CONFIG, SCATTER_CONFIG, placeholder_figure
 
 
 def _card(title, body, note_id: str | None = None, class_name: str = "") -> dbc.Card:
@@ -23,7 +24,7 @@ def scatter_card() -> dbc.Card:
         dcc.Loading(
             dcc.Graph(
                 id=ids.SCATTER_GRAPH,
-                config=theme.GRAPH_CONFIG,
+                config=SCATTER_CONFIG,
                 style={"height": f"{theme.SCATTER_HEIGHT}px"},
                 figure=placeholder_figure("Loading…", theme.SCATTER_HEIGHT),
             ),
@@ -39,7 +40,7 @@ def elbow_card() -> dbc.Card:
         "Choosing k: inertia and silhouette",
         dcc.Graph(
             id=ids.ELBOW_GRAPH,
-            config={"displayModeBar": False, "responsive": True},
+            config=ELBOW_CONFIG,
             style={"height": f"{theme.ELBOW_HEIGHT}px"},
             figure=placeholder_figure("Loading…", theme.ELBOW_HEIGHT),
         ),
@@ -58,35 +59,9 @@ def histogram_graph(column: str) -> html.Div:
     return html.Div(
         dcc.Graph(
             id=ids.hist(column),
-            config=theme.HIST_CONFIG,
+            config=HIST_CONFIG,
             style={"height": f"{theme.HIST_HEIGHT}px"},
             figure=placeholder_figure("", theme.HIST_HEIGHT),
         ),
         className="csi-hist",
     )
-
-
-def placeholder_figure(message: str, height: int) -> dict:
-    """A figure with no data and a centred message: the empty state of every chart."""
-    return {
-        "data": [],
-        "layout": {
-            **theme.CHART_LAYOUT,
-            "height": height,
-            "xaxis": {"visible": False},
-            "yaxis": {"visible": False},
-            "annotations": [
-                {
-                    "text": message,
-                    "showarrow": False,
-                    "xref": "paper",
-                    "yref": "paper",
-                    "x": 0.5,
-                    "y": 0.5,
-                    "font": {"size": 14, "color": theme.MUTED},
-                }
-            ]
-            if message
-            else [],
-        },
-    }

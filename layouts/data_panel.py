@@ -1,6 +1,8 @@
 """The data panel: upload (with the transactions/RFM switch), stored-dataset picker, quality report."""
 from __future__ import annotations
 
+from typing import Any
+
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
@@ -96,12 +98,29 @@ def quality_report(report: QualityReport, dataset_name: str, excluded: dict[str,
                    filled: dict[str, dict] | None = None) -> html.Div:
     """What cleaning and validation did, plainly: counts, actions and sample rows."""
     findings = [f for f in report.findings if f.count]
-    n_missing = sum(report.missing.values())
     headline = (
         f"{report.rows_read:,} rows read, {report.rows_loaded:,} loaded, "
         f"{report.duplicates_removed:,} duplicates removed, {len(findings)} finding"
         f"{'' if len(findings) == 1 else 's'}"
     )
+    messages = [html.Li(f.message) for f in findings]
+    body = [
+        html.Ul(_actions(report, excluded, filled), className="csi-report-list"),
+        html.Div("Validation findings", className="csi-label mt-2"),
+        _findings_table(findings),
+    ]
+    if messages:
+        body.append(html.Ul(messages, className="csi-report-list small text-muted mt-1"))
+    return dbc.Accordion(
+        dbc.AccordionItem(body, title=f"Data quality — {headline}", item_id="quality"),
+        start_collapsed=True,
+        class_name="csi-quality",
+    )
+
+
+def _actions(report: QualityReport, excluded: dict[str, int] | None, filled: dict[str, dict] | None) -> list:
+    """One line per thing cleaning did, with its count."""
+    n_missing = sum(report.missing.values())
     actions: list = [
         html.Li(f"{report.rows_read:,} data rows read; {report.rows_loaded:,} kept."),
         html.Li(f"{report.duplicates_removed:,} exact duplicate rows removed."),
@@ -134,7 +153,10 @@ def quality_report(report: QualityReport, dataset_name: str, excluded: dict[str,
         actions.append(html.Li(f"Repaired: {repair}"))
     for warning in report.warnings:
         actions.append(html.Li(f"Warning: {warning}", className="text-warning"))
+    return actions
 
+
+def _findings_table(findings: list) -> Any:
     rows = [
         html.Tr(
             [
@@ -148,7 +170,7 @@ def quality_report(report: QualityReport, dataset_name: str, excluded: dict[str,
         )
         for f in findings
     ]
-    table = (
+    return (
         dbc.Table(
             [
                 html.Thead(
@@ -164,19 +186,6 @@ def quality_report(report: QualityReport, dataset_name: str, excluded: dict[str,
         )
         if rows
         else html.P("No validation findings.", className="text-muted mb-0")
-    )
-    messages = [html.Li(f.message) for f in findings]
-    body = [
-        html.Ul(actions, className="csi-report-list"),
-        html.Div("Validation findings", className="csi-label mt-2"),
-        table,
-    ]
-    if messages:
-        body.append(html.Ul(messages, className="csi-report-list small text-muted mt-1"))
-    return dbc.Accordion(
-        dbc.AccordionItem(body, title=f"Data quality — {headline}", item_id="quality"),
-        start_collapsed=True,
-        class_name="csi-quality",
     )
 
 

@@ -1,12 +1,16 @@
 """Filter controls: segment checklist, a range slider per numeric column, a value picker per
-categorical column, the selection summary with "Clear all filters" and "Export to Excel"."""
+categorical column, one control per column-less filter kind (KIND_CONTROLS), the selection summary
+with "Clear all filters" and "Export to Excel"."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from core.models import Run
 from layouts import ids, theme
 
 
@@ -24,6 +28,7 @@ def filter_panel() -> dbc.Card:
                         class_name="csi-segment-checklist",
                     ),
                     html.Small("None ticked: every segment.", className="text-muted d-block mb-2"),
+                    html.Div(id=ids.KIND_FILTERS),
                     html.Div(id=ids.RANGE_FILTERS),
                     html.Div(id=ids.CATEGORY_FILTERS),
                 ]
@@ -162,3 +167,62 @@ def category_filter(column: str, values: list[str]) -> html.Div:
         ],
         className="csi-filter",
     )
+
+
+# -- controls of the column-less filter kinds (core.filters.KINDS) ------------------------------------
+def rule_filter(run: Run) -> html.Div | None:
+    """Customers matching one segment's rule; only offered when the run has rules."""
+    with_rules = [s for s in sorted(run.segments, key=lambda s: s.id) if s.rule]
+    if not with_rules:
+        return None
+    return html.Div(
+        [
+            dbc.Label("Matching a segment's rule", class_name="csi-label-sm mb-0"),
+            dcc.Dropdown(
+                id=ids.filter_control("rule"),
+                options=[{"label": f"{s.name}: {s.rule}", "value": s.id} for s in with_rules],
+                value=None,
+                placeholder="Any customer",
+                className="csi-dropdown",
+            ),
+        ],
+        className="csi-filter",
+    )
+
+
+def original_filter(run: Run) -> html.Div | None:
+    """Only rows whose chosen features were in the file (none filled); offered when the run filled any."""
+    if not any(f.get("count") for f in run.filled.values()):
+        return None
+    return html.Div(
+        dbc.Switch(id=ids.filter_control("original"), label="Only rows with original values (none filled)",
+                   value=False, class_name="csi-label-sm"),
+        className="csi-filter",
+    )
+
+
+# One entry per column-less filter kind: a function of the run giving its control (or None).
+KIND_CONTROLS: list[Callable[[Run], Any]] = [rule_filter, original_filter]
+
+
+def kind_filters(run: Run) -> list:
+    return [c for c in (make(run) for make in KIND_CONTROLS) if c is not None]
+
+
+# -- the selection summary -----------------------------------------------------------------------------
+def selection_summary(selected: int, total: int, unfiltered: bool) -> list:
+    """"312 of 2,000 customers selected", with the empty and the unfiltered cases said."""
+    out = [html.Span(f"{selected:,}", className="csi-count"), html.Span(f" of {total:,} customers selected")]
+    if selected == 0:
+        out.append(html.Span(f" — {theme.EMPTY_MESSAGE}", className="text-danger"))
+    elif unfiltered:
+        out.append(html.Span(" (no filter)", className="text-muted"))
+    return out
+
+
+def customers_title(selected: int, chosen_segments: list[str]) -> str:
+    if selected == 0:
+        return f"Customers: {theme.EMPTY_MESSAGE}"
+    if chosen_segments:
+        return f"Customers in {', '.join(chosen_segments)}: {selected:,}"
+    return f"Customers: {selected:,} selected"

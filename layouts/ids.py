@@ -54,6 +54,7 @@ CUSTOMER_TITLE = "customer-title"
 SEGMENT_CHECKLIST = "segment-checklist"
 RANGE_FILTERS = "range-filters"  # container of one range slider per numeric column
 CATEGORY_FILTERS = "category-filters"  # container of one value picker per categorical column
+KIND_FILTERS = "kind-filters"  # container of the controls of kinds without a column (rule, original)
 CLEAR_FILTERS = "clear-filters"
 SUMMARY = "summary"  # "312 of 200 customers selected"
 FILTER_ALERT = "filter-alert"
@@ -68,6 +69,7 @@ HIST_TYPE = "hist"
 RANGE_TYPE = "range"
 RANGE_LABEL_TYPE = "range-label"
 CATEGORY_TYPE = "category"
+FILTER_CONTROL_TYPE = "filter-control"  # one control per filter kind: {"type": ..., "kind": key}
 
 
 def hist(column: str) -> dict:
@@ -85,3 +87,21 @@ def range_label(column: str) -> dict:
 
 def category_picker(column: str) -> dict:
     return {"type": CATEGORY_TYPE, "column": column}
+
+
+def filter_control(kind: str) -> dict:
+    """The control of a filter kind that needs no column (core.filters.KINDS key); its `value` is
+    what the kind's control_value gives and what its apply takes."""
+    return {"type": FILTER_CONTROL_TYPE, "kind": kind}
+
+
+# Which filter kind (core.filters.KINDS key) each filtering input changes: by component id, or by
+# the `type` of a pattern-matching id (whose `column` says which column).
+FILTER_INPUT_KINDS = {
+    SCATTER_GRAPH: "region",  # selectedData
+    PROFILE_GRID: "segments",  # cellClicked
+    SEGMENT_CHECKLIST: "segments",  # value
+    HIST_TYPE: "ranges",  # selectedData
+    RANGE_TYPE: "ranges",  # value
+    CATEGORY_TYPE: "categories",  # value
+}

@@ -1,10 +1,13 @@
-"""The profile table (one row per segment, click to select) and the customer grid (paged from DuckDB)."""
+"""The profile table (one row per segment, click to select) and the customer grid (paged from DuckDB):
+their cards, their AG Grid column definitions and the profile table's rows."""
 from __future__ import annotations
 
 import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import html
 
+from core.models import SEGMENT, Run, SegmentProfile
+from core.views import SEGMENT_NAME, RunContext
 from layouts import ids, theme
 
 PAGE_SIZE = 100  # rows per block the customer grid asks the server for
@@ -72,3 +75,97 @@ def customers_card() -> dbc.Card:
         ],
         class_name="csi-card",
     )
+
+
+def profile_columns(run: Run, numeric: list[str]) -> list[dict]:
+    """AG Grid columns of the profile table: segment, size, share, mean and difference per feature, action."""
+    cols: list[dict] = [
+        {
+            "field": "name",
+            "headerName": "Segment",
+            "minWidth": 190,
+            "flex": 2,
+            "wrapText": True,
+            "autoHeight": True,
+            "cellStyle": {"styleConditions": [
+                {"condition": f"params.data.segment == {i}",
+                 "style": {"borderLeft": f"8px solid {theme.segment_color(i)}", "fontWeight": "600"}}
+                for i in range(1, max(run.k, len(run.segments)) + 1)
+            ]},
+        },
+        {"field": "size", "headerName": "Size", "type": "rightAligned", "minWidth": 90, "flex": 1,
+         "valueFormatter": {"function": "d3.format(',')(params.value)"}},
+        {"field": "share", "headerName": "Share", "type": "rightAligned", "minWidth": 70, "flex": 1,
+         "valueFormatter": {"function": "d3.format('.1%')(params.value)"}},
+    ]
+    features = [f for f in run.features if f in numeric]
+    for f in features:
+        cols.append(
+            {
+                "headerName": f,
+                "wrapHeaderText": True,
+                "autoHeaderHeight": True,
+                "children": [
+                    {"field": f"mean::{f}", "headerName": "mean", "type": "rightAligned", "minWidth": 70, "flex": 1,
+                     "valueFormatter": {"function": "d3.format(',.1f')(params.value)"}},
+                    {"field": f"diff::{f}", "headerName": "vs base", "type": "rightAligned", "minWidth": 74,
+                     "flex": 1, "valueFormatter": {"function": "d3.format('+,.1f')(params.value)"},
+                     "cellStyle": {"styleConditions": [
+                         {"condition": "params.value > 0", "style": {"color": "#128f76"}},
+                         {"condition": "params.value < 0", "style": {"color": "#c0392b"}},
+                     ]}},
+                ],
+            }
+        )
+    cols.append({"field": "action", "headerName": "Suggested action", "minWidth": 220, "flex": 4,
+                 "wrapText": True, "autoHeight": True, "tooltipField": "action",
+                 "headerTooltip": "A marketing action suited to the segment's profile"})
+    return cols
+
+
+def profile_rows(profiles: list[SegmentProfile], selected: tuple[int, ...]) -> list[dict]:
+    """rowData of the profile table: one row per segment with customers, keyed as profile_columns."""
+    rows = []
+    for p in profiles:
+        if not p.size:
+            continue
+        row = {
+            "row_id": str(p.segment),
+            "segment": p.segment,
+            "name": p.name,
+            "size": p.size,
+            "share": p.share,
+            "action": p.action,
+            "selected": p.segment in selected,
+        }
+        for feature, mean in p.means.items():
+            row[f"mean::{feature}"] = mean
+            row[f"diff::{feature}"] = p.diffs.get(feature)
+        rows.append(row)
+    return rows
+
+
+def grid_columns(ctx: RunContext) -> list[dict]:
+    """The customer grid: identifier and segment first (pinned), then the original columns."""
+    cols = [{"field": c, "headerName": c, "pinned": "left"} for c in ctx.identifiers]
+    cols.append(
+        {
+            "field": SEGMENT_NAME,
+            "headerName": "Segment",
+            "pinned": "left",
+            "width": 220,
+            "flex": 0,
+            "suppressSizeToFit": True,
+            "cellStyle": {"styleConditions": [
+                {"condition": f"params.data && params.data['{SEGMENT}'] == {i}",
+                 "style": {"borderLeft": f"8px solid {theme.segment_color(i)}"}}
+                for i in range(1, max(ctx.run.k, len(ctx.run.segments)) + 1)
+            ]},
+        }
+    )
+    cols += [
+        {"field": c, "headerName": c, **({"type": "rightAligned"} if c in ctx.numeric else {})}
+        for c in ctx.columns
+        if c not in ctx.identifiers
+    ]
+    return cols

@@ -39,18 +39,6 @@ CHART_LAYOUT = {
     "yaxis": {"gridcolor": "#eef1f3", "zeroline": False, "linecolor": "#c9d1d6"},
 }
 
-# Plotly's mode bar: keep selection tools, drop what does not help here.
-GRAPH_CONFIG = {
-    "displaylogo": False,
-    "modeBarButtonsToRemove": ["autoScale2d", "toImage", "zoomIn2d", "zoomOut2d"],
-    "responsive": True,
-}
-HIST_CONFIG = {
-    "displaylogo": False,
-    "modeBarButtonsToRemove": ["autoScale2d", "toImage", "zoomIn2d", "zoomOut2d", "lasso2d", "pan2d"],
-    "responsive": True,
-}
-
 SCATTER_HEIGHT = 420
 ELBOW_HEIGHT = 420
 HIST_HEIGHT = 220

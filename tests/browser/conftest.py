@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from app import create_app
 from core.config import PROJECT_DIR, Settings
 from core.store import Store
 
@@ -24,8 +25,6 @@ def app_store(tmp_path):
 @pytest.fixture
 def dashboard(app_store, dash_duo) -> Dashboard:
     """The dashboard open in headless Chromium on the bundled sample (the store outlives the server)."""
-    from app import create_app
-
     store, settings = app_store
     app = create_app(store, settings)
     dash_duo.driver.set_window_size(1280, 1000)

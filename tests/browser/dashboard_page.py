@@ -5,9 +5,12 @@ import json
 import time
 from pathlib import Path
 
+from dash.testing import wait
+from dash.testing.errors import TestingTimeoutError
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.actions.action_builder import ActionBuilder
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 
 from layouts import ids
 
@@ -29,17 +32,34 @@ class Dashboard:
 
     # -- waiting ------------------------------------------------------------------------------------
     def until(self, check, what: str, timeout: float | None = None):
-        deadline = time.time() + (timeout or self.timeout)
-        last = None
-        while time.time() < deadline:
+        """dash.testing.wait.until, where a check that raises (the page is still changing) counts as
+        not yet; the last answer is in the failure message."""
+        last: list = [None]
+
+        def attempt():
             try:
-                last = check()
-                if last:
-                    return last
+                last[0] = check()
             except Exception as exc:  # noqa: BLE001 - the page is still changing; try again
-                last = exc
-            time.sleep(0.2)
-        raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
+                last[0] = exc
+                return None
+            return last[0]
+
+        try:
+            return wait.until(attempt, timeout or self.timeout, poll=0.2)
+        except TestingTimeoutError:
+            raise AssertionError(f"timed out waiting for {what} (last: {last[0]!r})") from None
+
+    def steady(self, read, hold: float = 0.5):
+        """A check for `until`: (answer,) once read() has given the same answer for `hold` seconds."""
+        seen: dict = {}
+
+        def check():
+            now, value = time.monotonic(), read()
+            if seen.get("value") != value:
+                seen.update(value=value, since=now)
+            return (value,) if now - seen["since"] >= hold else None
+
+        return check
 
     def js(self, script: str, *args):
         return self.driver.execute_script(script, *args)
@@ -51,16 +71,12 @@ class Dashboard:
         self.until(lambda: self.js(
             f"const g = document.querySelector('{css_id(ids.SCATTER_GRAPH)} .js-plotly-plot');"
             "return !!(g && g.data && g.data.length);"), "the scatter")
-        self.until(self._settled, "the page to settle")
+        # The profile table and the summary agree and stay the same for half a second: the initial
+        # callbacks are done, so a click lands on the row it aims at (matters on a busy machine).
+        steady = self.steady(lambda: (self.profile_sizes(), self.summary_count()))
+        settled = lambda sizes, count: bool(sizes) and sum(sizes) == count  # noqa: E731
+        self.until(lambda: (held := steady()) and settled(*held[0]), "the page to settle")
         return self
-
-    def _settled(self) -> bool:
-        """The profile table and the summary agree and stay the same for half a second: the initial
-        callbacks are done, so a click lands on the row it aims at (matters on a busy machine)."""
-        before = (self.profile_sizes(), self.summary_count())
-        time.sleep(0.5)
-        after = (self.profile_sizes(), self.summary_count())
-        return before == after and bool(after[0]) and sum(after[0]) == after[1]
 
     def summary_text(self) -> str:
         return self.duo.find_element(css_id(ids.SUMMARY)).text
@@ -150,7 +166,8 @@ class Dashboard:
     def _drag(self, graph_selector: str, x0, y0, x1, y1) -> None:
         graph = self.duo.find_element(f"{graph_selector} .js-plotly-plot")
         self.js("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'});", graph)
-        self.until(lambda: self._still(graph), "the page to stop scrolling")
+        self.until(self.steady(lambda: self.js("return arguments[0].getBoundingClientRect().top;", graph),
+                               hold=0.15), "the page to stop scrolling")
         start, end = self.js(
             """
             const g = arguments[0], xa = g._fullLayout.xaxis, ya = g._fullLayout.yaxis;
@@ -172,11 +189,6 @@ class Dashboard:
         pointer.pointer_up()
         actions.perform()
 
-    def _still(self, element) -> bool:
-        before = self.js("return arguments[0].getBoundingClientRect().top;", element)
-        time.sleep(0.15)
-        return before == self.js("return arguments[0].getBoundingClientRect().top;", element)
-
     def range_label(self, column: str) -> str:
         return self.duo.find_element(css_id(ids.range_label(column))).text
 
@@ -190,11 +202,11 @@ class Dashboard:
             cell = self.duo.find_element(selector)
             name = cell.text
             ActionChains(self.driver).move_to_element(cell).click().perform()
-            deadline = time.time() + 8
-            while time.time() < deadline:
-                if "no filter" not in self.summary_text():
-                    return name
-                time.sleep(0.2)
+            try:
+                wait.until(lambda: "no filter" not in self.summary_text(), 8, poll=0.2)
+                return name
+            except TestingTimeoutError:
+                continue  # the click was lost: click again
         return name
 
     def clear_filters(self) -> None:
@@ -221,8 +233,6 @@ class Dashboard:
 
     def choose_k(self, k: int) -> None:
         """Turn 'auto' off and move the k slider with the keyboard."""
-        from selenium.webdriver.common.keys import Keys
-
         auto = self.duo.find_element(f"#{ids.K_AUTO}")
         if auto.is_selected():
             self.duo.find_element(f"label[for='{ids.K_AUTO}']").click()

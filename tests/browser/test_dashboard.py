@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from core.store import run_table
+from dashboard_page import css_id
 from layouts import ids
 
 pytestmark = pytest.mark.browser
@@ -27,6 +28,15 @@ def test_start_page_shows_the_sample_in_five_segments(dashboard):
     assert set(dashboard.histogram_totals().values()) == {200}
     dashboard.until(lambda: dashboard.customer_count() == 200, "the customer grid")
     assert dashboard.severe_logs() == []
+
+
+def test_no_chart_offers_to_share_it_with_an_outside_service(dashboard):
+    """Issue 15 item 1: the mode bars the browser draws hold no "Share chart" (Plotly Cloud) button."""
+    titles = dashboard.js(
+        "return Array.from(document.querySelectorAll('.modebar-btn')).map(b => b.getAttribute('data-title'));")
+    assert titles, "the scatter's mode bar should be drawn"
+    assert not [t for t in titles if t and ("Share" in t or "Cloud" in t or "Chart Studio" in t)], titles
+    assert dashboard.js("return document.querySelectorAll('.modebar-btn[data-title*=\"Share\"]').length;") == 0
 
 
 def test_box_selection_on_the_scatter_filters_every_view(dashboard):
@@ -146,3 +156,32 @@ def test_a_transactions_upload_segments_customers_on_rfm(dashboard, tmp_path):
     dashboard.until(lambda: sum(dashboard.profile_sizes()) == 60, "the RFM profile")
     dataset = dashboard.store.list_datasets()[0]
     assert dataset.kind == "transactions"
+
+
+def test_original_values_switch_keeps_only_rows_without_filled_features(dashboard, tmp_path):
+    """A filter kind added through core.filters + layouts.filters only (issue 13): its control appears
+    for a run that filled values and filters every view through the same spec."""
+    lines = ["id,spend,visits"]
+    for i in range(60):
+        spend = "" if i % 5 == 0 else str(20 + (i * 7) % 50)
+        visits = "" if i % 7 == 0 else str(1 + (i * 3) % 9)
+        lines.append(f"{i + 1},{spend},{visits}")
+    path = tmp_path / "gaps.csv"
+    path.write_text("\n".join(lines) + "\n")
+    expected = sum(1 for i in range(60) if i % 5 and i % 7)  # rows with both values in the file: 41
+    dashboard.upload(path)
+    dashboard.until(lambda: "Loaded 'gaps'" in dashboard.alert_text(ids.UPLOAD_ALERT), "the upload message",
+                    timeout=60)
+    dashboard.until(lambda: dashboard.summary_total() == 60, "the summary of the new dataset")
+    switch = dashboard.until(lambda: dashboard.duo.find_element(css_id(ids.filter_control("original"))),
+                             "the original-values switch")
+    dashboard.js("arguments[0].click();", switch)
+    dashboard.until(lambda: dashboard.summary_count() == expected, f"{expected} rows with original values")
+    dashboard.until(lambda: sum(dashboard.profile_sizes()) == expected, "the profile of those rows")
+    dashboard.until(lambda: dashboard.customer_count() == expected, "the customer grid")
+    run_id = latest_run_id(dashboard.store)
+    ds = dashboard.store.get_run(run_id).dataset_id
+    assert duckdb_count(dashboard.store, run_id,
+                        f"__row IN (SELECT __row FROM ds_{ds} WHERE spend IS NOT NULL AND visits IS NOT NULL)",
+                        []) == expected
+    assert dashboard.severe_logs() == []

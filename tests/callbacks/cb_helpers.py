@@ -1,9 +1,11 @@
 """Small helpers shared by the callback tests."""
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from dash import no_update
 
 from core.config import PROJECT_DIR, Settings
@@ -26,10 +28,6 @@ def text_of(component) -> str:
 
 def values(array) -> list:
     """A trace array as a list: plain, or Plotly's base64 typed array."""
-    import base64
-
-    import numpy as np
-
     if isinstance(array, dict) and "bdata" in array:
         return np.frombuffer(base64.b64decode(array["bdata"]), dtype=np.dtype(array["dtype"])).tolist()
     return list(array)

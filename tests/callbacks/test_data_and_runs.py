@@ -3,6 +3,9 @@ view, the Run button's validation, k larger than the distinct points, and the ru
 from __future__ import annotations
 
 import base64
+import dataclasses
+import io
+import json
 
 import dash_bootstrap_components as dbc
 import pytest
@@ -10,6 +13,8 @@ import pytest
 from callbacks.data import clean_mapping, dataset_options, dataset_view, decode_upload, handle_upload
 from callbacks.export import export_download
 from callbacks.segment import run_view, start_run, validate_run_request
+from core import pipeline
+from core.config import PROJECT_DIR
 from core.errors import InputError
 from layouts import theme
 
@@ -128,23 +133,38 @@ def test_mapping_is_optional_and_checked():
     "args",
     [
         ("0123456789ab", [], "standard", "median", 5, True),
-        ("0123456789ab", ["Age"], "zscore", "median", 5, True),
-        ("0123456789ab", ["Age"], "standard", "mode", 5, True),
-        ("0123456789ab", ["Age"], "standard", "median", 0, False),
-        ("0123456789ab", ["Age"], "standard", "median", -1, False),
-        ("0123456789ab", ["Age"], "standard", "median", 1000, False),
-        ("0123456789ab", ["Age"], "standard", "median", "abc", False),
-        ("0123456789ab", ["Age"], "standard", "median", 2.5, False),
-        ("0123456789ab", ["Age"], "standard", "median", float("inf"), False),
-        ("0123456789ab", ["Age"], "standard", "median", float("nan"), False),
+        ("0123456789ab", "Age", "standard", "median", 5, True),
         ("0123456789ab", ["Age"], "standard", "median", None, "yes"),
         ("not-an-id", ["Age"], "standard", "median", 5, True),
         ("0123456789ab", ["Age"] * 100, "standard", "median", 5, True),
     ],
 )
-def test_run_settings_are_validated(args):
+def test_run_request_shape_is_validated(args):
     with pytest.raises(InputError):
         validate_run_request(*args)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        ("zscore", "median", 5, True),
+        ("standard", "mode", 5, True),
+        ("standard", "median", 0, False),
+        ("standard", "median", -1, False),
+        ("standard", "median", 1000, False),
+        ("standard", "median", "abc", False),
+        ("standard", "median", 2.5, False),
+        ("standard", "median", float("inf"), False),
+        ("standard", "median", float("nan"), False),
+    ],
+)
+def test_run_settings_are_refused_by_the_core_and_change_nothing(fresh, settings):
+    """Scale, fill and k are checked by core.segmentation (their one home); the button shows why."""
+    runs_before = len(fresh.store.list_runs())
+    run_id, message = start_run(fresh.store, fresh.run.dataset_id, ["Age"], *settings)
+    assert run_id is None and message.color == "danger"
+    assert "went wrong" not in text_of(message)  # the core's own message, not a generic one
+    assert len(fresh.store.list_runs()) == runs_before
 
 
 def test_run_button_segments_with_the_chosen_settings(fresh):
@@ -203,8 +223,6 @@ def test_no_run_view_has_messages(sample):
 # -- export --------------------------------------------------------------------------------------------
 def test_export_writes_exactly_the_filtered_rows(sample):
     openpyxl = pytest.importorskip("openpyxl")
-    import io
-
     spec = sample.spec(segments=[2])
     data, err = export_download(sample.store, spec)
     assert err is None and data["filename"].endswith(".xlsx")
@@ -216,3 +234,29 @@ def test_export_writes_exactly_the_filtered_rows(sample):
 def test_export_of_a_bad_spec_is_an_alert(sample):
     data, err = export_download(sample.store, sample.spec(ranges={"Nope": [0, 1]}))
     assert data is None and err.color == "danger"
+
+
+# -- presets: a sidecar file in data/, not a special case by name -----------------------------------
+def test_the_samples_preset_comes_from_its_sidecar_file(sample):
+    info = sample.store.get_dataset(sample.run.dataset_id)
+    preset = json.loads((PROJECT_DIR / "data" / "mall_customers.preset.json").read_text())
+    assert pipeline.initial_features(info) == preset["features"]
+    assert sample.run.features == preset["features"]  # the sample's first run used it
+    # the CLI's documented default stays every usable numeric column
+    assert set(pipeline.initial_features(info, presets=False)) == {
+        "Age", "Annual Income (k$)", "Spending Score (1-100)"}
+
+
+def test_a_preset_applies_to_any_dataset_from_its_source_file(sample, tmp_path):
+    info = sample.store.get_dataset(sample.run.dataset_id)
+    renamed = dataclasses.replace(info, name="Renamed by the user")  # the name plays no part
+    assert pipeline.initial_features(renamed) == ["Annual Income (k$)", "Spending Score (1-100)"]
+    other = dataclasses.replace(info, source="other.csv")
+    assert pipeline.find_preset(other) is None
+    (tmp_path / "other.preset.json").write_text(json.dumps(
+        {"source": "other.csv", "features": ["Age"], "scale": "minmax"}))
+    assert pipeline.find_preset(other, tmp_path) == pipeline.Preset("other.csv", ["Age"], "minmax")
+    (tmp_path / "other.preset.json").write_text(json.dumps({"source": "other.csv", "features": ["Nope"]}))
+    assert pipeline.find_preset(other, tmp_path) is None  # a preset naming missing columns is ignored
+    (tmp_path / "other.preset.json").write_text("{not json")
+    assert pipeline.find_preset(other, tmp_path) is None

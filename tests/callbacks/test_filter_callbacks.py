@@ -1,22 +1,21 @@
 """How selections become the one filter spec: scatter regions, histogram ranges, profile rows, controls."""
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
-from callbacks.explore import filter_update
-from callbacks.filter_state import (
-    CATEGORY,
-    CLEAR,
-    HISTOGRAM,
-    PROFILE_ROW,
-    RANGE,
-    SCATTER,
-    SEGMENTS,
-    Event,
-    next_filter,
-    region_from_selection,
-    UNCHANGED,
-)
+from callbacks.explore import events_from_inputs, filter_update
+from callbacks.filter_state import CLEAR, Event, next_filter
+from core.filters import UNCHANGED, region_from_selection
+from layouts import ids
+from layouts.filters import kind_filters
+
+# Events name the filter kind (core.filters.KINDS key) their control changes.
+SCATTER = "region"
+HISTOGRAM = RANGE = "ranges"
+PROFILE_ROW = SEGMENTS = "segments"
+CATEGORY = "categories"
 from core.errors import InputError
 
 INCOME = "Annual Income (k$)"
@@ -134,3 +133,49 @@ def test_a_forged_current_spec_is_refused(sample):
     update, err = filter_update(sample.store, {"run_id": "'; DROP TABLE runs; --"}, [Event(CLEAR)], BOUNDS,
                                 RANGES, CATS)
     assert update is None and "unknown run" in str(err.children)
+
+
+def test_triggered_inputs_become_events_of_their_kind():
+    grouping = {
+        "scatter": {"id": ids.SCATTER_GRAPH, "property": "selectedData", "value": None, "triggered": False},
+        "hists": [{"id": ids.hist("Age"), "property": "selectedData", "value": {"range": {"x": [1, 2]}},
+                   "triggered": True}],
+        "kinds": [{"id": ids.filter_control("original"), "property": "value", "value": True, "triggered": True}],
+    }
+    events = events_from_inputs(grouping)
+    assert [(e.kind, e.value, e.column) for e in events] == [
+        ("ranges", {"range": {"x": [1, 2]}}, "Age"), ("original", True, None)]
+    grouping["clear"] = {"id": ids.CLEAR_FILTERS, "property": "n_clicks", "value": 1, "triggered": True}
+    assert [e.kind for e in events_from_inputs(grouping)] == [CLEAR]
+
+
+def test_original_values_switch_sets_and_clears_the_original_kind(sample):
+    u = next_filter(sample.store, sample.spec(), [Event("original", True)], BOUNDS, RANGES, CATS, ["original"])
+    assert u.changed and u.spec.to_dict()["original"] is True
+    assert u.controls.kinds == {"original": True}
+    off = next_filter(sample.store, u.spec.to_dict(), [Event("original", False)], BOUNDS, RANGES, CATS, ["original"])
+    assert off.spec.original is None and "original" not in off.spec.to_dict()
+
+
+def test_rule_kind_is_refused_when_the_run_has_no_rules(sample):
+    assert not any(s.rule for s in sample.run.segments)
+    update, err = filter_update(sample.store, sample.spec(), [Event("rule", 1)], BOUNDS, RANGES, CATS, ["rule"])
+    assert update is None and "no segment rules" in str(err.children)
+
+
+def test_unknown_kind_is_refused(sample):
+    update, err = filter_update(sample.store, sample.spec(), [Event("nope", 1)], BOUNDS, RANGES, CATS)
+    assert update is None and "unknown filter kind" in str(err.children)
+
+
+def test_kind_controls_appear_only_when_the_run_can_use_them(sample):
+    run = dataclasses.replace(sample.run, segments=[dataclasses.replace(s) for s in sample.run.segments])
+    assert kind_filters(run) == []  # the sample has no rules and nothing filled
+    run.segments[2].rule = '"Age" < 30'
+    run.filled = {"Age": {"method": "median", "value": 36.0, "count": 4}}
+    controls = kind_filters(run)
+    picker = controls[0].children[1]
+    assert picker.id == ids.filter_control("rule")
+    assert [o["value"] for o in picker.options] == [3]  # only segments that have a rule
+    switch = controls[1].children
+    assert switch.id == ids.filter_control("original") and switch.value is False

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from core.errors import InputError
-from core import filters
+from core import filters, lasso
 from core.filters import LASSO_VERTICES, MAX_LASSO_POINTS, FilterSpec, where_clause
-from core.models import ROW, SEGMENT, X, Y
+from core.models import ROW, SEGMENT, X, Y, Segment
 from core.store import run_table
 
 NUMERIC = ["Age", "Annual Income (k$)"]
@@ -301,7 +301,7 @@ SPIRAL = [
 @pytest.mark.parametrize("plain_edges", [0, 1000], ids=["raster", "exact-only"])
 @pytest.mark.parametrize("poly", [CONCAVE_C, STAR, SPIRAL], ids=["concave_c", "star", "spiral"])
 def test_lasso_raster_and_exact_test_agree_with_python(store, points_run, monkeypatch, poly, plain_edges):
-    monkeypatch.setattr(filters, "LASSO_PLAIN_EDGES", plain_edges)
+    monkeypatch.setattr(lasso, "LASSO_PLAIN_EDGES", plain_edges)
     run, frame = points_run
     spec = spec_for(run, region={"kind": "lasso", "points": [list(p) for p in poly]})
     pts = spec.region.points
@@ -312,11 +312,11 @@ def test_lasso_raster_and_exact_test_agree_with_python(store, points_run, monkey
 def test_lasso_raster_is_exact_on_cell_borders_and_vertices(store, make_run, monkeypatch):
     """Points placed on the raster's cell borders, on the polygon's vertices and edges, and just
     beside them: the raster never decides a point the exact test would decide otherwise."""
-    monkeypatch.setattr(filters, "LASSO_PLAIN_EDGES", 0)
-    poly = filters._simplify(SPIRAL, filters.LASSO_VERTICES)
+    monkeypatch.setattr(lasso, "LASSO_PLAIN_EDGES", 0)
+    poly = lasso.simplify(SPIRAL, lasso.LASSO_VERTICES)
     xs, ys = [p[0] for p in poly], [p[1] for p in poly]
     x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
-    n = filters.LASSO_GRID
+    n = lasso.LASSO_GRID
     gx = x0 + (x1 - x0) / n * np.arange(n + 1)
     gy = y0 + (y1 - y0) / n * np.arange(n + 1)
     lattice = [(a, b) for a in gx for b in gy]
@@ -337,10 +337,10 @@ def test_simplified_lasso_stays_close_to_the_drawn_path():
     t = np.linspace(0, 2 * math.pi, 2500, endpoint=False)
     r = 6 + 2.5 * np.sin(5 * t)
     drawn = list(zip((r * np.cos(t)).tolist(), (r * np.sin(t)).tolist()))
-    simple = filters._simplify(drawn, filters.LASSO_VERTICES)
-    assert 3 <= len(simple) <= filters.LASSO_VERTICES
+    simple = lasso.simplify(drawn, lasso.LASSO_VERTICES)
+    assert 3 <= len(simple) <= lasso.LASSO_VERTICES
     assert all(p in drawn for p in simple)
-    assert filters._simplify(simple, filters.LASSO_VERTICES) == simple  # parsing twice changes nothing
+    assert lasso.simplify(simple, lasso.LASSO_VERTICES) == simple  # parsing twice changes nothing
 
     def dist_to_outline(p):
         best = math.inf
@@ -353,4 +353,86 @@ def test_simplified_lasso_stays_close_to_the_drawn_path():
     worst = max(dist_to_outline(p) for p in drawn[::5])
     assert worst < 0.05 * 17  # under 5% of the lasso's size (about 17 units across)
     square = [(0, 0), (1, 0), (2, 0), (2, 1), (2, 2), (1, 2), (0, 2), (0, 1)] * 10
-    assert len(filters._simplify(square, 5)) <= 5
+    assert len(lasso.simplify(square, 5)) <= 5
+
+
+# -- kinds that need the run: rule, original, the outlier group ------------------------------------
+def run_spec(run, dataset_columns, numeric, categorical, **data) -> FilterSpec:
+    return FilterSpec.from_dict({"run_id": run.run_id, **data}, numeric, categorical, run.k, run=run,
+                                dataset_columns=dataset_columns)
+
+
+def count_where(store, run, spec, numeric, categorical) -> int:
+    sql, params = where_clause(spec, numeric, categorical)
+    with store.cursor() as cur:
+        return cur.execute(f"SELECT count(*) FROM {run_table(run.run_id)} WHERE {sql}", params).fetchone()[0]
+
+
+def test_rule_kind_selects_the_customers_matching_the_segments_rule(store, make_run, frames):
+    frame = frames.synthetic(500, seed=3)
+    run = make_run(frame)
+    run.segments[1].rule = '"age" < 30 AND "spend" >= 100'  # as the core writes it when fitting
+    cols = list(frame.columns)
+    spec = run_spec(run, cols, ["age", "spend"], ["region"], rule=2)
+    assert spec.rule.sql == run.segments[1].rule and spec.to_dict()["rule"] == 2
+    expected = int(((frame["age"] < 30) & (frame["spend"] >= 100)).sum())  # pandas, independently
+    assert count_where(store, run, spec, ["age", "spend"], ["region"]) == expected
+    assert "matching the rule of segment 2" in filters.describe(spec, [s.name for s in run.segments])
+    again = run_spec(run, cols, ["age", "spend"], ["region"], **json.loads(json.dumps(spec.to_dict())))
+    assert again == spec
+
+
+@pytest.mark.parametrize("raw", ['"age" > 0 OR 1=1', [2], True, 99])
+def test_rule_kind_takes_only_a_segment_id_of_the_run(store, make_run, frames, raw):
+    frame = frames.synthetic(50, seed=4)
+    run = make_run(frame)
+    run.segments[0].rule = '"age" < 30'
+    with pytest.raises(InputError):
+        run_spec(run, list(frame.columns), ["age", "spend"], ["region"], rule=raw)
+
+
+def test_rule_kind_is_refused_when_the_run_has_no_rules(store, make_run, frames):
+    frame = frames.synthetic(50, seed=5)
+    run = make_run(frame)
+    with pytest.raises(InputError, match="no segment rules"):
+        run_spec(run, list(frame.columns), ["age", "spend"], ["region"], rule=1)
+    with pytest.raises(InputError, match="no segment rules"):
+        FilterSpec.from_dict({"run_id": run.run_id, "rule": 1}, ["age"], [], run.k)  # no run given
+
+
+def test_original_kind_keeps_rows_whose_features_were_not_filled(store, make_run, frames):
+    frame = frames.synthetic(400, seed=6)
+    frame["spend"] = frame["spend"].astype(float)
+    frame.loc[frame.index % 7 == 0, "spend"] = np.nan  # missing in the file
+    frame.loc[frame.index % 11 == 0, "age"] = np.nan
+    run = make_run(frame, features=["age", "spend"])
+    with store.cursor() as cur:  # the run table holds filled values, as a real run does
+        cur.execute(f'UPDATE {run_table(run.run_id)} SET spend = 50.0 WHERE spend IS NULL')
+        cur.execute(f'UPDATE {run_table(run.run_id)} SET age = 40 WHERE age IS NULL')
+    spec = run_spec(run, list(frame.columns), ["age", "spend"], ["region"], original=True)
+    expected = int((frame["spend"].notna() & frame["age"].notna()).sum())
+    assert count_where(store, run, spec, ["age", "spend"], ["region"]) == expected
+    assert spec.to_dict()["original"] is True
+    combined = run_spec(run, list(frame.columns), ["age", "spend"], ["region"], original=True, segments=[1])
+    assert count_where(store, run, combined, ["age", "spend"], ["region"]) == int(
+        (frame["spend"].notna() & frame["age"].notna() & (frame[SEGMENT] == 1)).sum())
+    assert run_spec(run, list(frame.columns), ["age"], [], original=False).is_empty
+    with pytest.raises(InputError):
+        run_spec(run, list(frame.columns), ["age"], [], original="yes")
+
+
+def test_an_outlier_group_is_a_valid_segment(store, make_run, frames):
+    frame = frames.synthetic(60, k=3, seed=7)
+    run = make_run(frame)
+    run.segments.append(Segment(id=run.k + 1, name="Outliers", action="review", size=0, share=0.0,
+                                centroid={}, outlier_group=True))
+    spec = run_spec(run, list(frame.columns), ["age"], [], segments=[run.k + 1])
+    assert spec.segments == (run.k + 1,)
+    with pytest.raises(InputError):
+        run_spec(run, list(frame.columns), ["age"], [], segments=[run.k + 2])
+
+
+def test_every_kind_is_registered_with_its_words_and_sql():
+    assert list(filters.KINDS) == ["segments", "ranges", "categories", "region", "rule", "original"]
+    for key, kind in filters.KINDS.items():
+        assert kind.key == key and hasattr(FilterSpec, "__dataclass_fields__") and key in FilterSpec.__dataclass_fields__

@@ -36,6 +36,12 @@ SAFE_ATTRIBUTES = {"table"}  # DatasetInfo.table / Run.table / RunContext.table:
 REVIEWED: dict[tuple[str, str, str], str] = {
     ("core/quality.py", "validate", "check.condition"):
         "_Check.condition is built only by value_checks() from quote_ident() and constant SQL",
+    ("core/filters.py", "where_clause", "kind.where(value, ctx)"):
+        "method calls are not followed: each FilterKind.where is audited on its own by "
+        "test_sql_safety.test_every_filter_kind_builds_sql_from_checked_parts",
+    ("core/filters.py", "where", "value.sql"):
+        "RuleChoice.sql is the run's own Segment.rule, written by the core at fit time and looked up "
+        "from the stored run by segment id in RuleKind.parse; the client only sends the id",
 }
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from core.config import PROJECT_DIR
+from core.filters import KINDS
 from sql_audit import REVIEWED, Audit
 
 
@@ -21,6 +22,19 @@ def test_core_sql_interpolates_only_checked_identifiers_and_constants():
         "a dataset/run, a number or a constant (bind values with ?; quote identifiers with quote_ident):\n"
         + "\n".join(str(f) for f in findings)
     )
+
+
+def test_every_filter_kind_builds_sql_from_checked_parts():
+    """where_clause calls each registered kind's `where` (a method call the audit cannot follow):
+    audit every FilterKind.where's returned SQL here, and make sure every registered kind has one."""
+    audit = Audit(PROJECT_DIR, ["core"])
+    mod = audit.modules["core.filters"]
+    methods = {name.split(".")[0]: fn for name, fn in mod.functions.items() if name.endswith(".where")}
+    assert {type(k).__name__ for k in KINDS.values()} <= set(methods)
+    for cls, fn in methods.items():
+        if cls == "FilterKind":
+            continue  # the abstract base raises
+        assert audit._safe_returns(mod, fn, 0), f"{cls}.where splices something unchecked into SQL"
 
 
 def test_reviewed_exceptions_are_few_and_explained():

@@ -1,4 +1,5 @@
-"""Plotly figures shaped from the core's small results (no data access here)."""
+"""Plotly figures shaped from the core's small results (no data access here), and the one mode-bar
+config every dcc.Graph uses (no button that sends a chart, and with it customer data, elsewhere)."""
 from __future__ import annotations
 
 import base64
@@ -11,7 +12,33 @@ from core.filters import FilterSpec
 from core.models import Run
 from core.views import Histogram, ScatterData
 from layouts import theme
-from layouts.charts import placeholder_figure
+
+# Plotly's outside-service buttons and links, all off: "Share chart" (sendChartToCloud) uploads the
+# figure and its data to Plotly Cloud, the logo and "Edit chart" link to plotly.com (issue 15 item 1).
+OUTSIDE_SERVICE_BUTTONS = ("sendChartToCloud", "editInChartStudio")
+OUTSIDE_SERVICES_OFF = {
+    "displaylogo": False,
+    "showSendToCloud": False,
+    "showEditInChartStudio": False,
+    "showLink": False,
+    "sendData": False,
+}
+_LOCAL_ONLY_REMOVED = ("autoScale2d", "toImage", "zoomIn2d", "zoomOut2d")  # no help here
+
+
+def graph_config(*remove: str, **overrides) -> dict:
+    """The one dcc.Graph config: outside services off, plus the graph's own removals and settings."""
+    return {
+        **OUTSIDE_SERVICES_OFF,
+        "responsive": True,
+        **overrides,
+        "modeBarButtonsToRemove": list(dict.fromkeys(OUTSIDE_SERVICE_BUTTONS + _LOCAL_ONLY_REMOVED + remove)),
+    }
+
+
+SCATTER_CONFIG = graph_config()
+HIST_CONFIG = graph_config("lasso2d", "pan2d")
+ELBOW_CONFIG = graph_config(displayModeBar=False)
 
 
 def _layout(**overrides) -> dict:
@@ -247,8 +274,22 @@ def histogram_figure(hist: Histogram, segment_names: list[str], active: tuple[fl
     return {"data": traces, "layout": layout}
 
 
-def empty_figure(message: str, height: int) -> dict:
-    return placeholder_figure(message, height)
+def placeholder_figure(message: str, height: int) -> dict:
+    """A figure with no data and a centred message: the empty state of every chart."""
+    return {
+        "data": [],
+        "layout": {
+            **theme.CHART_LAYOUT,
+            "height": height,
+            "xaxis": {"visible": False},
+            "yaxis": {"visible": False},
+            "annotations": [{"text": message, "showarrow": False, "xref": "paper", "yref": "paper",
+                             "x": 0.5, "y": 0.5, "font": {"size": 14, "color": theme.MUTED}}] if message else [],
+        },
+    }
+
+
+empty_figure = placeholder_figure  # the name the views use for "nothing to draw"
 
 
 # -- helpers ----------------------------------------------------------------------------------------
