@@ -175,14 +175,17 @@ def _classify_sql(t: str) -> str:
     return "CASE " + " ".join(whens) + " END"
 
 
-def detect_dates(cur, table: str, column: str, order: str = "auto") -> DateReading | None:
+def detect_dates(
+    cur, table: str, column: str, order: str = "auto", *, min_share: float = DATE_SHARE
+) -> DateReading | None:
     """How `column` of `table` writes dates, from every value (one aggregate query); None when it is
     not a date column (fewer than 90% of its present values read as dates, or none present).
 
     Order rule for day-or-month-first dates: a first part above 12 anywhere means day/month/year, a
     second part above 12 means month/day/year. When nothing decides (every such date has both parts
     at most 12) they are read day first and `sure` is False; when both occur the order that reads
-    more values wins and `sure` is False. An explicit `order` (dmy | mdy | ymd) is used as given."""
+    more values wins and `sure` is False. An explicit `order` (dmy | mdy | ymd) is used as given.
+    `min_share` lowers the 90% bar for callers that read a known date column as far as it goes."""
     if order not in DATE_ORDERS:
         raise InputError(f"the date order must be one of {', '.join(DATE_ORDERS)}, not {order!r}")
     types = {r[0]: r[1] for r in cur.execute(f"DESCRIBE SELECT * FROM {quote_ident(table)}").fetchall()}
@@ -228,12 +231,13 @@ def detect_dates(cur, table: str, column: str, order: str = "auto") -> DateReadi
         chosen, note = "mdy", f"{second_day:,} have a second part above 12"
     elif first_day and second_day:
         chosen, sure = ("dmy" if parsed_dmy >= parsed_mdy else "mdy"), False
-        note = f"{first_day:,} have a first part above 12 and {second_day:,} a second part above 12"
+        note = (f"dates mix day/month ({first_day:,} with a first part above 12) and month/day "
+                f"({second_day:,} with a second part above 12); the others could not be read")
     else:
         chosen, sure = "dmy", False
     parsed = {"dmy": parsed_dmy, "mdy": parsed_mdy, "ymd": parsed_ymd}[chosen]
     share = parsed / present
-    if share < DATE_SHARE:
+    if share < min_share or (min_share > 0 and not parsed):
         return None
     main = max(layouts, key=lambda lay: counts[lay])
     reading = DateReading(main, chosen, sure, share, "", layouts, present, parsed)
@@ -261,3 +265,39 @@ def _message(r: DateReading, numeric: int, note: str, two_digit: int) -> str:
     if two_digit:
         text += f"; {TWO_DIGIT_YEARS}"
     return text
+
+
+def looks_like_date(text: str) -> bool:
+    """True when `text` reads as a real date in some layout and some day/month order (used on a few
+    sample values, e.g. to guess which column of a transactions file holds the dates)."""
+    import datetime as dt
+    import re
+
+    t = str(text).strip()
+    if not t:
+        return False
+    for layout in REGEX_LAYOUTS:
+        m = re.fullmatch(_regex(layout), t)
+        if not m:
+            continue
+        p1, s1, p2, s2, p3 = m.group(1, 2, 3, 4, 5)
+        if layout in ("ymd", "numeric") and s1 != s2:
+            return False
+        if layout in ("ymd", "compact"):
+            candidates = [(p1, p2, p3)]
+        elif layout == "numeric":
+            candidates = [(p3, p2, p1), (p3, p1, p2)]
+        else:
+            name, day = (p2, p1) if layout == "day_name" else (p1, p2)
+            month = dict(_MONTHS).get(name.lower())
+            candidates = [(p3, str(month), day)] if month else []
+        for y, mo, d in candidates:
+            year = int(y) + ((1900 if int(y) >= 69 else 2000) if len(y) == 2 else 0)
+            try:
+                dt.date(year, int(mo), int(d))
+            except ValueError:
+                continue
+            if MIN_YEAR <= year <= MAX_YEAR:
+                return True
+        return False
+    return False
