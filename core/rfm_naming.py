@@ -86,9 +86,9 @@ def recency_words(seg: SegmentRfm, base: BaseCuts) -> str:
     days = seg.recency_median
     if days > YEAR_DAYS:
         return "Lapsed over a year"
-    q = _quintile(days, base.recency)  # 1 = most recent fifth of the base
-    if days > HALF_YEAR_DAYS and q >= 3:
+    if days > HALF_YEAR_DAYS:
         return "Lapsed 6-12 months"
+    q = _quintile(days, base.recency)  # 1 = most recent fifth of the base
     if q <= 1 or days <= 7:
         return "Recent"
     if q == 2 or days <= MONTH_DAYS:
@@ -111,23 +111,39 @@ def monetary_words(seg: SegmentRfm, base: BaseCuts) -> str:
 
 
 def rfm_segment_names(segments: Sequence[SegmentRfm], base: BaseCuts) -> list[str]:
-    """One unique name per segment, e.g. "Recent, frequent, big spenders". Two segments with the
-    same words are told apart by their typical recency in days."""
+    """One unique name per segment, e.g. "Recent, frequent, big spenders". Segments that would share
+    a name are told apart by the measure that differs most between them, in its own units."""
     names = [
         f"{recency_words(s, base)}, {frequency_words(s, base)}, {monetary_words(s, base)}" for s in segments
     ]
-    for i, name in enumerate(names):
-        if names.count(name) > 1:
-            clash = [j for j, n in enumerate(names) if n == name]
-            for j in clash:
-                s = segments[j]
-                names[j] = f"{name} (last bought {s.recency_low:,.0f}-{s.recency_high:,.0f} days ago)"
+    for name in set(names):
+        clash = [j for j, n in enumerate(names) if n == name]
+        if len(clash) > 1:
+            detail = _distinguishing_detail([segments[j] for j in clash])
+            for j, d in zip(clash, detail):
+                names[j] = f"{name} ({d})"
     seen: dict[str, int] = {}
     for i, name in enumerate(names):  # last resort: a number
         seen[name] = seen.get(name, 0) + 1
         if seen[name] > 1:
             names[i] = f"{name} ({seen[name]})"
     return names
+
+
+def _distinguishing_detail(segs: Sequence[SegmentRfm]) -> list[str]:
+    """Per segment a short phrase on the measure whose values differ most (largest max/min ratio)."""
+    measures = {
+        "recency": ([s.recency_median for s in segs], lambda v: f"last bought about {v:,.0f} days ago"),
+        "frequency": ([s.frequency for s in segs], lambda v: f"{v:,.1f} purchases on average"),
+        "monetary": ([s.monetary for s in segs], lambda v: f"{v:,.0f} spent on average"),
+    }
+
+    def spread(values: list[float]) -> float:
+        low, high = min(values), max(values)
+        return high / low if low > 0 else (math.inf if high > low else 1.0)
+
+    values, words = max(measures.values(), key=lambda m: spread(m[0]))
+    return [words(v) for v in values]
 
 
 # -- actions ---------------------------------------------------------------------------------
@@ -246,7 +262,7 @@ def named_run(store: Store, run: Run) -> Run:
     """`run` with RFM names and actions when its features are the RFM measures (stored in the
     catalogue the first time, in one transaction); any other run unchanged. The outlier group keeps
     its name."""
-    if run.run_id in _named or not is_rfm_run(run.features):
+    if run.run_id in _named or not is_rfm_run(run.features) or is_group_run(run):
         return run
     segs, base = segment_rfm(store, run)
     regular = [s for s in segs if not _is_outlier(run, s.id)]
@@ -264,6 +280,14 @@ def named_run(store: Store, run: Run) -> Run:
         clear_caches()  # cached run contexts hold the old names
     _named.add(run.run_id)
     return run
+
+
+def is_group_run(run: Run) -> bool:
+    """A run whose segments are the named RFM groups (core.rfm.groups.run_rfm_groups): it keeps the
+    group names and the groups' own actions."""
+    from core.rfm.groups import GROUP_NAMES
+
+    return not run.elbow and bool(run.segments) and all(s.name in GROUP_NAMES for s in run.segments)
 
 
 def _is_outlier(run: Run, seg_id: int) -> bool:

@@ -160,3 +160,28 @@ def _group_segments(cur, run: Run, ids: list[tuple[str, int]], action_of) -> lis
             rule=group_rule(name), rule_precision=1.0, rule_recall=1.0,
         ))
     return out
+
+
+def segment_by_groups(store: Store, path, *, mapping: dict | None = None, date_order: str = "auto",
+                      reference_date: str | None = None):
+    """Load a transactions file and segment it by its named RFM groups (what `python -m core rfm
+    --segments rfm-groups` does): a pipeline.SegmentationResult like segment_path's."""
+    from pathlib import Path
+
+    from core.filters import FilterSpec
+    from core.pipeline import SegmentationResult, load_path
+    from core.profiling import profile_segments
+
+    path = Path(path)
+    info = load_path(store, path, path.stem, transactions=True, mapping=mapping, date_order=date_order,
+                     reference_date=reference_date, source_name=path.name)
+    run = run_rfm_groups(store, info.dataset_id)
+    return SegmentationResult(info, run, profile_segments(store, FilterSpec(run.run_id)))
+
+
+def add_group_mix(store: Store, run: Run, summary: dict) -> dict:
+    """The CLI's JSON summary with each segment's `rfm_groups` ({group: share})."""
+    mix = rfm_group_mix(store, run)
+    for seg in summary.get("segments", []):
+        seg["rfm_groups"] = mix.get(int(seg["id"]), {})
+    return summary
