@@ -123,7 +123,7 @@ def _norm_name(name: str) -> str:
     return re.sub(r"[^0-9a-z]+", " ", str(name).lower()).strip()
 
 
-def _is_number_text(v: str) -> bool:
+def is_number_text(v: str) -> bool:
     return bool(_NUMBER_RE.match(v.strip()))
 
 
@@ -153,7 +153,7 @@ def _profile(name: str, values: list[str]) -> _ColumnProfile:
     n = len(vals)
     if n == 0:
         return _ColumnProfile(name, 0, 0.0, 0.0, 0.0, 0.0, 0.0)
-    nums = [x for x in (_number(v) if _is_number_text(v) else None for v in vals) if x is not None]
+    nums = [x for x in (_number(v) if is_number_text(v) else None for v in vals) if x is not None]
     return _ColumnProfile(
         name=name,
         values=n,

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import duckdb
 
-from core.dates import DATE_ORDERS
+from core.dates import DATE_ORDERS, looks_like_date
 from core.errors import InputError
 from core.models import CATEGORICAL, ROW, DatasetInfo, RuleFinding
 from core.rfm.derive import RfmStats, derive_rfm, parse_reference_date
 from core.rfm.mapping import (
-    CUSTOMER_COLUMNS, KIND, SAMPLE_ROWS, TransactionMapping, detect_columns, resolve_mapping,
+    CUSTOMER_COLUMNS, KIND, SAMPLE_ROWS, TransactionMapping, is_number_text, detect_columns, resolve_mapping,
 )
 from core.store import Store, new_id, quote_ident
 
@@ -29,15 +29,30 @@ def column_sample(cur: duckdb.DuckDBPyConnection, table: str, columns: list[str]
     return {c: [r[i] for r in data if r[i] is not None] for i, c in enumerate(columns)}
 
 
+def stage_transactions(cur: duckdb.DuckDBPyConnection, path: Path, table: str, source: str):
+    """core.ingest.stage_file, then one transactions-specific check: a "header" with a date or a
+    number among its names is the first purchase, not a header (no real header names a column
+    "12/1/10 8:26"), so the file is read again without one and the report says so."""
+    from core.ingest import stage_file
+
+    staged = stage_file(cur, path, table, source_name=source)
+    if staged.header and any(looks_like_date(c) or is_number_text(c) for c in staged.columns):
+        cur.execute(f"DROP TABLE IF EXISTS {table}")
+        staged = stage_file(cur, path, table, header=False, source_name=source)
+        staged.repairs.append(
+            "transactions: the first line holds a date or a number, so it was read as a purchase, not "
+            "as column names; the columns are named column_1, column_2, ..."
+        )
+    return staged
+
+
 def inspect_transactions(store: Store, path: str | Path, *, source_name: str | None = None) -> tuple[list[str], TransactionMapping]:
     """The columns of a transactions file and the detected mapping, without loading anything (for
     the UI's mapping step when `sure` is False)."""
-    from core.ingest import stage_file
-
     path = Path(path)
     with store.transaction() as cur:
         table = f"rfm_inspect_{new_id()}"
-        staged = stage_file(cur, path, table, source_name=source_name or path.name)
+        staged = stage_transactions(cur, path, table, source_name or path.name)
         sample = column_sample(cur, table, staged.columns)
         cur.execute(f"DROP TABLE IF EXISTS {table}")
     return staged.columns, detect_columns(staged.columns, sample)
@@ -70,15 +85,13 @@ def preview_rfm(
     """The first `n` customers' R, F and M (in file order) as `load_transactions` would derive them,
     without publishing anything: every working table is TEMP and dropped. Raises InputError like a
     load would (unreadable file, a mapping that cannot work, no usable line)."""
-    from core.ingest import stage_file
-
     if date_order not in DATE_ORDERS:
         raise InputError(f"the date order must be one of {', '.join(DATE_ORDERS)}, not {date_order!r}")
     n = max(1, min(int(n), 100))
     path = Path(path)
     key = new_id()
     with store.transaction() as cur:
-        staged = stage_file(cur, path, f"rfm_preview_{key}", source_name=source_name or path.name)
+        staged = stage_transactions(cur, path, f"rfm_preview_{key}", source_name or path.name)
         try:
             sample = column_sample(cur, staged.table, staged.columns)
             used, warnings = resolve_mapping(staged.columns, sample, mapping)
@@ -120,7 +133,7 @@ def load_transactions(
     and publishing (the benchmark reports them). `mapping` names the columns (missing roles are detected);
     `date_order` is auto | ymd | dmy | mdy; `reference_date` (YYYY-MM-DD) replaces "the day after the
     newest date" for recency. The report (dataset.quality) says what was done to the lines."""
-    from core.ingest import StagedFile, publish_staged, stage_file
+    from core.ingest import StagedFile, publish_staged
 
     path = Path(path)
     source = source_name or path.name
@@ -132,7 +145,7 @@ def load_transactions(
         with store.transaction() as cur:
             key = new_id()
             t0 = time.perf_counter()
-            staged = stage_file(cur, path, f"rfm_stage_{key}", source_name=source)
+            staged = stage_transactions(cur, path, f"rfm_stage_{key}", source)
             t1 = time.perf_counter()
             sample = column_sample(cur, staged.table, staged.columns)
             used, mapping_warnings = resolve_mapping(staged.columns, sample, mapping)
