@@ -211,6 +211,31 @@ def detect_columns(columns: list[str], sample: dict[str, list[str]]) -> Transact
         setattr(mapping, role, col)
         used.add(col)
 
+    _fill_by_values(mapping, columns, profiles, used, reasons)
+
+    # Required roles still missing: a column named for the role whose values do not fit is still
+    # taken, so that the load reports its values rather than claiming the column does not exist.
+    for role in ("customer", "date", "amount"):
+        if getattr(mapping, role) or (role == "amount" and mapping.quantity and mapping.price):
+            continue
+        by_name = sorted((t for t in named if t[1] == role and t[2] not in used), key=lambda t: -t[0])
+        if by_name:
+            setattr(mapping, role, by_name[0][2])
+            used.add(by_name[0][2])
+            reasons.append(f"{role}: '{by_name[0][2]}' is named like one but its values do not look like it")
+    for role in ("customer", "date"):
+        if not getattr(mapping, role):
+            reasons.append(f"{role}: no column looks like a {role}")
+    if not mapping.amount and not (mapping.quantity and mapping.price):
+        reasons.append("amount: no amount column, nor a quantity and a price column")
+    mapping.reasons = reasons
+    mapping.sure = not reasons
+    return mapping
+
+
+def _fill_by_values(mapping: TransactionMapping, columns: list[str], profiles: dict[str, _ColumnProfile],
+                    used: set[str], reasons: list[str]) -> None:
+    """Roles no name pointed to, taken from the values: money, then the date, then the customer."""
     # Monetary: an amount, or quantity and price. A name-detected amount wins; quantity alone is
     # kept only for the sign of returns.
     if not mapping.amount and not (mapping.quantity and mapping.price):
@@ -243,25 +268,6 @@ def detect_columns(columns: list[str], sample: dict[str, list[str]]) -> Transact
             mapping.customer = free[0]
             used.add(free[0])
             reasons.append(f"customer: '{mapping.customer}' was chosen by its position and values")
-
-    # Required roles still missing: a column named for the role whose values do not fit is still
-    # taken, so that the load reports its values rather than claiming the column does not exist.
-    for role in ("customer", "date", "amount"):
-        if getattr(mapping, role) or (role == "amount" and mapping.quantity and mapping.price):
-            continue
-        by_name = sorted((t for t in named if t[1] == role and t[2] not in used), key=lambda t: -t[0])
-        if by_name:
-            setattr(mapping, role, by_name[0][2])
-            used.add(by_name[0][2])
-            reasons.append(f"{role}: '{by_name[0][2]}' is named like one but its values do not look like it")
-    for role in ("customer", "date"):
-        if not getattr(mapping, role):
-            reasons.append(f"{role}: no column looks like a {role}")
-    if not mapping.amount and not (mapping.quantity and mapping.price):
-        reasons.append("amount: no amount column, nor a quantity and a price column")
-    mapping.reasons = reasons
-    mapping.sure = not reasons
-    return mapping
 
 
 def resolve_mapping(
