@@ -74,7 +74,8 @@ def derive_rfm(
     `staged_table` has `__row` (the file row) and the source columns (text, or native types from
     Parquet). The result `out_table` (a TEMP table, replaced) has `__row` (the file row of the
     customer's first used line) and CUSTOMER_COLUMNS, typed. Returns the counts for the report.
-    `trimmed` is accepted for callers of the staged reader (date and money parsing trim anyway).
+    `trimmed=True` says the text values carry no surrounding spaces (core.ingest.stage_file trims), so
+    customer and invoice ids skip the trim; dates and money are trimmed by their parsers anyway.
     """
     t0 = time.perf_counter()
     if not _TABLE_RE.match(staged_table) or not _TABLE_RE.match(out_table):
