@@ -128,6 +128,14 @@ def _layout_sql(text: str, layout: str, order: str) -> str:
     regex inside a CASE would run once per mention), then the parts, checked, to a second one."""
     if layout == "numeric" and order not in ("dmy", "mdy"):
         return "NULL::TIMESTAMP"  # day-or-month-first dates are not read when year first was chosen
+    return (
+        f"list_transform([regexp_extract({text}, '{_regex(layout)}', {_GROUPS})], "
+        f"lambda s: {_groups_timestamp_sql(layout, order)})[1]"
+    )
+
+
+def _groups_timestamp_sql(layout: str, order: str) -> str:
+    """TIMESTAMP from the regex groups bound to `s` (see _layout_sql), read as `layout` and `order`."""
     if layout in ("ymd", "compact"):
         y, m, d = "s.p1", "s.p2", "s.p3"
     elif layout == "day_name" or (layout == "numeric" and order == "dmy"):
@@ -142,10 +150,7 @@ def _layout_sql(text: str, layout: str, order: str) -> str:
         f"{{'ok': s.p1 <> '' AND {same_sep}, 'y': {_year_sql(y)}, 'm': {month}, 'd': {_int(d)}, "
         f"'h': {_hour_sql()}, 'mi': {minute}, 'sec': {second}}}"
     )
-    return (
-        f"list_transform([regexp_extract({text}, '{_regex(layout)}', {_GROUPS})], "
-        f"lambda s: list_transform([{parts}], lambda v: {_VALID_TIMESTAMP})[1])[1]"
-    )
+    return f"list_transform([{parts}], lambda v: {_VALID_TIMESTAMP})[1]"
 
 
 # Every part is checked before make_timestamp: an invalid date there raises an error, and catching
@@ -181,6 +186,14 @@ def date_sql(expr: str, reading: DateReading) -> str:
     if not tries:
         return "NULL::TIMESTAMP"
     return tries[0] if len(tries) == 1 else "COALESCE(" + ", ".join(tries) + ")"
+
+
+# Day-or-month-first text `t` read once by its regex: both orders, the two parts and the year's digits.
+_NUMERIC_BOTH_ORDERS = (
+    f"list_transform([regexp_extract(t, '{_RE_NUMERIC}', {_GROUPS})], lambda s: "
+    f"{{'a': TRY_CAST(s.p1 AS INTEGER), 'b': TRY_CAST(s.p2 AS INTEGER), 'two_digit_year': length(s.p3) = 2, "
+    f"'dmy': {_groups_timestamp_sql('numeric', 'dmy')}, 'mdy': {_groups_timestamp_sql('numeric', 'mdy')}}})[1]"
+)
 
 
 def _classify_sql(t: str) -> str:
@@ -220,15 +233,12 @@ def detect_dates(
         f"""
         WITH v AS (SELECT NULLIF(trim(CAST({q} AS VARCHAR)), '') AS t FROM {quote_ident(table)}),
         c AS (SELECT t, {_classify_sql('t')} AS layout FROM v WHERE t IS NOT NULL),
-        p AS (SELECT *, CASE WHEN layout = 'numeric'
-                             THEN regexp_extract(t, '{_RE_NUMERIC}', ['a', 's1', 'b']) END AS n FROM c)
+        p AS (SELECT *, CASE WHEN layout = 'numeric' THEN {_NUMERIC_BOTH_ORDERS} END AS n FROM c)
         SELECT count(*),
                {", ".join(f"count_if(layout = '{lay}')" for lay in LAYOUT_KEYS)},
-               count_if(TRY_CAST(n.a AS INTEGER) > 12), count_if(TRY_CAST(n.b AS INTEGER) > 12),
+               count_if(n.a > 12), count_if(n.b > 12),
                count_if(layout = 'iso') + count(CASE layout {other} END),
-               count(CASE WHEN layout = 'numeric' THEN {_layout_sql('t', 'numeric', 'dmy')} END),
-               count(CASE WHEN layout = 'numeric' THEN {_layout_sql('t', 'numeric', 'mdy')} END),
-               count_if(layout = 'numeric' AND length(split_part(split_part(t, ' ', 1), n.s1, 3)) = 2)
+               count(n.dmy), count(n.mdy), count_if(n.two_digit_year)
         FROM p
         """
     ).fetchone()
