@@ -253,3 +253,12 @@ def test_cli_rfm_groups_and_group_shares(tmp_path):
     by_id = {s["id"]: s["rfm_groups"] for s in kmeans["segments"]}
     for seg, group, share in rows:
         assert by_id[seg][group] == pytest.approx(share)
+
+
+def test_cli_adds_its_flags_to_neutral_core_messages(tmp_path):
+    path = tmp_path / "no_customer.csv"
+    path.write_text("date,amount\n2021-01-01,1.5\n2021-01-02,2.5\n")
+    out = subprocess.run([sys.executable, "-m", "core", "rfm", str(path)], cwd=PROJECT_DIR,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 2 and out.stderr.count("\n") == 1
+    assert "column mapping" in out.stderr and "--customer" in out.stderr
