@@ -55,8 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
     rfm.add_argument("--features", help="default: recency_days,frequency,monetary")
     for col in ("customer", "date", "amount", "quantity", "price", "invoice"):
         rfm.add_argument(f"--{col}", metavar="COL", help=f"the {col} column (detected when omitted)")
-    rfm.add_argument("--date-order", choices=["auto", "ymd", "dmy", "mdy"], default="auto")
+    rfm.add_argument("--date-order", choices=["auto", "ymd", "dmy", "mdy"], default="auto",
+                     help="day/month order of dates like 03/04/2021 (auto: decided from every date)")
     rfm.add_argument("--reference-date", metavar="YYYY-MM-DD")
+    rfm.add_argument("--segments", choices=["kmeans", "rfm-groups"], default="kmeans",
+                     help="K-Means segments, or one segment per named RFM group")
     cli_import.add_parser(sub)
     return parser
 
@@ -82,12 +85,23 @@ def run(argv: list[str] | None = None) -> int:
         db = Path(args.db) if args.db else Path(tmp) / "cli.duckdb"
         store = Store(db, Settings(data_dir=db.parent), allowed_dirs=[path.resolve().parent])
         try:
-            result = segment_path(
-                store, path, features=features, k=args.k, scale=args.scale, fill=args.fill,
-                seed=args.seed, transactions=args.command == "rfm", mapping=mapping,
-                date_order=getattr(args, "date_order", "auto"),
-                reference_date=getattr(args, "reference_date", None),
-            )
+            if args.command == "rfm" and args.segments == "rfm-groups":
+                from core.rfm.groups import segment_by_groups
+
+                result = segment_by_groups(store, path, mapping=mapping, date_order=args.date_order,
+                                           reference_date=args.reference_date)
+            else:
+                result = segment_path(
+                    store, path, features=features, k=args.k, scale=args.scale, fill=args.fill,
+                    seed=args.seed, transactions=args.command == "rfm", mapping=mapping,
+                    date_order=getattr(args, "date_order", "auto"),
+                    reference_date=getattr(args, "reference_date", None),
+                )
+            out = summary(result)
+            if args.command == "rfm":
+                from core.rfm.groups import add_group_mix
+
+                add_group_mix(store, result.run, out)
             if args.export:
                 from core.export import export_workbook
                 from core.filters import FilterSpec
@@ -97,7 +111,7 @@ def run(argv: list[str] | None = None) -> int:
             store.close()
 
     if args.json:
-        print(json.dumps(_json_safe(summary(result)), indent=2))
+        print(json.dumps(_json_safe(out), indent=2))
     else:
         print(_profile_table(result))
     return 0
@@ -140,11 +154,22 @@ def _json_safe(o):
     return o
 
 
+# Core messages are neutral ("name it in the column mapping"); on the command line they gain the flags.
+_CLI_HINTS = (
+    ("column mapping", " (--customer, --date, --amount or --quantity and --price, --invoice)"),
+    ("choose the date order", " (--date-order dmy for day first, mdy for month first)"),
+)
+
+
+def _with_cli_hints(message: str) -> str:
+    return message + "".join(hint for words, hint in _CLI_HINTS if words in message)
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         return run(argv)
     except InputError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {_with_cli_hints(str(e))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

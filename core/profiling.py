@@ -29,6 +29,7 @@ import numpy as np
 from core.errors import InputError
 from core.filters import FilterSpec, where_clause
 from core.models import CATEGORICAL, NUMERIC, SEGMENT, Run, SegmentProfile
+from core.rfm_naming import named_run
 from core.store import Store, quote_ident, run_table
 
 HIGH_Z = 0.5  # |z| at which a feature is called high / low rather than average
@@ -364,7 +365,7 @@ def profile_segments(store: Store, spec: FilterSpec) -> list[SegmentProfile]:
     mean and median of every feature (for a one-hot column both hold the share of that level) and the
     difference of the mean from the whole run's mean (all clustered customers, unfiltered).
     Segments without selected customers are left out. Names and actions are the run's."""
-    run = store.get_run(spec.run_id)
+    run = named_run(store, store.get_run(spec.run_id))  # runs on R, F and M: names and actions in RFM words
     info = store.get_dataset(run.dataset_id)
     table = run_table(run.run_id)
     present = store.table_columns(table)
