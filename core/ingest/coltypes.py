@@ -14,7 +14,8 @@ from core.ingest.base import (
     PROFILE_CHUNK,
     _short,
 )
-from core.models import CATEGORICAL, IDENTIFIER, NUMERIC, ROW
+from core import dates, roles
+from core.models import CATEGORICAL, DATE, EXCLUDED, IDENTIFIER, NUMERIC, ROW
 from core.store import quote_ident
 
 
@@ -24,6 +25,12 @@ _DC = r"[+-]?(\d{1,3}(\.\d{3})+|\d+)?,\d+"  # 12,5 / 1.234,5 / ,5 / 1,234 (ambig
 _DOT_TH = r"[+-]?\d{1,3}(\.\d{3})+"  # 1.234 / 1.234.567 in a decimal-comma column
 _INT = r"[+-]?\d{1,18}"
 _LEAD0 = r"[+-]?0\d+"
+# Decorated numbers: a currency sign before or after ($ € £ ¥, with spaces), a trailing percent sign,
+# accounting negatives "(1,234)". They are cleaned to plain text, then read in the column's number style.
+_CUR = "[$€£¥]"
+_NUM_BODY = r"[\d.,]*\d[\d.,]*"
+_DECORATED = rf"[+-]?\s*{_CUR}?\s*[+-]?\s*{_NUM_BODY}\s*{_CUR}?\s*%?"
+_ACCOUNTING = rf"\(\s*{_CUR}?\s*{_NUM_BODY}\s*{_CUR}?\s*\)"
 
 
 # typing
@@ -48,6 +55,15 @@ class _Plan:
     sql_type: str = "VARCHAR"
     as_number: bool = False  # the typed value is parsed from text
     trimmed: bool = False  # staged text already trimmed
+    decor: bool = False  # values carry currency/percent signs or accounting brackets: cleaned first
+    currency: int = 0  # present values with a currency sign or accounting brackets
+    percent: int = 0  # present values with a percent sign
+    num_distinct: int = 0  # distinct numbers (whole-number columns with few values only, else 0)
+    lo: float | None = None  # smallest and largest number (whole-number columns)
+    hi: float | None = None
+    code: bool = False  # integer codes stored as text categories
+    date: dates.DateReading | None = None  # how a date column writes its dates (core/dates.py)
+    reason: str = ""  # why this role, in words (ColumnInfo.reason)
 
 
 def _t(q: str, trimmed: bool = False) -> str:
@@ -75,6 +91,27 @@ def _parse(t: str, style: str) -> str:
     return f"TRY_CAST({inner} AS DOUBLE)"
 
 
+def _clean(t: str) -> str:
+    """Text `t` without currency signs, percent sign and accounting brackets ("(1,234)" -> "-1,234");
+    values of any other shape are left as they are."""
+    return (
+        f"CASE WHEN regexp_full_match({t}, '{_ACCOUNTING}') THEN '-' || regexp_replace({t}, '[()$€£¥\\s]', '', 'g') "
+        f"WHEN regexp_full_match({t}, '{_DECORATED}') THEN regexp_replace({t}, '[$€£¥%\\s]', '', 'g') "
+        f"ELSE {t} END"
+    )
+
+
+def _text(p: _Plan) -> str:
+    """The text of a staged column as numbers are read from it (cleaned when decorated)."""
+    t = _t(quote_ident(p.name), p.trimmed)
+    return _clean(t) if p.decor else t
+
+
+def _number(t: str, p: _Plan) -> str:
+    """A DOUBLE from the text `t` of column `p` (its decorations removed, in its number style)."""
+    return _parse(_clean(t) if p.decor else t, p.style)
+
+
 def _usable(x: str) -> str:
     """A finite number small enough to square: anything else is NULL plus a not_finite finding.
     (isfinite first: DuckDB orders NaN above every number, so abs(NaN) > MAX_ABS is true.)"""
@@ -93,41 +130,19 @@ def _profile(
     finite or whole; then, only where needed, distinct counts, integers and leading zeros."""
     plans = [_Plan(c, types[c], _is_native_number(types[c]), trimmed=trimmed) for c in columns]
     commas: dict[str, int] = {}
-    for chunk in _chunks(plans, PROFILE_CHUNK):
-        inner = ", ".join(
-            (f"{quote_ident(p.name)} AS v{i}" if p.native else f"{_t(quote_ident(p.name), p.trimmed)} AS v{i}")
-            for i, p in enumerate(chunk)
-        )
-        aggs = []  # seven per column, in a fixed order
-        for i, p in enumerate(chunk):
-            v = f"v{i}"
-            if p.native:
-                d = f"{v}::DOUBLE"
-                aggs += [f"count({v})", f"count({v})", "0", f"count_if(NOT {_usable(d)})",
-                         f"count_if({d} = trunc({d}) AND abs({d}) < 9007199254740992)", "NULL"]
-                continue
-            x = f"TRY_CAST({v} AS DOUBLE)"
-            present = f"NOT {_missing(v)}"
-            aggs += [
-                f"count_if({present})",
-                f"count_if({present} AND {x} IS NOT NULL)",  # "nan" is a missing token, not a number
-                f"count_if(contains({v}, ','))",
-                f"count_if(NOT {_usable(x)})",
-                f"count_if({x} = trunc({x}) AND abs({x}) < 9007199254740992)",
-                f"min(CASE WHEN {present} AND {x} IS NULL THEN {v} END)",
-            ]
-        stats = cur.execute(f"SELECT {', '.join(aggs)} FROM (SELECT {inner} FROM {table})").fetchone()
-        for i, p in enumerate(chunk):
-            present, plain, comma, nonfinite, whole, example = stats[6 * i: 6 * i + 6]
-            p.present, p.parsed, p.nonfinite, p.whole, p.example = present, plain, nonfinite, whole, example
-            if comma:
-                commas[p.name] = comma
+    _basic_stats(cur, table, plans, commas)
+    # currency/percent signs or accounting brackets: read those columns again with the signs removed
+    decorated = [p for p in plans if p.currency or p.percent]
+    for p in decorated:
+        p.decor = True
+        commas.pop(p.name, None)
+    _basic_stats(cur, table, decorated, commas)
     # number style, only for text columns holding commas (regexes are the expensive part)
     with_commas = [p for p in plans if p.name in commas]
     for chunk in _chunks(with_commas, PROFILE_CHUNK):
         aggs = []
         for p in chunk:
-            v = _t(quote_ident(p.name), p.trimmed)
+            v = _text(p)
             th = f"regexp_full_match({v}, '{_TH}')"
             dc = f"regexp_full_match({v}, '{_DC}')"
             aggs += [
@@ -146,7 +161,75 @@ def _profile(
                 p.style = "comma" if delimiter == ";" else "thousands"
             p.parsed += (dc + amb) if p.style == "comma" else (th + amb) if p.style == "thousands" else 0
     _profile_distinct(cur, table, plans)
+    _profile_whole_numbers(cur, table, plans)
     return plans
+
+
+def _basic_stats(cur, table: str, plans: list[_Plan], commas: dict[str, int]) -> None:
+    """Present, plain-parsed, comma-holding, non-finite and whole values per column, an example of a
+    value that is not a number, and (text columns) values with currency or percent signs."""
+    for chunk in _chunks(plans, PROFILE_CHUNK):
+        inner = ", ".join(
+            (f"{quote_ident(p.name)} AS v{i}" if p.native else f"{_text(p)} AS v{i}")
+            for i, p in enumerate(chunk)
+        )
+        aggs = []  # eight per column, in a fixed order
+        for i, p in enumerate(chunk):
+            v = f"v{i}"
+            if p.native:
+                d = f"{v}::DOUBLE"
+                aggs += [f"count({v})", f"count({v})", "0", f"count_if(NOT {_usable(d)})",
+                         f"count_if({d} = trunc({d}) AND abs({d}) < 9007199254740992)", "NULL", "0", "0"]
+                continue
+            x = f"TRY_CAST({v} AS DOUBLE)"
+            present = f"NOT {_missing(v)}"
+            money = " OR ".join(f"contains({v}, '{c}')" for c in ("$", "€", "£", "¥", "("))
+            aggs += [
+                f"count_if({present})",
+                f"count_if({present} AND {x} IS NOT NULL)",  # "nan" is a missing token, not a number
+                f"count_if(contains({v}, ','))",
+                f"count_if(NOT {_usable(x)})",
+                f"count_if({x} = trunc({x}) AND abs({x}) < 9007199254740992)",
+                f"min(CASE WHEN {present} AND {x} IS NULL THEN {v} END)",
+                "0" if p.decor else f"count_if({money})",
+                "0" if p.decor else f"count_if(contains({v}, '%'))",
+            ]
+        stats = cur.execute(f"SELECT {', '.join(aggs)} FROM (SELECT {inner} FROM {table})").fetchone()
+        for i, p in enumerate(chunk):
+            present, plain, comma, nonfinite, whole, example, money, pct = stats[8 * i: 8 * i + 8]
+            p.present, p.parsed, p.nonfinite, p.whole, p.example = present, plain, nonfinite, whole, example
+            if not p.decor:
+                p.currency, p.percent = money, pct
+            if comma:
+                commas[p.name] = comma
+
+
+def _profile_whole_numbers(cur, table: str, plans: list[_Plan]) -> None:
+    """Smallest, largest and (when few) distinct values of whole-number columns: integer codes and
+    birth years are told apart from quantities by them (core/roles.py)."""
+    need = [p for p in plans if p.present and p.parsed == p.present and p.whole == p.parsed
+            and not p.nonfinite and p.style == "plain" and not quality.is_id_like(p.name)]
+    for chunk in _chunks(need, PROFILE_CHUNK):
+        aggs = []
+        for p in chunk:
+            x = f"{quote_ident(p.name)}::DOUBLE" if p.native else _number(_text_raw(p), p)
+            aggs += [f"min({x})", f"max({x})", f"approx_count_distinct({x})"]
+        stats = cur.execute(f"SELECT {', '.join(aggs)} FROM {table}").fetchone()
+        for i, p in enumerate(chunk):
+            p.lo, p.hi, approx = stats[3 * i: 3 * i + 3]
+            p.num_distinct = int(approx or 0)
+        few = [p for p in chunk if p.num_distinct <= roles.CODE_MAX_DISTINCT + 2]
+        if few:  # exact counts where they decide (the estimate is approximate)
+            exact = ", ".join(
+                f"count(DISTINCT {quote_ident(p.name)}::DOUBLE)" if p.native
+                else f"count(DISTINCT {_number(_text_raw(p), p)})" for p in few
+            )
+            for p, n in zip(few, cur.execute(f"SELECT {exact} FROM {table}").fetchone()):
+                p.num_distinct = int(n)
+
+
+def _text_raw(p: _Plan) -> str:
+    return _t(quote_ident(p.name), p.trimmed)
 
 
 def _profile_distinct(cur, table: str, plans: list[_Plan]) -> None:
@@ -201,6 +284,7 @@ def _decide_roles(plans: list[_Plan], rows: int, repairs: list[str], warnings: l
             )
         elif p.native:
             p.role, p.sql_type = NUMERIC, _native_type(p.staged_type)
+            _refine_numeric(p, rows, repairs)
         elif numeric:
             p.role, p.sql_type, p.as_number = NUMERIC, "DOUBLE", True
             if p.style == "plain" and p.nonfinite == 0 and p.whole == p.parsed:
@@ -209,6 +293,11 @@ def _decide_roles(plans: list[_Plan], rows: int, repairs: list[str], warnings: l
                 repairs.append(f"column '{shown}' uses decimal commas (e.g. '12,5' read as 12.5)")
             elif p.style == "thousands" and p.parsed > p.present - p.parsed:
                 repairs.append(f"column '{shown}' uses thousands separators (e.g. '1,234' read as 1234)")
+            _refine_numeric(p, rows, repairs)
+        elif p.date is not None:
+            p.role, p.sql_type = DATE, "DATE"
+            p.reason = f"dates, {dates.LAYOUT_WORDS.get(p.date.layout, p.date.layout)}"
+            repairs.append(f"column '{shown}': {p.date.message}")
         else:
             p.role, p.sql_type = CATEGORICAL, "VARCHAR"
             numbers = p.parsed
@@ -229,13 +318,40 @@ def _decide_roles(plans: list[_Plan], rows: int, repairs: list[str], warnings: l
                 )
 
 
+def _refine_numeric(p: _Plan, rows: int, repairs: list[str]) -> None:
+    """A numeric column that is not a quantity: a birth year (excluded; an age is derived from it) or
+    integer codes (categories, stored as text); else the reason says how its numbers were read."""
+    shown = _short(p.name)
+    whole = p.lo is not None and p.hi is not None  # profiled as whole numbers
+    if whole and roles.is_birth_year(p.name, p.lo, p.hi):
+        p.role, p.sql_type, p.reason = EXCLUDED, "BIGINT", roles.BIRTH_YEAR_REASON
+        return
+    code = roles.integer_code_reason(p.name, p.num_distinct, p.lo, p.hi, rows) if whole else None
+    if code:
+        p.role, p.sql_type, p.code, p.reason = CATEGORICAL, "VARCHAR", True, code
+        repairs.append(f"column '{shown}' read as categories, not numbers ({code})")
+        return
+    notes = []
+    if p.decor and p.percent:
+        notes.append("percent: '45%' read as 45")
+    if p.decor and p.currency:
+        notes.append("currency signs removed ('$1,234' read as 1234, '(1,234)' as -1234)")
+    p.reason = "numbers" + "".join(f"; {n}" for n in notes)
+    repairs += [f"column '{shown}' {n}" for n in notes]
+
+
 def _native_type(staged_type: str) -> str:
     return "BIGINT" if staged_type.split("(")[0].upper() in _INT_TYPES else "DOUBLE"
 
 
 def _typed_expr(p: _Plan) -> str:
     q = quote_ident(p.name)
-    if p.native and p.role in (NUMERIC, IDENTIFIER):
+    if p.code:  # integer codes as text categories: "1", "2", ... whatever the file wrote ("01", "1.0")
+        n = f"{q}::DOUBLE" if p.native else _number(_t(q, p.trimmed), p)
+        return f"CAST(TRY_CAST({n} AS BIGINT) AS VARCHAR)"
+    if p.role == DATE:
+        return f"CAST({dates.date_sql(_t(q, p.trimmed), p.date)} AS DATE)"
+    if p.native and p.role in (NUMERIC, IDENTIFIER, EXCLUDED):
         if p.sql_type == "BIGINT":
             return f"{q}::BIGINT"
         if p.nonfinite == 0:
@@ -245,7 +361,7 @@ def _typed_expr(p: _Plan) -> str:
     if p.role == IDENTIFIER and p.sql_type == "BIGINT":
         return f"TRY_CAST({t} AS BIGINT)"
     if p.as_number:
-        v = _parse(t, p.style)
+        v = _number(t, p)
         if p.style == "plain" and p.nonfinite == 0:  # fast path: nothing to null out
             return f"TRY_CAST({v} AS BIGINT)" if p.sql_type == "BIGINT" else v
         return f"CASE WHEN {_usable(v)} THEN {v} END"

@@ -19,21 +19,23 @@ from core.ingest.base import (
     _check_table,
     _first_line,
 )
+from core import dates
 from core.ingest.coltypes import (
     _create_typed_table,
     _decide_roles,
     _missing,
     _narrow_integers,
-    _parse,
+    _number,
     _Plan,
     _profile,
     _t,
     _usable,
 )
+from core.ingest.derived import add_derived_columns, find_dates
 from core.ingest.parquet import _stage_parquet
 from core.ingest.text import _stage_text
 from core.ingest.xlsx import _stage_xlsx
-from core.models import IDENTIFIER, NUMERIC, ROW, ColumnInfo, DatasetInfo, QualityReport
+from core.models import DATE, IDENTIFIER, NUMERIC, ROW, ColumnInfo, DatasetInfo, QualityReport
 from core.store import Store, dataset_table, new_id, quote_ident
 
 log = logging.getLogger(__name__)
@@ -140,6 +142,8 @@ def publish_staged(
     else:
         dups = quality.mark_first_rows(cur, table, columns + ([EXTRA] if has_extra else []), keep)
     rows_loaded = rows_read - dups
+    if kind == "customers":  # transactions' dates are read by core/rfm
+        find_dates(cur, table, plans)
     _decide_roles(plans, rows_loaded, repairs, warnings)
 
     dataset_id = new_id()
@@ -151,9 +155,10 @@ def publish_staged(
         _record_extra_fields(cur, dataset_id, ds, table, len(columns), warnings)
     cur.execute(f"DROP TABLE IF EXISTS {keep}")
 
-    col_infos = [ColumnInfo(p.name, p.role, p.sql_type) for p in plans]
+    col_infos = [ColumnInfo(p.name, p.role, p.sql_type, p.reason) for p in plans]
+    col_infos = add_derived_columns(cur, ds, plans, col_infos, repairs)
     findings = quality.validate(cur, dataset_id, ds, col_infos, rows_loaded)
-    missing = _missing_counts(cur, ds, columns)
+    missing = _missing_counts(cur, ds, [c.name for c in col_infos])
     _few_points_warning(cur, ds, col_infos, findings, warnings)
     ids = [p.name for p in plans if p.role == IDENTIFIER]
     report = QualityReport(
@@ -189,6 +194,8 @@ def _record_typing_issues(cur, dataset_id: str, ds: str, table: str, plans: list
     rejected: dict[str, int] = {}
     kept = f"{ROW} IN (SELECT {ROW} FROM {ds})"
     for p in plans:
+        if p.role == DATE:
+            _record_unread_dates(cur, dataset_id, table, kept, p, rejected)
         if p.role != NUMERIC:
             continue
         q = quote_ident(p.name)
@@ -204,7 +211,7 @@ def _record_typing_issues(cur, dataset_id: str, ds: str, table: str, plans: list
                 )
             continue
         t = "t"
-        v = _parse(t, p.style)
+        v = _number(t, p)
         base = f"(SELECT {ROW}, {_t(q, p.trimmed)} AS t FROM {table} WHERE {kept})"
         if p.parsed < p.present:
             cur.execute(
@@ -238,6 +245,23 @@ def _record_typing_issues(cur, dataset_id: str, ds: str, table: str, plans: list
                 [dataset_id, p.name],
             )
     return rejected
+
+
+def _record_unread_dates(cur, dataset_id: str, table: str, kept: str, p: _Plan, rejected: dict) -> None:
+    """Present values of a date column that do not read as dates: rejected (NULL in the dataset)."""
+    t = _t(quote_ident(p.name), p.trimmed)
+    cur.execute(
+        f"""
+        INSERT INTO rejects (dataset_id, "row", column_name, raw_value, reason)
+        SELECT ?, {ROW}, ?, t, 'not a date' FROM (SELECT {ROW}, {t} AS t FROM {table} WHERE {kept})
+        WHERE NOT {_missing('t')} AND {dates.date_sql('t', p.date)} IS NULL
+        """,
+        [dataset_id, p.name],
+    )
+    n = cur.execute("SELECT count(*) FROM rejects WHERE dataset_id = ? AND column_name = ?",
+                    [dataset_id, p.name]).fetchone()[0]
+    if n:
+        rejected[p.name] = int(n)
 
 
 def _record_extra_fields(cur, dataset_id: str, ds: str, table: str, n: int, warnings: list[str]) -> None:
