@@ -8,8 +8,8 @@ excluded from the features).
 Rules (docs/ARCHITECTURE.md "Column roles" and README "Data expectations" say the same in words):
 - Integer codes: a column whose present values are all whole numbers with 2..CODE_MAX_DISTINCT distinct
   values, in a file with at least CODE_MIN_ROWS_PER_VALUE rows per distinct value, and whose name does
-  not promise a count or an amount (kids, children, num, count, qty, visits, purchases, recency, days,
-  years, age, income, spend, ...) nor declare a range ("Score (1-5)"), is CATEGORICAL when
+  not promise a count, an amount or a score (kids, children, num, count, qty, visits, purchases,
+  recency, days, years, age, income, spend, score, rating, ...) nor declare a range ("Score (1-5)"), is CATEGORICAL when
   - its values are exactly 0 and 1: a yes/no flag (reason "yes/no flag"), or
   - its name is code-like (channel, region, type, code, status, segment, class, category, group,
     education, marital, zone, area, branch, store, gender, sex, level, tier, ...), or
@@ -58,6 +58,7 @@ COUNT_TOKENS = {
     "times", "members", "persons", "people", "size", "rooms", "cars", "pets", "dependents", "dependants",
     "adults", "nights", "stays", "trips", "calls", "tickets", "logins", "sessions", "clicks", "pages",
     "views", "products", "units", "points", "total", "sum", "amount", "balance",
+    "score", "scores", "rating", "ratings", "rank",  # ordinal measures stay numbers
 }
 
 

@@ -15,6 +15,7 @@ from core.ingest.base import (
     _short,
 )
 from core import dates, roles
+from core.dates import date_sql
 from core.models import CATEGORICAL, DATE, EXCLUDED, IDENTIFIER, NUMERIC, ROW
 from core.store import quote_ident
 
@@ -261,7 +262,11 @@ def _chunks(items: list, n: int):
         yield items[i: i + n]
 
 
-def _decide_roles(plans: list[_Plan], rows: int, repairs: list[str], warnings: list[str]) -> None:
+def _decide_roles(
+    plans: list[_Plan], rows: int, repairs: list[str], warnings: list[str], customers: bool = True
+) -> None:
+    """Role, SQL type and reason of every column. `customers`: the code/birth-year rules of core/roles.py
+    apply (a derived transactions table, core/rfm, keeps its numbers as numbers)."""
     for p in plans:
         shown = _short(p.name)
         numeric = p.present > 0 and p.parsed > NUMERIC_SHARE * p.present
@@ -284,7 +289,10 @@ def _decide_roles(plans: list[_Plan], rows: int, repairs: list[str], warnings: l
             )
         elif p.native:
             p.role, p.sql_type = NUMERIC, _native_type(p.staged_type)
-            _refine_numeric(p, rows, repairs)
+            if customers:
+                _refine_numeric(p, rows, repairs)
+            else:
+                p.reason = "numbers"
         elif numeric:
             p.role, p.sql_type, p.as_number = NUMERIC, "DOUBLE", True
             if p.style == "plain" and p.nonfinite == 0 and p.whole == p.parsed:
@@ -293,7 +301,10 @@ def _decide_roles(plans: list[_Plan], rows: int, repairs: list[str], warnings: l
                 repairs.append(f"column '{shown}' uses decimal commas (e.g. '12,5' read as 12.5)")
             elif p.style == "thousands" and p.parsed > p.present - p.parsed:
                 repairs.append(f"column '{shown}' uses thousands separators (e.g. '1,234' read as 1234)")
-            _refine_numeric(p, rows, repairs)
+            if customers:
+                _refine_numeric(p, rows, repairs)
+            else:
+                p.reason = "numbers"
         elif p.date is not None:
             p.role, p.sql_type = DATE, "DATE"
             p.reason = f"dates, {dates.LAYOUT_WORDS.get(p.date.layout, p.date.layout)}"
@@ -350,7 +361,7 @@ def _typed_expr(p: _Plan) -> str:
         n = f"{q}::DOUBLE" if p.native else _number(_t(q, p.trimmed), p)
         return f"CAST(TRY_CAST({n} AS BIGINT) AS VARCHAR)"
     if p.role == DATE:
-        return f"CAST({dates.date_sql(_t(q, p.trimmed), p.date)} AS DATE)"
+        return f"CAST({date_sql(_t(q, p.trimmed), p.date)} AS DATE)"
     if p.native and p.role in (NUMERIC, IDENTIFIER, EXCLUDED):
         if p.sql_type == "BIGINT":
             return f"{q}::BIGINT"

@@ -39,30 +39,33 @@ def add_derived_columns(
     ref_year = max((d.year for d in latest.values()), default=dt.date.today().year)
     where = "the latest date in the data" if latest else "the current year"
     taken = {c.name.lower() for c in columns}
-    derived: dict[str, tuple[ColumnInfo, str]] = {}  # source column -> (new column, its SQL)
+    days: dict[str, ColumnInfo] = {}  # date column -> its days-since column
+    ages: dict[str, ColumnInfo] = {}  # birth-year column -> its age column
     for p in dated:
         if p.name not in latest:
             continue
-        q = quote_ident(p.name)
         name = _unique(roles.days_since_column_name(p.name), taken)
         reason = f"derived: days from '{p.name}' to its latest date ({latest[p.name]})"
-        derived[p.name] = (ColumnInfo(name, NUMERIC, "BIGINT", reason), f"date_diff('day', {q}, max({q}) OVER ())")
+        days[p.name] = ColumnInfo(name, NUMERIC, "BIGINT", reason)
         repairs.append(f"column '{name}' added: days from each '{p.name}' date to the latest one, {latest[p.name]}")
     for p in births:
         name = _unique(roles.age_column_name(p.name), taken)
         reason = f"derived: {ref_year} - '{p.name}' (reference year: {where})"
-        derived[p.name] = (ColumnInfo(name, NUMERIC, "BIGINT", reason), f"{int(ref_year)} - {quote_ident(p.name)}")
+        ages[p.name] = ColumnInfo(name, NUMERIC, "BIGINT", reason)
         repairs.append(f"column '{name}' added: {ref_year} - '{p.name}' (reference year: {where}); "
                        f"'{p.name}' itself is not a feature")
     out: list[ColumnInfo] = []
     select = [ROW]
     for c in columns:
+        q = quote_ident(c.name)
         out.append(c)
-        select.append(quote_ident(c.name))
-        if c.name in derived:
-            info, sql = derived[c.name]
-            out.append(info)
-            select.append(f"({sql})::BIGINT AS {quote_ident(info.name)}")
+        select.append(q)
+        if c.name in days:
+            out.append(days[c.name])
+            select.append(f"date_diff('day', {q}, max({q}) OVER ())::BIGINT AS {quote_ident(days[c.name].name)}")
+        elif c.name in ages:
+            out.append(ages[c.name])
+            select.append(f"({int(ref_year)} - {q})::BIGINT AS {quote_ident(ages[c.name].name)}")
     cur.execute(f"CREATE OR REPLACE TABLE {ds} AS SELECT {', '.join(select)} FROM {ds} ORDER BY {ROW}")
     return out
 

@@ -19,7 +19,7 @@ from core.ingest.base import (
     _check_table,
     _first_line,
 )
-from core import dates
+from core.dates import date_sql
 from core.ingest.coltypes import (
     _create_typed_table,
     _decide_roles,
@@ -144,7 +144,7 @@ def publish_staged(
     rows_loaded = rows_read - dups
     if kind == "customers":  # transactions' dates are read by core/rfm
         find_dates(cur, table, plans)
-    _decide_roles(plans, rows_loaded, repairs, warnings)
+    _decide_roles(plans, rows_loaded, repairs, warnings, customers=kind == "customers")
 
     dataset_id = new_id()
     ds = dataset_table(dataset_id)
@@ -254,7 +254,7 @@ def _record_unread_dates(cur, dataset_id: str, table: str, kept: str, p: _Plan, 
         f"""
         INSERT INTO rejects (dataset_id, "row", column_name, raw_value, reason)
         SELECT ?, {ROW}, ?, t, 'not a date' FROM (SELECT {ROW}, {t} AS t FROM {table} WHERE {kept})
-        WHERE NOT {_missing('t')} AND {dates.date_sql('t', p.date)} IS NULL
+        WHERE NOT {_missing('t')} AND {date_sql('t', p.date)} IS NULL
         """,
         [dataset_id, p.name],
     )
