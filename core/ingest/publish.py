@@ -122,12 +122,7 @@ def publish_staged(
     if ROW not in types:
         raise InputError("staged table has no __row column")
     columns = list(staged.columns)
-    if not columns:
-        raise InputError(f"'{source}' has no columns")
-    for c in columns:
-        quote_ident(c, types)
-        if c.lower() in INTERNAL_NAMES:
-            raise InputError(f"column name '{c}' is reserved; rename it before publishing")
+    _check_columns(columns, types, source)
     has_extra = EXTRA in types
     rows_read = int(cur.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
     if rows_read == 0:
@@ -245,6 +240,16 @@ def _record_typing_issues(cur, dataset_id: str, ds: str, table: str, plans: list
                 [dataset_id, p.name],
             )
     return rejected
+
+
+def _check_columns(columns: list[str], types: dict, source: str) -> None:
+    """Every staged column exists and none uses a name the app reserves."""
+    if not columns:
+        raise InputError(f"'{source}' has no columns")
+    for c in columns:
+        quote_ident(c, types)
+        if c.lower() in INTERNAL_NAMES:
+            raise InputError(f"column name '{c}' is reserved; rename it before publishing")
 
 
 def _record_unread_dates(cur, dataset_id: str, table: str, kept: str, p: _Plan, rejected: dict) -> None:
