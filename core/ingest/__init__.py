@@ -53,6 +53,12 @@ Typing (`publish_staged`, in SQL)
   code (with a warning), never as a number to average.
 - A column with no values is kept as an empty categorical column (warning); a mostly-text column is
   categorical (warning when it holds some numbers or its name promises a quantity).
+- Decorated numbers: currency signs before/after ($ € £ ¥, with spaces), a trailing percent sign
+  ("45%" -> 45) and accounting negatives ("(1,234)" -> -1234) are removed before a column is read in
+  its number style; the column's reason and a repair line say so.
+- Roles of customer tables (core/roles.py holds the rules): integer codes and 0/1 flags become
+  categorical text ("1", "2"); a birth year is excluded and "Age (from <name>)" derived; text dates
+  (core/dates.py) become DATE and "<name> (days since)" is derived (core/ingest/derived.py).
 
 Cleaning and validation: exact duplicate rows (same text in every field) are removed, keeping the
 first; then the rules of core/quality.py. Counts for all of it are in the dataset's QualityReport.
