@@ -241,3 +241,20 @@ def test_values_one_to_n_without_a_code_name(store, tmp_path):
     assert got["Plan"]["role"] == CATEGORICAL  # code-like name
     assert got["Visits"]["role"] == NUMERIC  # a count, although its values are 1..4
     assert sorted(set(_values(store, info, "Plan"))) == ["1", "2", "3", "4"]
+
+
+def test_parquet_integer_codes_and_native_dates(store, tmp_path):
+    path = tmp_path / "customers.parquet"
+    frame = pd.DataFrame({
+        "CustomerID": range(1, 31),
+        "Region": [i % 3 + 1 for i in range(30)],
+        "Spend": [float(i) * 1.5 for i in range(30)],
+        "Joined": [dt.date(2020, 1, 1) + dt.timedelta(days=i) for i in range(30)],
+    })
+    frame.to_parquet(path)
+    info = load_file(store, path)
+    got = column_roles(info)
+    assert got["Region"]["role"] == CATEGORICAL and got["Spend"]["role"] == NUMERIC
+    assert _values(store, info, "Region") == [str(i % 3 + 1) for i in range(30)]
+    assert got["Joined"]["role"] == DATE
+    assert _values(store, info, "Joined (days since)") == [29 - i for i in range(30)]
