@@ -20,7 +20,8 @@ Rules (docs/ARCHITECTURE.md "Column roles" and README "Data expectations" say th
   the impossible_age rule) is EXCLUDED (reason BIRTH_YEAR_REASON) and gets a derived NUMERIC column
   "Age (from <name>)" = reference year - value; the reference year is the latest year of any date
   column of the dataset, else the current year.
-- Dates: a text column whose values read as dates (core/dates.py, 90% of present values) is DATE
+- Dates: a text column whose values read as dates (core/dates.py, 90% of present values), or a column
+  of YYYYMMDD numbers with a date-like name (date, dt, joined, signup, since, created, ...), is DATE
   (stored as DATE) and gets a derived NUMERIC column "<name> (days since)" = days from the date to the
   latest date of that column.
 """
@@ -80,6 +81,15 @@ def integer_code_reason(name: str, distinct: int, lo: float, hi: float, rows: in
     if lo == 1 and hi == distinct:
         return f"integer codes: values 1..{int(hi)}"
     return None
+
+
+DATE_TOKENS = {"date", "dt", "joined", "signup", "since", "created", "registered", "registration", "opened",
+               "dob", "birthday", "birthdate"}
+
+
+def may_be_compact_date(name: str, lo: float, hi: float) -> bool:
+    """Whole numbers that may be YYYYMMDD dates (20130512): a date-like name and values in range."""
+    return bool(set(name_tokens(name)) & DATE_TOKENS) and 19000101 <= lo <= hi <= 21001231
 
 
 def is_birth_year_name(name: str) -> bool:

@@ -287,6 +287,10 @@ def _decide_roles(
                 f"column '{shown}' looks like an identifier or code but repeats ({p.distinct} distinct values "
                 f"in {rows} rows); it is treated as categorical, not as a number"
             )
+        elif p.date is not None:
+            p.role, p.sql_type = DATE, "DATE"
+            p.reason = f"dates, {dates.LAYOUT_WORDS.get(p.date.layout, p.date.layout)}"
+            repairs.append(f"column '{shown}': {p.date.message}")
         elif p.native:
             p.role, p.sql_type = NUMERIC, _native_type(p.staged_type)
             if customers:
@@ -305,10 +309,6 @@ def _decide_roles(
                 _refine_numeric(p, rows, repairs)
             else:
                 p.reason = "numbers"
-        elif p.date is not None:
-            p.role, p.sql_type = DATE, "DATE"
-            p.reason = f"dates, {dates.LAYOUT_WORDS.get(p.date.layout, p.date.layout)}"
-            repairs.append(f"column '{shown}': {p.date.message}")
         else:
             p.role, p.sql_type = CATEGORICAL, "VARCHAR"
             numbers = p.parsed

@@ -12,15 +12,16 @@ from core.store import quote_ident
 
 
 def find_dates(cur, table: str, plans: list[_Plan]) -> None:
-    """Set `date` on the text columns whose values read as dates (90% of present values). Only columns
-    that are mostly text and whose sample non-number value looks like a date are examined (one
-    aggregate query each)."""
+    """Set `date` on the columns whose values read as dates (90% of present values). Only columns that
+    are mostly text with a sample value that looks like a date, or YYYYMMDD numbers with a date-like
+    name, are examined (one aggregate query each)."""
     for p in plans:
-        if p.native or not p.present or p.parsed * 2 > p.present or quality.is_id_like(p.name):
+        if not p.present or quality.is_id_like(p.name):
             continue
-        if not (p.example and dates.looks_like_date(p.example)):
-            continue
-        p.date = dates.detect_dates(cur, table, p.name)
+        compact = p.lo is not None and roles.may_be_compact_date(p.name, p.lo, p.hi)  # 20130512
+        text = not p.native and p.parsed * 2 <= p.present and bool(p.example) and dates.looks_like_date(p.example)
+        if compact or text:
+            p.date = dates.detect_dates(cur, table, p.name)
 
 
 def add_derived_columns(

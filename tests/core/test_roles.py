@@ -258,3 +258,13 @@ def test_parquet_integer_codes_and_native_dates(store, tmp_path):
     assert _values(store, info, "Region") == [str(i % 3 + 1) for i in range(30)]
     assert got["Joined"]["role"] == DATE
     assert _values(store, info, "Joined (days since)") == [29 - i for i in range(30)]
+
+
+def test_yyyymmdd_numbers_with_a_date_name(store, tmp_path):
+    path = tmp_path / "compact.csv"
+    path.write_text("Customer,SignupDate,Spend\n" + "".join(f"c{i},202103{i + 1:02d},{i}\n" for i in range(20)),
+                    encoding="utf-8")
+    info = load_file(store, path)
+    assert column_roles(info)["SignupDate"]["role"] == DATE
+    assert _values(store, info, "SignupDate") == [dt.date(2021, 3, i + 1) for i in range(20)]
+    assert _values(store, info, "SignupDate (days since)") == [19 - i for i in range(20)]
