@@ -271,10 +271,11 @@ def _decide_roles(
         shown = _short(p.name)
         numeric = p.present > 0 and p.parsed > NUMERIC_SHARE * p.present
         if p.present == 0:
-            p.role, p.sql_type = CATEGORICAL, "VARCHAR"
+            p.role, p.sql_type, p.reason = CATEGORICAL, "VARCHAR", "no values"
             warnings.append(f"column '{shown}' is empty (no values); it is kept but never used as a feature")
         elif quality.is_identifier(p.name, p.distinct, rows):
             p.role = IDENTIFIER
+            p.reason = f"identifier: id-like name, {p.distinct} distinct values in {rows} rows"
             if p.native:
                 p.sql_type = _native_type(p.staged_type)
             elif p.ints == p.present and p.lead0 == 0:
@@ -283,6 +284,7 @@ def _decide_roles(
                 p.sql_type = "VARCHAR"  # text ids, or numbers whose leading zeros matter
         elif quality.is_id_like(p.name):
             p.role, p.sql_type = CATEGORICAL, "VARCHAR"
+            p.reason = f"id-like name but repeats ({p.distinct} distinct values): a code, not a number"
             warnings.append(
                 f"column '{shown}' looks like an identifier or code but repeats ({p.distinct} distinct values "
                 f"in {rows} rows); it is treated as categorical, not as a number"
@@ -310,7 +312,7 @@ def _decide_roles(
             else:
                 p.reason = "numbers"
         else:
-            p.role, p.sql_type = CATEGORICAL, "VARCHAR"
+            p.role, p.sql_type, p.reason = CATEGORICAL, "VARCHAR", "text values"
             numbers = p.parsed
             if numbers:
                 warnings.append(

@@ -125,6 +125,8 @@ def test_marketing_roles_of_every_column(marketing):
     assert got["Year_Birth"]["reason"] == "birth year: use the derived age"
     assert got["Z_CostContact"]["reason"] == got["Z_Revenue"]["reason"] == "the same value in every row"
     assert got["Dt_Customer"]["reason"].startswith("dates")
+    assert got["ID"]["reason"] == "identifier: id-like name, 2240 distinct values in 2240 rows"
+    assert got["Education"]["reason"] == "text values"
     assert all(got[c]["reason"] for c in got)
     assert info.quality.missing["Income"] == 24
     feats = default_features(info)
