@@ -125,9 +125,17 @@ def _hour_sql() -> str:
 def _layout_sql(text: str, layout: str, order: str) -> str:
     """TIMESTAMP of `text` read in one regex layout (NULL when it does not match or is no real
     date). The regex runs once per value: its groups are bound to a lambda variable (a repeated
-    regex inside a CASE would run once per mention)."""
+    regex inside a CASE would run once per mention), then the parts, checked, to a second one."""
     if layout == "numeric" and order not in ("dmy", "mdy"):
         return "NULL::TIMESTAMP"  # day-or-month-first dates are not read when year first was chosen
+    return (
+        f"list_transform([regexp_extract({text}, '{_regex(layout)}', {_GROUPS})], "
+        f"lambda s: {_groups_timestamp_sql(layout, order)})[1]"
+    )
+
+
+def _groups_timestamp_sql(layout: str, order: str) -> str:
+    """TIMESTAMP from the regex groups bound to `s` (see _layout_sql), read as `layout` and `order`."""
     if layout in ("ymd", "compact"):
         y, m, d = "s.p1", "s.p2", "s.p3"
     elif layout == "day_name" or (layout == "numeric" and order == "dmy"):
@@ -136,14 +144,26 @@ def _layout_sql(text: str, layout: str, order: str) -> str:
         y, m, d = "s.p3", "s.p1", "s.p2"
     month = _month_sql(m) if layout in ("day_name", "name_day") else _int(m)
     same_sep = "s.s1 = s.s2" if layout in ("ymd", "numeric") else "true"
-    year = _year_sql(y)
     minute = f"(CASE WHEN s.mi = '' THEN 0 ELSE {_int('s.mi')} END)"
     second = f"(CASE WHEN s.ss = '' THEN 0 ELSE {_int('s.ss')} END)"
-    body = (
-        f"CASE WHEN s.p1 <> '' AND {same_sep} AND {year} BETWEEN {MIN_YEAR} AND {MAX_YEAR} "
-        f"THEN TRY(make_timestamp({year}, {month}, {_int(d)}, {_hour_sql()}, {minute}, {second})) END"
+    parts = (
+        f"{{'ok': s.p1 <> '' AND {same_sep}, 'y': {_year_sql(y)}, 'm': {month}, 'd': {_int(d)}, "
+        f"'h': {_hour_sql()}, 'mi': {minute}, 'sec': {second}}}"
     )
-    return f"list_transform([regexp_extract({text}, '{_regex(layout)}', {_GROUPS})], lambda s: {body})[1]"
+    return f"list_transform([{parts}], lambda v: {_VALID_TIMESTAMP})[1]"
+
+
+# Every part is checked before make_timestamp: an invalid date there raises an error, and catching
+# it (TRY) costs about 0.2 ms per value, 100 times the whole parse.
+_DAYS_IN_MONTH = (
+    "(CASE WHEN v.m = 2 THEN 28 + (((v.y % 4 = 0 AND v.y % 100 <> 0) OR v.y % 400 = 0))::INTEGER "
+    "WHEN v.m IN (4, 6, 9, 11) THEN 30 ELSE 31 END)"
+)
+_VALID_TIMESTAMP = (
+    f"CASE WHEN v.ok AND v.y BETWEEN {MIN_YEAR} AND {MAX_YEAR} AND v.m BETWEEN 1 AND 12 "
+    f"AND v.d BETWEEN 1 AND {_DAYS_IN_MONTH} AND v.h BETWEEN 0 AND 23 AND v.mi BETWEEN 0 AND 59 "
+    "AND v.sec BETWEEN 0 AND 59 THEN make_timestamp(v.y, v.m, v.d, v.h, v.mi, v.sec) END"
+)
 
 
 def _iso_sql(text: str) -> str:
@@ -166,6 +186,14 @@ def date_sql(expr: str, reading: DateReading) -> str:
     if not tries:
         return "NULL::TIMESTAMP"
     return tries[0] if len(tries) == 1 else "COALESCE(" + ", ".join(tries) + ")"
+
+
+# Day-or-month-first text `t` read once by its regex: both orders, the two parts and the year's digits.
+_NUMERIC_BOTH_ORDERS = (
+    f"list_transform([regexp_extract(t, '{_RE_NUMERIC}', {_GROUPS})], lambda s: "
+    f"{{'a': TRY_CAST(s.p1 AS INTEGER), 'b': TRY_CAST(s.p2 AS INTEGER), 'two_digit_year': length(s.p3) = 2, "
+    f"'dmy': {_groups_timestamp_sql('numeric', 'dmy')}, 'mdy': {_groups_timestamp_sql('numeric', 'mdy')}}})[1]"
+)
 
 
 def _classify_sql(t: str) -> str:
@@ -196,26 +224,28 @@ def detect_dates(
         if not n:
             return None
         return DateReading("native", "ymd", True, 1.0, "dates were read as stored in the file", ("native",), n, n)
-    parse_dmy = date_sql("t", DateReading("any", "dmy", True, 1.0, ""))
-    parse_mdy = date_sql("t", DateReading("any", "mdy", True, 1.0, ""))
-    parse_ymd = date_sql("t", DateReading("any", "ymd", True, 1.0, ""))
+    # Each value is parsed only in the layout its shape says (a CASE runs only the matching branch);
+    # day-or-month-first values both ways, to count how many each order reads.
+    other = " ".join(
+        f"WHEN '{lay}' THEN {_layout_sql('t', lay, 'dmy')}" for lay in REGEX_LAYOUTS if lay != "numeric"
+    )
     row = cur.execute(
         f"""
         WITH v AS (SELECT NULLIF(trim(CAST({q} AS VARCHAR)), '') AS t FROM {quote_ident(table)}),
         c AS (SELECT t, {_classify_sql('t')} AS layout FROM v WHERE t IS NOT NULL),
-        p AS (SELECT *, CASE WHEN layout = 'numeric'
-                             THEN regexp_extract(t, '{_RE_NUMERIC}', ['a', 's1', 'b']) END AS n FROM c)
+        p AS (SELECT *, CASE WHEN layout = 'numeric' THEN {_NUMERIC_BOTH_ORDERS} END AS n FROM c)
         SELECT count(*),
                {", ".join(f"count_if(layout = '{lay}')" for lay in LAYOUT_KEYS)},
-               count_if(TRY_CAST(n.a AS INTEGER) > 12), count_if(TRY_CAST(n.b AS INTEGER) > 12),
-               count_if({parse_dmy} IS NOT NULL), count_if({parse_mdy} IS NOT NULL),
-               count_if({parse_ymd} IS NOT NULL),
-               count_if(layout = 'numeric' AND length(split_part(split_part(t, ' ', 1), n.s1, 3)) = 2)
+               count_if(n.a > 12), count_if(n.b > 12),
+               count_if(layout = 'iso') + count(CASE layout {other} END),
+               count(n.dmy), count(n.mdy), count_if(n.two_digit_year)
         FROM p
         """
     ).fetchone()
+    row = [int(v or 0) for v in row]  # count_if over no rows is NULL
     present, counts = row[0], dict(zip(LAYOUT_KEYS, row[1:7]))
-    first_day, second_day, parsed_dmy, parsed_mdy, parsed_ymd, two_digit = row[7:]
+    first_day, second_day, parsed_ymd, numeric_dmy, numeric_mdy, two_digit = row[7:]
+    parsed_dmy, parsed_mdy = parsed_ymd + numeric_dmy, parsed_ymd + numeric_mdy
     if not present:
         return None
     layouts = tuple(lay for lay, n in counts.items() if n)
