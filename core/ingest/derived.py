@@ -1,0 +1,79 @@
+"""Ingest, dates and derived columns: find the date columns among the text columns (core/dates.py reads
+them), then add the derived NUMERIC columns "<date> (days since)" and "Age (from <birth year>)" to the
+dataset table, right after their source column, so every view, filter and export uses them unchanged."""
+from __future__ import annotations
+
+import datetime as dt
+
+from core import dates, quality, roles
+from core.ingest.coltypes import _Plan
+from core.models import DATE, EXCLUDED, NUMERIC, ROW, ColumnInfo
+from core.store import quote_ident
+
+
+def find_dates(cur, table: str, plans: list[_Plan]) -> None:
+    """Set `date` on the columns whose values read as dates (90% of present values). Only columns that
+    are mostly text with a sample value that looks like a date, or YYYYMMDD numbers with a date-like
+    name, are examined (one aggregate query each)."""
+    for p in plans:
+        if not p.present or quality.is_id_like(p.name):
+            continue
+        compact = p.lo is not None and roles.may_be_compact_date(p.name, p.lo, p.hi)  # 20130512
+        text = not p.native and p.parsed * 2 <= p.present and bool(p.example) and dates.looks_like_date(p.example)
+        if compact or text:
+            p.date = dates.detect_dates(cur, table, p.name)
+
+
+def add_derived_columns(
+    cur, ds: str, plans: list[_Plan], columns: list[ColumnInfo], repairs: list[str]
+) -> list[ColumnInfo]:
+    """Rebuild `ds` with a days-since column after every date column and an age column after every
+    birth-year column; return the dataset's columns in their new order."""
+    dated = [p for p in plans if p.role == DATE]
+    births = [p for p in plans if p.role == EXCLUDED and p.reason == roles.BIRTH_YEAR_REASON]
+    if not dated and not births:
+        return columns
+    latest: dict[str, dt.date] = {}
+    if dated:
+        row = cur.execute("SELECT " + ", ".join(f"max({quote_ident(p.name)})" for p in dated) + f" FROM {ds}").fetchone()
+        latest = {p.name: d for p, d in zip(dated, row) if d is not None}
+    ref_year = max((d.year for d in latest.values()), default=dt.date.today().year)
+    where = "the latest date in the data" if latest else "the current year"
+    taken = {c.name.lower() for c in columns}
+    days: dict[str, ColumnInfo] = {}  # date column -> its days-since column
+    ages: dict[str, ColumnInfo] = {}  # birth-year column -> its age column
+    for p in dated:
+        if p.name not in latest:
+            continue
+        name = _unique(roles.days_since_column_name(p.name), taken)
+        reason = f"derived: days from '{p.name}' to its latest date ({latest[p.name]})"
+        days[p.name] = ColumnInfo(name, NUMERIC, "BIGINT", reason)
+        repairs.append(f"column '{name}' added: days from each '{p.name}' date to the latest one, {latest[p.name]}")
+    for p in births:
+        name = _unique(roles.age_column_name(p.name), taken)
+        reason = f"derived: {ref_year} - '{p.name}' (reference year: {where})"
+        ages[p.name] = ColumnInfo(name, NUMERIC, "BIGINT", reason)
+        repairs.append(f"column '{name}' added: {ref_year} - '{p.name}' (reference year: {where}); "
+                       f"'{p.name}' itself is not a feature")
+    out: list[ColumnInfo] = []
+    select = [ROW]
+    for c in columns:
+        q = quote_ident(c.name)
+        out.append(c)
+        select.append(q)
+        if c.name in days:
+            out.append(days[c.name])
+            select.append(f"date_diff('day', {q}, max({q}) OVER ())::BIGINT AS {quote_ident(days[c.name].name)}")
+        elif c.name in ages:
+            out.append(ages[c.name])
+            select.append(f"({int(ref_year)} - {q})::BIGINT AS {quote_ident(ages[c.name].name)}")
+    cur.execute(f"CREATE OR REPLACE TABLE {ds} AS SELECT {', '.join(select)} FROM {ds} ORDER BY {ROW}")
+    return out
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    new, k = name, 2
+    while new.lower() in taken:
+        new, k = f"{name} {k}", k + 1
+    taken.add(new.lower())
+    return new

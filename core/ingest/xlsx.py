@@ -1,0 +1,111 @@
+"""Ingest, Excel .xlsx: the first sheet's saved cell values (formulas never recalculated) staged as
+text with `__row`; other sheets are named in the warnings."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zipfile
+from pathlib import Path
+
+from core.errors import InputError
+from core.ingest.base import SNIFF_RECORDS, StagedFile, _finish_staging, _first_line, _reading, _short, _unnamed, sanitize_names
+from core.ingest.sniff import detect_header
+from core.models import ROW
+from core.store import quote_ident
+
+def _stage_xlsx(cur, path: Path, table: str, source: str, header: bool | None) -> StagedFile:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            parts = set(zf.namelist())
+            if "xl/workbook.xml" not in parts:
+                raise InputError(f"'{source}' is a zip archive, not an Excel .xlsx workbook")
+            has_formulas = _has_formulas(zf, _first_sheet_part(zf, parts))
+    except zipfile.BadZipFile as exc:
+        raise InputError(f"could not read '{source}' as an Excel workbook: {_first_line(exc)}") from exc
+    with _reading(source, "an Excel workbook"):
+        import python_calamine
+
+        with open(path, "rb") as fh:
+            wb = python_calamine.CalamineWorkbook.from_filelike(fh)
+        sheets = list(wb.sheet_names)
+        if not sheets:
+            raise InputError(f"'{source}' has no sheets")
+        grid = wb.get_sheet_by_index(0).to_python(skip_empty_area=True)
+    warnings = []
+    if len(sheets) > 1:
+        others = ", ".join(f"'{_short(s, 40)}'" for s in sheets[1:6]) + (" ..." if len(sheets) > 6 else "")
+        warnings.append(f"'{source}' has {len(sheets)} sheets; only the first, '{_short(sheets[0], 40)}', "
+                        f"was read (not read: {others})")
+    rows = [[_cell_text(v) for v in r] for r in grid]
+    while rows and all(v is None for v in rows[-1]):
+        rows.pop()
+    if not rows:
+        raise InputError(f"the first sheet '{_short(sheets[0], 40)}' of '{source}' is empty; nothing to load")
+    width = max(len(r) for r in rows)
+    rows = [r + [None] * (width - len(r)) for r in rows]
+    if header is None:
+        header = detect_header([[v or "" for v in r] for r in rows[:SNIFF_RECORDS]])
+    names, repairs = sanitize_names(rows[0] if header else [None] * width, header)
+    if has_formulas:
+        repairs.append("formula cells were read as the values saved in the workbook (not recalculated)")
+    data = rows[1:] if header else rows
+    import pyarrow as pa
+
+    arrays = [pa.array(range(1, len(data) + 1), type=pa.int64())]
+    arrays += [pa.array([r[j] for r in data], type=pa.string()) for j in range(width)]
+    arrow = pa.Table.from_arrays(arrays, names=[ROW] + [f"c{j}" for j in range(width)])
+    view = f"{table}__arrow"
+    select = ", ".join(f"c{j} AS {quote_ident(nm)}" for j, nm in enumerate(names))
+    cur.register(view, arrow)
+    try:
+        cur.execute(f"CREATE TEMP TABLE {table} AS SELECT {ROW}, {select} FROM {view} ORDER BY {ROW}")
+    finally:
+        cur.unregister(view)
+    staged = StagedFile(table, names, file_format="xlsx", header=header, repairs=repairs, warnings=warnings,
+                        trimmed=True)
+    _finish_staging(cur, staged, _unnamed(names, rows[0]) if header else [])
+    return staged
+
+
+def _first_sheet_part(zf: zipfile.ZipFile, parts: set[str]) -> list[str]:
+    """The zip part of the workbook's first sheet (workbook.xml order, via its relationships); all
+    worksheet parts when that cannot be worked out."""
+    every = sorted(p for p in parts if p.startswith("xl/worksheets/") and p.endswith(".xml"))
+    try:
+        book = zf.read("xl/workbook.xml").decode("utf-8", "replace")
+        rels = zf.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")
+        rid = re.search(r'<(?:\w+:)?sheet\b[^>]*\br:id="([^"]+)"', book).group(1)
+        rel = re.search(rf'<Relationship\b[^>]*\bId="{re.escape(rid)}"[^>]*>', rels).group(0)
+        target = re.search(r'Target="([^"]+)"', rel).group(1)
+    except (KeyError, AttributeError):
+        return every
+    part = target.lstrip("/") if target.startswith("/") else "xl/" + target
+    return [part] if part in parts else every
+
+
+def _has_formulas(zf: zipfile.ZipFile, sheet_parts: list[str]) -> bool:
+    for part in sheet_parts:
+        with zf.open(part) as fh:
+            tail = b""
+            while chunk := fh.read(1 << 20):
+                if re.search(rb"<f[ >/]", tail + chunk):
+                    return True
+                tail = chunk[-8:]
+    return False
+
+
+def _cell_text(v: object) -> str | None:
+    if v is None or v == "":
+        return None
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        if v.is_integer() and abs(v) < 1e15:
+            return str(int(v))
+        return repr(v)
+    if isinstance(v, dt.datetime):
+        return v.isoformat(sep=" ")
+    if isinstance(v, (dt.date, dt.time)):
+        return v.isoformat()
+    return str(v).strip() or None
+
