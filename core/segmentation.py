@@ -207,7 +207,7 @@ def _fit_run(data: PreparedData, k_value: int | None, scale: str, seed: int, tel
     if part.k < k_final:  # still one sentence: say where the missing segments went
         merged = k_final - part.k
         reason = (f"{reason[:-1]}; {merged} of its clusters held under 1% of the customers and joined the "
-                  f"outlier group, leaving {part.k} segments.")
+                  f"outlier group, leaving {part.k} segment{'s' if part.k != 1 else ''}.")
     return _Fitted(X_scaled, scaler, sweep, stab, suggested, reason, part, labels, sil)
 
 
