@@ -20,12 +20,14 @@ rule cannot bind a text value, and quoting text literals by hand is what the SQL
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
 import duckdb
 import numpy as np
 from sklearn.tree import DecisionTreeClassifier
 
+from core.errors import InputError
 from core.models import SEGMENT
 from core.store import quote_ident
 
@@ -124,6 +126,36 @@ def rule_sql(rule: Rule, allowed: list[str]) -> str:
     if len(rule.clauses) == 1:
         return clause_sql(rule.clauses[0], allowed)
     return " OR ".join(f"({clause_sql(c, allowed)})" for c in rule.clauses)
+
+
+_CONDITION = re.compile(r'"((?:[^"]|"")+)" (>=|<) (-?\d+(?:\.\d+)?(?:e[+-]?\d+)?)$')
+MAX_RULE_CHARS = 4_000
+
+
+def parse_rule(text: str, allowed: list[str]) -> Rule:
+    """The Rule behind a rule text written by `rule_sql` (for example a rule a user clicked, to filter on
+    it through the filter spec, which rebuilds the SQL with rule_sql). Anything else, or a column not
+    in `allowed`, is refused with InputError: the text is never run as it arrives."""
+    if not isinstance(text, str) or not text or len(text) > MAX_RULE_CHARS:
+        raise InputError("a rule must be a short condition written by the segmentation")
+    parts = text.split(" OR ")
+    if len(parts) > 1:
+        if not all(p.startswith("(") and p.endswith(")") for p in parts):
+            raise InputError("this rule was not written by the segmentation")
+        parts = [p[1:-1] for p in parts]
+    clauses = []
+    for part in parts:
+        clause = []
+        for cond in part.split(" AND "):
+            m = _CONDITION.match(cond)
+            if m is None:
+                raise InputError("this rule was not written by the segmentation")
+            column = m.group(1).replace('""', '"')
+            if column not in allowed:
+                raise InputError(f"the rule names an unknown column '{column[:60]}'")
+            clause.append(Condition(column, m.group(2) == ">=", float(m.group(3))))
+        clauses.append(clause)
+    return Rule(clauses)
 
 
 def rule_scores(cur: duckdb.DuckDBPyConnection, table: str, rules: dict[int, Rule],

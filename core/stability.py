@@ -20,6 +20,15 @@ POOL_ROWS = 4_000  # customers the refits draw from (a fixed-seed sample of the 
 SUBSAMPLE = 0.8  # share of the pool each refit sees
 REFITS = 10
 REFIT_N_INIT = 3  # k-means++ starts per refit: enough to avoid most bad local minima, still cheap
+# The badge a segment's stability earns (issue 9): the one home of these thresholds.
+STABLE_FROM, FAIR_FROM = 0.85, 0.6
+
+
+def stability_badge(value: float | None) -> str:
+    """"stable" (>= 0.85), "fair" (0.6 to 0.85), "unstable" (< 0.6), or "" when not computed."""
+    if value is None:
+        return ""
+    return "stable" if value >= STABLE_FROM else "fair" if value >= FAIR_FROM else "unstable"
 
 
 def _pool(n: int, seed: int) -> np.ndarray:

@@ -236,3 +236,25 @@ def test_rule_sql_quotes_names_and_writes_plain_numbers():
     got = con.execute(f'SELECT count(*) FROM (VALUES (80, 0.1), (80, 0.5), (1, 4)) t("Odd ""name""", b) '
                       f'WHERE {sql}').fetchone()[0]
     assert got == 2
+
+
+def test_stored_rules_parse_back_to_the_same_text_and_refuse_anything_else(store, wholesale, mall_run):
+    from core.errors import InputError
+    from core.explain import parse_rule
+
+    run = run_segmentation(store, wholesale.dataset_id, SPEND, scale="standard", k=5)
+    for r in (mall_run, run):
+        for s in r.segments:
+            if s.rule:
+                assert rule_sql(parse_rule(s.rule, r.features), r.features) == s.rule
+    for bad in ('"Fresh" >= 1; DROP TABLE x', '"Fresh" >= 1 OR 1=1', "Fresh >= 1", '"Nope" < 3',
+                '("Fresh" >= 1) OR "Milk" < 2', "", '"Fresh" >= \'1\''):
+        with pytest.raises(InputError):
+            parse_rule(bad, SPEND)
+
+
+def test_stability_badges():
+    from core.stability import stability_badge
+
+    assert [stability_badge(v) for v in (0.99, 0.85, 0.84, 0.6, 0.59, None)] == \
+        ["stable", "stable", "fair", "fair", "unstable", ""]
