@@ -13,10 +13,10 @@ from core.config import DATA_DIR, SAMPLE_FILE
 from core.errors import InputError
 from core.filters import FilterSpec
 from core.ingest import load_file
-from core.models import DatasetInfo, Run, SegmentProfile
+from core.models import DatasetInfo, Run, Segment, SegmentProfile
 from core.profiling import profile_segments
 from core.rfm import load_transactions
-from core.roles import default_features
+from core.roles import column_roles, default_features
 from core.segmentation import run_segmentation
 from core.store import Store
 
@@ -64,11 +64,12 @@ def initial_features(info: DatasetInfo, *, presets: bool = True) -> list[str]:
 
 
 def initial_scale(info: DatasetInfo, *, presets: bool = True) -> str:
-    """A preset's scaling, else log for transactions (RFM measures are heavily skewed: docs/RFM.md)."""
+    """A preset's scaling, else log for transactions (RFM measures are heavily skewed: docs/RFM.md),
+    else "auto" (log1p only for the strongly skewed, non-negative features, then standardised)."""
     preset = find_preset(info) if presets else None
     if preset is not None and preset.scale:
         return preset.scale
-    return "log" if info.kind == "transactions" else "standard"
+    return "log" if info.kind == "transactions" else "auto"
 
 
 def ensure_sample(store: Store, sample: Path = SAMPLE_FILE) -> Run:
@@ -187,6 +188,7 @@ def segment_path(
 def summary(result: SegmentationResult) -> dict:
     """The CLI's --json object (documented in the README)."""
     info, run = result.dataset, result.run
+    fitted = {s.id: s for s in run.segments}
     q = info.quality
     invalid: dict[str, int] = {}
     for key, n in run.excluded_by_rule.items():
@@ -208,17 +210,12 @@ def summary(result: SegmentationResult) -> dict:
         "silhouette": run.silhouette,
         "explained_variance": run.explained_variance,
         "elbow": [e.__dict__ for e in run.elbow],
-        "segments": [
-            {
-                "id": p.segment,
-                "name": p.name,
-                "action": p.action,
-                "size": p.size,
-                "share": p.share,
-                "means": p.means,
-            }
-            for p in result.profiles
-        ],
+        "segments": [_segment_summary(p, fitted.get(p.segment)) for p in result.profiles],
+        "feature_roles": {c: r["role"] for c, r in column_roles(info).items()},
+        "transforms": dict(run.transforms),
+        "stability_by_k": dict(run.stability_by_k),
+        "k_reason": run.k_reason,
+        "outlier_threshold": run.outlier_threshold,
         "quality": {
             "duplicates_removed": q.duplicates_removed,
             "identifier_columns": q.identifier_columns,
@@ -233,4 +230,22 @@ def summary(result: SegmentationResult) -> dict:
             "repairs": q.repairs,
             "warnings": q.warnings,
         },
+    }
+
+
+def _segment_summary(p: SegmentProfile, seg: Segment | None) -> dict:
+    """One segments[] entry of the --json object: the profile and the fitted segment's explanations."""
+    return {
+        "id": p.segment,
+        "name": p.name,
+        "action": p.action,
+        "size": p.size,
+        "share": p.share,
+        "means": p.means,
+        "drivers": [{k: d[k] for k in ("feature", "direction", "effect")} for d in (seg.drivers if seg else [])],
+        "rule": seg.rule if seg else None,
+        "rule_precision": seg.rule_precision if seg else None,
+        "rule_recall": seg.rule_recall if seg else None,
+        "stability": seg.stability if seg else None,
+        "outlier_group": bool(seg and seg.outlier_group),
     }
