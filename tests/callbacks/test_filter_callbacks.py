@@ -7,7 +7,8 @@ import pytest
 
 from callbacks.explore import events_from_inputs, filter_update
 from callbacks.filter_state import CLEAR, Event, next_filter
-from core.filters import UNCHANGED, region_from_selection
+from core.filters import UNCHANGED, FilterSpec, region_from_selection
+from core.views import count
 from layouts import ids
 from layouts.filters import kind_filters
 
@@ -157,10 +158,20 @@ def test_original_values_switch_sets_and_clears_the_original_kind(sample):
     assert off.spec.original is None and "original" not in off.spec.to_dict()
 
 
+def test_rule_kind_selects_exactly_the_customers_matching_the_stored_rule(sample):
+    seg = next(s for s in sample.run.segments if s.rule)
+    update, err = filter_update(sample.store, sample.spec(), [Event("rule", seg.id)], BOUNDS, RANGES, CATS, ["rule"])
+    assert err is None and update.spec.rule.segment == seg.id
+    selected, _ = count(sample.store, update.spec)
+    with sample.store.cursor() as cur:
+        expected = cur.execute(f"SELECT count(*) FROM {sample.run.table} WHERE {seg.rule}").fetchone()[0]
+    assert selected == expected > 0
+
+
 def test_rule_kind_is_refused_when_the_run_has_no_rules(sample):
-    assert not any(s.rule for s in sample.run.segments)
-    update, err = filter_update(sample.store, sample.spec(), [Event("rule", 1)], BOUNDS, RANGES, CATS, ["rule"])
-    assert update is None and "no segment rules" in str(err.children)
+    run = dataclasses.replace(sample.run, segments=[dataclasses.replace(s, rule=None) for s in sample.run.segments])
+    with pytest.raises(InputError, match="no segment rules"):
+        FilterSpec.from_dict({"run_id": run.run_id, "rule": 1}, [], [], run.k, run=run)
 
 
 def test_unknown_kind_is_refused(sample):
@@ -169,8 +180,9 @@ def test_unknown_kind_is_refused(sample):
 
 
 def test_kind_controls_appear_only_when_the_run_can_use_them(sample):
-    run = dataclasses.replace(sample.run, segments=[dataclasses.replace(s) for s in sample.run.segments])
-    assert kind_filters(run) == []  # the sample has no rules and nothing filled
+    run = dataclasses.replace(sample.run, segments=[dataclasses.replace(s, rule=None) for s in sample.run.segments],
+                              filled={})
+    assert kind_filters(run) == []  # no rules and nothing filled: no kind controls
     run.segments[2].rule = '"Age" < 30'
     run.filled = {"Age": {"method": "median", "value": 36.0, "count": 4}}
     controls = kind_filters(run)
