@@ -14,6 +14,7 @@ import tempfile
 import traceback
 from pathlib import Path
 
+from core.cli_models import MODEL_COMMANDS, add_model_commands, run_model_command, write_model
 from core.errors import InputError
 
 
@@ -44,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--export", metavar="OUT.xlsx", help="write the Excel workbook here")
         p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
         p.add_argument("--db", metavar="FILE", help="DuckDB file to keep (default: a temporary one)")
+        p.add_argument("--model", metavar="OUT.json", help="save the run as a model file (docs/MODELS.md)")
 
     seg = sub.add_parser("segment", help="segment a customer table")
     common(seg)
@@ -56,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
         rfm.add_argument(f"--{col}", metavar="COL", help=f"the {col} column (detected when omitted)")
     rfm.add_argument("--date-order", choices=["auto", "ymd", "dmy", "mdy"], default="auto")
     rfm.add_argument("--reference-date", metavar="YYYY-MM-DD")
+    add_model_commands(sub)
     return parser
 
 
@@ -65,6 +68,8 @@ def run(argv: list[str] | None = None) -> int:
     from core.store import Store
 
     args = build_parser().parse_args(argv)
+    if args.command in MODEL_COMMANDS:
+        return run_model_command(args)
     path = Path(args.input)
     if not path.is_file():
         raise InputError(f"file not found: {args.input}")
@@ -89,6 +94,8 @@ def run(argv: list[str] | None = None) -> int:
                 from core.filters import FilterSpec
 
                 export_workbook(store, FilterSpec(result.run.run_id), Path(args.export))
+            if args.model:
+                write_model(store, result.run.run_id, args.model)
         finally:
             store.close()
 
