@@ -174,7 +174,8 @@ def _encode(model: Model, res: dict, n: int) -> np.ndarray:
             continue
         f = model.features[col_of[feat]]
         if feat not in codes:  # one pass per categorical column, not per level
-            codes[feat] = pd.Categorical(np.asarray(values, dtype=object), categories=list(f.levels)).codes
+            # position of each value among the model's levels; -1 for a level the model never saw
+            codes[feat] = pd.Index(list(f.levels), dtype=object).get_indexer(np.asarray(values, dtype=object))
         raw[:, j] = (codes[feat] == f.levels.index(level)).astype(np.float64)
     return raw
 
