@@ -88,10 +88,16 @@ def assign(model: Model, X_scaled: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
     """(segment id, distance, poor fit) per row: the nearest centroid's segment; beyond the outlier
     threshold a row is a poor fit and goes to the outlier group when the model has one."""
     n = len(X_scaled)
+    columns = [np.ascontiguousarray(X_scaled[:, j]) for j in range(X_scaled.shape[1])]
     best = np.full(n, np.inf)
     which = np.zeros(n, dtype=np.int64)
-    for j, c in enumerate(model.centroids):  # one pass per centroid: memory stays n, not n x centroids
-        d = ((X_scaled - c) ** 2).sum(axis=1)
+    d, t = np.empty(n), np.empty(n)
+    for j, c in enumerate(model.centroids):  # one pass per centroid over contiguous columns: memory O(n)
+        d.fill(0.0)
+        for col, cv in zip(columns, c):
+            np.subtract(col, cv, out=t)
+            np.multiply(t, t, out=t)
+            d += t
         closer = d < best  # strict: ties go to the first centroid, like numpy/scikit-learn argmin
         best[closer] = d[closer]
         which[closer] = j
@@ -121,7 +127,8 @@ def _check_columns(model: Model, info: DatasetInfo) -> None:
 
 
 def score_rows(store: Store, model: Model, info: DatasetInfo) -> Scored:
-    """Fill, encode, transform, scale and assign every valid row of a dataset (one columnar fetch)."""
+    """Fill, encode, transform, scale and assign every valid row of a dataset (one columnar fetch).
+    A categorical value arrives as its position among the model's levels (0: a level never seen)."""
     _check_columns(model, info)
     names = info.names()
     features = model.feature_names
@@ -131,9 +138,10 @@ def score_rows(store: Store, model: Model, info: DatasetInfo) -> Scored:
         q = "d." + quote_ident(f.name, names)
         if f.role == NUMERIC:
             exprs.append(f"COALESCE({q}::DOUBLE, ?)")
+            params.append(f.fill)
         else:
-            exprs.append(f"COALESCE({q}::VARCHAR, ?)")
-        params.append(f.fill)
+            exprs.append(f"COALESCE(list_position(?::VARCHAR[], COALESCE({q}::VARCHAR, ?)), 0)::INTEGER")
+            params += [list(f.levels), f.fill]
         missing.append(f"({q} IS NULL)")
     select = ", ".join(f"{e} AS c{i}" for i, e in enumerate(exprs))
     nulls = ", ".join(f"{m} AS m{i}" for i, m in enumerate(missing))
@@ -150,46 +158,53 @@ def score_rows(store: Store, model: Model, info: DatasetInfo) -> Scored:
             """,
             [info.dataset_id, features],
         ).fetchall()
+        unseen = _count_unseen(cur, model, info, kept_sql, kept_params)
     rows = np.asarray(res["r"], dtype=np.int64)
     kept = np.asarray(res["kept"], dtype=bool)
-    raw = _encode(model, res, len(rows))
-    finite = np.isfinite(transform(model, raw)).all(axis=1) if raw.size else np.ones(len(rows), bool)
-    kept &= finite
-    raw = raw[kept]
+    X = transform(model, _encode(model, res, len(rows)))
+    if X.size:
+        kept &= np.isfinite(X).all(axis=1)
+    X = X[kept]
+    raw = _encode(model, {key: np.asarray(v)[kept] for key, v in res.items() if key.startswith("c")}, len(X))
     filled = {f.name: int(np.asarray(res[f"m{i}"], dtype=bool)[kept].sum()) for i, f in enumerate(model.features)}
-    unseen = _count_unseen(model, res, kept)
-    segment, distance, poor = assign(model, transform(model, raw))
+    segment, distance, poor = assign(model, X)
     return Scored(rows, kept, raw, segment, distance, poor, {k: v for k, v in filled.items() if v},
                   unseen, {r[0]: int(r[1]) for r in by_rule})
 
 
 def _encode(model: Model, res: dict, n: int) -> np.ndarray:
+    """The encoded matrix in original units: numeric values, and 0/1 per categorical level."""
     col_of = {f.name: i for i, f in enumerate(model.features)}
     raw = np.zeros((n, len(model.encoded)), dtype=np.float64)
-    codes: dict[str, np.ndarray] = {}
     for j, (feat, level) in enumerate(model.encoded):
         values = res[f"c{col_of[feat]}"]
         if level is None:
             raw[:, j] = np.ma.filled(np.ma.asarray(values, dtype=np.float64), np.nan)
-            continue
-        f = model.features[col_of[feat]]
-        if feat not in codes:  # one pass per categorical column, not per level
-            # position of each value among the model's levels; -1 for a level the model never saw
-            codes[feat] = pd.Index(list(f.levels), dtype=object).get_indexer(np.asarray(values, dtype=object))
-        raw[:, j] = (codes[feat] == f.levels.index(level)).astype(np.float64)
+        else:
+            position = model.features[col_of[feat]].levels.index(level) + 1
+            raw[:, j] = np.asarray(values) == position
     return raw
 
 
-def _count_unseen(model: Model, res: dict, kept: np.ndarray) -> dict[str, dict[str, int]]:
-    """Categorical levels the model never saw (their one-hot columns are all 0), counted per level."""
+def _count_unseen(cur, model: Model, info: DatasetInfo, kept_sql: str, kept_params: list) -> dict[str, dict[str, int]]:
+    """Categorical levels the model never saw (their one-hot columns are all 0), counted per level
+    over the rows that are scored, most frequent first (at most UNSEEN_SHOWN per column)."""
     out: dict[str, dict[str, int]] = {}
-    for i, f in enumerate(model.features):
+    names = info.names()
+    for f in model.features:
         if f.role != CATEGORICAL:
             continue
-        values = pd.Series(np.asarray(res[f"c{i}"], dtype=object)[kept])
-        counts = values[~values.isin(list(f.levels))].value_counts()
-        if len(counts):
-            out[f.name] = {str(k): int(v) for k, v in counts.head(UNSEEN_SHOWN).items()}
+        q = "d." + quote_ident(f.name, names)
+        rows = cur.execute(
+            f"""
+            SELECT COALESCE({q}::VARCHAR, ?) AS level, count(*) AS n FROM {info.table} d
+            WHERE {kept_sql} AND NOT list_contains(?::VARCHAR[], COALESCE({q}::VARCHAR, ?))
+            GROUP BY level ORDER BY n DESC, level LIMIT {UNSEEN_SHOWN}
+            """,
+            [f.fill] + kept_params + [list(f.levels), f.fill],
+        ).fetchall()
+        if rows:
+            out[f.name] = {str(level): int(n) for level, n in rows}
     return out
 
 
@@ -239,45 +254,50 @@ def _result(model: Model, info: DatasetInfo, scored: Scored, warnings: list[str]
     )
 
 
-def _output_frame(model: Model, scored: Scored) -> pd.DataFrame:
-    names = {s.id: s.name for s in model.segments}
+def _output_columns(model: Model, scored: Scored) -> list:
+    """Segment, Segment name, Distance and Poor fit as Arrow arrays over every loaded row (nulls for
+    the rows not scored). Built directly in Arrow: the names are a dictionary array, no per-row text."""
+    import pyarrow as pa
+
     n = len(scored.rows)
-    seg = pd.array([pd.NA] * n, dtype="Int32")
-    seg[scored.kept] = scored.segment
-    name = np.full(n, None, dtype=object)
-    name[scored.kept] = pd.Series(scored.segment).map(names).to_numpy(dtype=object)
-    dist = np.full(n, np.nan)
-    dist[scored.kept] = scored.distance
-    poor = pd.array([pd.NA] * n, dtype="boolean")
-    poor[scored.kept] = scored.poor_fit
-    return pd.DataFrame({ROW: scored.rows, "s": seg, "n": name, "d": dist, "p": poor})
+    valid = scored.kept
+    seg = np.zeros(n, dtype=np.int32)
+    seg[valid] = scored.segment
+    ids = [s.id for s in model.segments]
+    index = np.zeros(max(ids) + 1, dtype=np.int32)
+    index[ids] = np.arange(len(ids), dtype=np.int32)
+    dist = np.zeros(n)
+    dist[valid] = scored.distance
+    poor = np.zeros(n, dtype=bool)
+    poor[valid] = scored.poor_fit
+    names = pa.DictionaryArray.from_arrays(
+        pa.array(index[seg], mask=~valid), pa.array([s.name for s in model.segments], pa.string()))
+    return [pa.array(seg, mask=~valid), names.cast(pa.string()), pa.array(dist, mask=~valid),
+            pa.array(poor, mask=~valid)]
 
 
 def write_scored(store: Store, model: Model, info: DatasetInfo, scored: Scored, out: Path) -> list[str]:
-    """Every loaded row (excluded rows with an empty Segment) in file order; returns warnings."""
+    """Every loaded row (excluded rows with an empty Segment) in file order; returns warnings.
+
+    The dataset's rows are read in __row order, the order `score_rows` fetched them in, so the new
+    columns are appended as they are (no join)."""
     suffix = out.suffix.lower()
     names = info.names()
-    warnings = []
-    cols = []
+    if suffix == ".xlsx" and len(scored.rows) > XLSX_MAX_ROWS:
+        raise InputError(f"{len(scored.rows):,} rows do not fit in one Excel sheet; write a .csv or .parquet file")
+    warnings, cols = [], []
     for c in names:
         alias = c
         if c in OUTPUT_COLUMNS:  # the file already has a column of that name (e.g. a scored file)
             alias = f"{c} (input)"
             warnings.append(f"the input's own column '{c}' is written as '{alias}'")
         cols.append(f"d.{quote_ident(c, names)} AS {quote_ident(alias)}")
-    outs = [f"a.{src} AS {quote_ident(dst)}" for src, dst in zip("sndp", OUTPUT_COLUMNS)]
-    select = ", ".join(cols + outs)
-    frame = _output_frame(model, scored)
-    if suffix == ".xlsx" and len(frame) > XLSX_MAX_ROWS:
-        raise InputError(f"{len(frame):,} rows do not fit in one Excel sheet; write a .csv or .parquet file")
     with store.cursor() as cur:
-        cur.register(_FRAME, frame)
-        try:
-            table = cur.sql(
-                f"SELECT {select} FROM {info.table} d JOIN {_FRAME} a ON a.{ROW} = d.{ROW} ORDER BY d.{ROW}"
-            ).to_arrow_table()
-        finally:
-            cur.unregister(_FRAME)
+        table = cur.sql(f"SELECT {', '.join(cols)} FROM {info.table} d ORDER BY d.{ROW}").to_arrow_table()
+    if table.num_rows != len(scored.rows):  # the dataset cannot change, but never misalign rows
+        raise RuntimeError("the dataset changed while it was scored")
+    for name, column in zip(OUTPUT_COLUMNS, _output_columns(model, scored)):
+        table = table.append_column(name, column)
     _write_table(table, out, suffix)
     return warnings
 
