@@ -16,6 +16,7 @@ from pathlib import Path
 
 from core.cli_models import MODEL_COMMANDS, add_model_commands, run_model_command, write_model
 from core.errors import InputError
+from core.kmeans import SCALES
 
 
 class _Parser(argparse.ArgumentParser):
@@ -39,7 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("input", help="CSV / Excel (.xlsx) / Parquet file")
         p.add_argument("--k", type=_k, default="auto", help="number of segments (2-10) or 'auto'")
-        p.add_argument("--scale", choices=["standard", "minmax", "none", "log"], default=None)
+        p.add_argument("--scale", choices=list(SCALES), default=None,
+                       help="auto (default for customer tables; RFM uses log), standard, minmax, none, log")
         p.add_argument("--fill", choices=["median", "mean"], default="median")
         p.add_argument("--seed", type=int, default=42)
         p.add_argument("--export", metavar="OUT.xlsx", help="write the Excel workbook here")

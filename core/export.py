@@ -35,6 +35,7 @@ from xlsxwriter.worksheet import CellNumberTuple, CellStringTuple, Worksheet
 from core.filters import FilterSpec
 from core.models import ROW, SEGMENT
 from core.profiling import profile_segments
+from core.roles import column_roles
 from core.store import Store, quote_ident
 from core.views import RunContext, describe_filter, run_where
 
@@ -376,25 +377,43 @@ def _segments(store, spec, ctx: RunContext, workbook, cells: _Cells, result: Exp
     header += [f"Mean {f}" for f in features]
     header += [f"Median {f}" for f in features]
     header += [f"{f}: mean minus run mean" for f in features]
-    header += ["Suggested action"]
+    header += ["Suggested action", "Drivers", "Rule (SQL over the Customers sheet)", "Rule precision",
+               "Rule recall", "Stability", "Outlier group"]
+    fitted = {s.id: s for s in ctx.run.segments}
     rows: list[list[Any]] = [header]
     for p in profiles:
+        seg = fitted.get(p.segment)
         rows.append(
             [p.segment, p.name, p.size, p.share]
             + [p.means.get(f) for f in features]
             + [p.medians.get(f) for f in features]
             + [p.diffs.get(f) for f in features]
             + [p.action]
+            + _explanation(seg)
         )
     cells.rows(ws, 0, rows, header=True)
     ws.set_column(0, 0, 9)
     ws.set_column(1, 1, 30)
-    ws.set_column(2, len(header) - 2, 14)
-    ws.set_column(len(header) - 1, len(header) - 1, 50)
+    action_col = len(header) - 7
+    ws.set_column(2, action_col - 1, 14)
+    ws.set_column(action_col, action_col + 2, 50)
+    ws.set_column(action_col + 3, action_col + 6, 12)
     ws.set_column(3, 3, 14, cells.percent)
     ws.freeze_panes(1, 2)
     if not profiles:
         cells.text(ws, 2, 0, "No customers match the filter.")
+
+
+def drivers_text(drivers: list[dict]) -> str:
+    """Drivers as one line: "Spending Score (1-100) higher (effect 1.90); Age lower (effect -0.52)"."""
+    return "; ".join(f"{d['feature']} {d['direction']} (effect {d['effect']:+.2f})" for d in drivers)
+
+
+def _explanation(seg) -> list[Any]:
+    if seg is None:
+        return [None] * 6
+    return [drivers_text(seg.drivers), seg.rule, seg.rule_precision, seg.rule_recall, seg.stability,
+            "yes" if seg.outlier_group else "no"]
 
 
 # -- Data quality -------------------------------------------------------------------------------
@@ -474,8 +493,23 @@ def _run_sheet(store, spec: FilterSpec, ctx: RunContext, workbook, cells: _Cells
     ]
     rows += [[f"Segment {s.id}", f"{s.name} ({s.size} customers, {s.share:.1%}): {s.action}"]
              for s in sorted(run.segments, key=lambda s: s.id)]
+    rows += _trust_rows(run, ds)
     if cells.truncated:
         rows.append(["Truncated values",
                      f"{cells.truncated} value(s) longer than {CELL_CHAR_LIMIT:,} characters were cut "
                      f"to fit an Excel cell and end with '{TRUNCATED_NOTE.strip()}'"])
     cells.rows(ws, 0, rows, header=True)
+
+
+def _trust_rows(run, ds) -> list[list[Any]]:
+    """Why k, how stable, how each feature was transformed and what role each column has."""
+    rows: list[list[Any]] = [
+        ["Why this k", run.k_reason or "not recorded"],
+        ["Stability by k", ", ".join(f"k={k}: {v:.2f}" for k, v in run.stability_by_k.items()) or "not computed"],
+        ["Outlier distance threshold", run.outlier_threshold if run.outlier_threshold is not None
+         else "no outlier group"],
+    ]
+    rows += [[f"Transform: {f}", t] for f, t in run.transforms.items()]
+    rows += [[f"Role: {c}", f"{r['role']} ({r['reason']})" if r.get("reason") else r["role"]]
+             for c, r in column_roles(ds).items()]
+    return rows

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from core.config import SAMPLE_FILE
 from core.errors import InputError
-from core.models import DatasetInfo, Run, SegmentProfile
+from core.models import DatasetInfo, Run, Segment, SegmentProfile
 from core.store import Store
 
 SAMPLE_NAME = "Mall customers (sample)"
@@ -31,8 +31,9 @@ def initial_features(info: DatasetInfo) -> list[str]:
 
 
 def initial_scale(info: DatasetInfo) -> str:
-    """RFM measures are heavily skewed: they are log-scaled by default (docs/RFM.md)."""
-    return "log" if info.kind == "transactions" else "standard"
+    """RFM measures are heavily skewed: they are log-scaled by default (docs/RFM.md); customer tables
+    get "auto" (log1p only for the strongly skewed, non-negative features, then standardised)."""
+    return "log" if info.kind == "transactions" else "auto"
 
 
 def ensure_sample(store: Store, sample: Path = SAMPLE_FILE) -> Run:
@@ -159,7 +160,10 @@ def segment_path(
 
 def summary(result: SegmentationResult) -> dict:
     """The CLI's --json object (documented in the README)."""
+    from core.roles import column_roles
+
     info, run = result.dataset, result.run
+    fitted = {s.id: s for s in run.segments}
     q = info.quality
     invalid: dict[str, int] = {}
     for key, n in run.excluded_by_rule.items():
@@ -181,17 +185,12 @@ def summary(result: SegmentationResult) -> dict:
         "silhouette": run.silhouette,
         "explained_variance": run.explained_variance,
         "elbow": [e.__dict__ for e in run.elbow],
-        "segments": [
-            {
-                "id": p.segment,
-                "name": p.name,
-                "action": p.action,
-                "size": p.size,
-                "share": p.share,
-                "means": p.means,
-            }
-            for p in result.profiles
-        ],
+        "segments": [_segment_summary(p, fitted.get(p.segment)) for p in result.profiles],
+        "feature_roles": {c: r["role"] for c, r in column_roles(info).items()},
+        "transforms": dict(run.transforms),
+        "stability_by_k": dict(run.stability_by_k),
+        "k_reason": run.k_reason,
+        "outlier_threshold": run.outlier_threshold,
         "quality": {
             "duplicates_removed": q.duplicates_removed,
             "identifier_columns": q.identifier_columns,
@@ -206,4 +205,22 @@ def summary(result: SegmentationResult) -> dict:
             "repairs": q.repairs,
             "warnings": q.warnings,
         },
+    }
+
+
+def _segment_summary(p: SegmentProfile, seg: Segment | None) -> dict:
+    """One segments[] entry of the --json object: the profile and the fitted segment's explanations."""
+    return {
+        "id": p.segment,
+        "name": p.name,
+        "action": p.action,
+        "size": p.size,
+        "share": p.share,
+        "means": p.means,
+        "drivers": [{k: d[k] for k in ("feature", "direction", "effect")} for d in (seg.drivers if seg else [])],
+        "rule": seg.rule if seg else None,
+        "rule_precision": seg.rule_precision if seg else None,
+        "rule_recall": seg.rule_recall if seg else None,
+        "stability": seg.stability if seg else None,
+        "outlier_group": bool(seg and seg.outlier_group),
     }

@@ -346,6 +346,92 @@ def suggest_action(z: Mapping[str, float], *, onehot: Mapping[str, tuple[str, st
     return _GENERIC_ACTIONS[level(_mean(list(numeric.values())))]
 
 
+# -- names and actions of a run ------------------------------------------------------------------
+OUTLIER_NAME = "Outliers"
+OUTLIER_ACTION = ("Review one by one: these customers are far from every segment, so check them for data "
+                  "errors first and treat the valuable ones individually, not with a segment campaign.")
+
+
+def _value(v: float) -> str:
+    a = abs(v)
+    return f"{v:,.0f}" if a >= 1000 else f"{v:.1f}" if a >= 10 else f"{v:.2f}"
+
+
+def driver_phrase(d: Mapping) -> str:
+    """A numeric driver in words: "higher Annual Income (k$) (86.5 vs 45.2 for the other customers)"."""
+    feat = str(d["feature"])
+    return f"{d['direction']} {feat} ({_value(d['segment'])} vs {_value(d['others'])} for the other customers)"
+
+
+def _share_phrase(d: Mapping, onehot: Mapping[str, tuple[str, str]]) -> str:
+    col, lvl = onehot[d["feature"]]
+    how = "more often" if d["direction"] == "higher" else "less often"
+    return f"{how} {col} = {lvl} ({d['segment']:.0%} vs {d['others']:.0%} for the other customers)"
+
+
+def _marks(drivers: Sequence[Mapping], onehot: Mapping[str, tuple[str, str]], n: int) -> str:
+    words = [_share_phrase(d, onehot) if d["feature"] in onehot else driver_phrase(d) for d in drivers[:n]]
+    return "; ".join(words)
+
+
+def specific_actions(actions: Sequence[str], drivers: Sequence[Sequence[Mapping]],
+                     onehot: Mapping[str, tuple[str, str]] | None = None) -> list[str]:
+    """Each action followed by what marks its segment (its top driver); when two segments would still
+    share a text, more drivers are named, and as a last resort the segment number. No two are equal."""
+    onehot = dict(onehot or {})
+    shown = [1] * len(actions)
+
+    def render(i: int) -> str:
+        marks = _marks(drivers[i], onehot, shown[i])
+        return f"{actions[i]} What marks them: {marks}." if marks else actions[i]
+
+    texts = [render(i) for i in range(len(actions))]
+    for _ in range(MAX_DRIVERS_NAMED):
+        dup = [i for i, t in enumerate(texts) if texts.count(t) > 1]
+        if not dup:
+            return texts
+        for i in dup:
+            shown[i] += 1
+        texts = [render(i) for i in range(len(actions))]
+    seen: set[str] = set()
+    out = []
+    for i, t in enumerate(texts):
+        out.append(t if t not in seen else f"{t} (segment {i + 1})")
+        seen.add(out[-1])
+    return out
+
+
+MAX_DRIVERS_NAMED = 3
+
+
+def describe_segments(
+    seg_means: np.ndarray,
+    base_mean: np.ndarray,
+    base_std: np.ndarray,
+    encoded: Sequence[str],
+    *,
+    onehot: Mapping[str, tuple[str, str]] | None = None,
+    drivers: Mapping[int, Sequence[Mapping]] | None = None,
+    outliers: bool = False,
+) -> tuple[list[str], list[str]]:
+    """Names and actions of a run's segments 1..k (seg_means: k x m in the fitted space) and, when
+    `outliers`, of its outlier group (id k + 1, named OUTLIER_NAME). Actions are specific and distinct
+    (specific_actions). RFM runs get their names and actions from core.rfm_naming (dispatch here)."""
+    encoded = list(encoded)
+    onehot = dict(onehot) if onehot is not None else _infer_onehot(encoded)
+    drivers = dict(drivers or {})
+    k = len(seg_means)
+    names = name_segments(seg_means, base_mean, base_std, encoded, onehot=onehot)
+    Z = z_scores(seg_means, base_mean, base_std, encoded)
+    actions = [suggest_action(dict(zip(encoded, map(float, Z[i]))), onehot=onehot) for i in range(k)]
+    ids = list(range(1, k + 1))
+    if outliers:
+        names.append(OUTLIER_NAME)
+        actions.append(OUTLIER_ACTION)
+        ids.append(k + 1)
+    return names, specific_actions(actions, [drivers.get(i, []) for i in ids], onehot)
+
+
 # -- profiles -----------------------------------------------------------------------------------
 def run_means(run: Run) -> dict[str, float]:
     """The whole run's mean of every encoded feature, from the stored segment centroids weighted by

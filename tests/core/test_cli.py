@@ -112,3 +112,26 @@ def test_bad_arguments_exit_2(args, fragment):
     line = out.stderr.strip()
     assert line.startswith("error:") and "\n" not in line
     assert fragment.lower() in line.lower()
+
+
+def test_json_explains_every_segment_and_the_choice_of_k(mall_json):
+    assert mall_json["scale"] == "auto"
+    assert mall_json["feature_roles"]["CustomerID"] == "identifier"
+    assert mall_json["feature_roles"]["Annual Income (k$)"] == "numeric"
+    assert mall_json["transforms"] == {"Annual Income (k$)": "none", "Spending Score (1-100)": "none"}
+    assert set(mall_json["stability_by_k"]) == {str(k) for k in range(2, 11)}
+    assert mall_json["k_reason"].startswith("k = 5 ")
+    for s in mall_json["segments"]:
+        assert s["outlier_group"] is False
+        assert s["stability"] >= 0.9
+        assert s["rule"] and s["rule_precision"] >= 0.9 and s["rule_recall"] >= 0.9
+        assert s["drivers"] and set(s["drivers"][0]) == {"feature", "direction", "effect"}
+        assert s["drivers"][0]["direction"] in ("higher", "lower")
+    assert len({s["action"] for s in mall_json["segments"]}) == 5
+
+
+@pytest.mark.parametrize("scale", ["auto", "standard", "log"])
+def test_every_scale_is_accepted(scale):
+    out = cli("segment", str(MALL), "--features", FEATURES, "--k", "5", "--scale", scale, "--json")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["scale"] == scale

@@ -246,3 +246,35 @@ def test_fast_customer_rows_are_byte_identical_to_xlsxwriter(tmp_path):
             return z.read("xl/worksheets/sheet1.xml")
 
     assert build(export._FastRowsWorksheet) == build(None)
+
+
+def test_segments_and_run_sheets_carry_the_explanations(store, mall_csv, tmp_path):
+    from core.ingest import load_file
+    from core.segmentation import run_segmentation
+
+    mall = load_file(store, mall_csv, "mall")
+    run = run_segmentation(store, mall.dataset_id, ["Annual Income (k$)", "Spending Score (1-100)"])
+    out = tmp_path / "explained.xlsx"
+    export.export_workbook(store, views.parse_spec(store, {"run_id": run.run_id}), out)
+    wb = openpyxl.load_workbook(out, read_only=True)
+    rows = sheet_rows(wb["Segments"])
+    header = list(rows[0])
+    cols = ["Drivers", "Rule (SQL over the Customers sheet)", "Rule precision", "Rule recall", "Stability",
+            "Outlier group"]
+    assert header[-6:] == cols
+    by_id = {s.id: s for s in run.segments}
+    for r in rows[1:]:
+        seg = by_id[r[0]]
+        got = dict(zip(cols, r[-6:]))
+        assert got["Rule (SQL over the Customers sheet)"] == seg.rule
+        assert got["Rule precision"] == pytest.approx(seg.rule_precision)
+        assert got["Rule recall"] == pytest.approx(seg.rule_recall)
+        assert got["Stability"] == pytest.approx(seg.stability)
+        assert got["Outlier group"] == "no"
+        assert got["Drivers"].startswith(f"{seg.drivers[0]['feature']} {seg.drivers[0]['direction']}")
+    items = {r[0]: r[1] for r in sheet_rows(wb["Run"])[1:]}
+    assert items["Why this k"] == run.k_reason
+    assert items["Transform: Annual Income (k$)"] == "none"
+    assert items["Role: CustomerID"].startswith("identifier")
+    assert items["Role: Gender"].startswith("categorical")
+    assert items["Stability by k"].startswith("k=2: ")

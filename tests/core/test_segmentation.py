@@ -270,7 +270,7 @@ def test_scale_matrix():
         ({"k": "5"}, "k must be a whole number from 2 to 10, or 'auto'"),
         ({"k": True}, "k must be a whole number"),
         ({"k": 2.5}, "k must be a whole number"),
-        ({"scale": "zscore"}, "scale must be one of standard, minmax, none, log"),
+        ({"scale": "zscore"}, "scale must be one of auto, standard, minmax, none, log"),
         ({"fill": "mode"}, "fill must be one of median, mean"),
         ({"seed": -1}, "seed must be a whole number"),
         ({"categoricals": ["CustomerID"]}, "'CustomerID' is an identifier"),
