@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from core.errors import InputError
+from core.kmeans import SCALES
 from core.models import CATEGORICAL, NUMERIC, SEGMENT, Run
 from core.store import Store, quote_ident, run_table
 
@@ -28,7 +29,6 @@ FORMAT = "customer-segmentation-model"
 SCHEMA_VERSION = 1
 PRODUCT_VERSION = "1.0.0"
 TRANSFORMS = ("none", "log1p")
-SCALES = ("standard", "minmax", "none", "log")
 # Size limits: a real model is a few KB (10 centroids x a few dozen encoded columns).
 MAX_MODEL_BYTES = 2_000_000
 MAX_FEATURES = 200  # user-facing features
@@ -224,47 +224,43 @@ def _fill_values(store: Store, run: Run) -> dict[str, float | str]:
 
 
 def _fitted_state(store: Store, run: Run) -> dict:
-    """Scaler, centroids, centroid -> segment map, transforms and threshold of a run. Taken from the
-    run when it recorded them (Run.scaler, centroids_scaled, ...); runs made before those fields existed
-    get them rebuilt from their stored rows: the scaler from the scale rule, each centroid as the mean
-    of its segment's scaled rows (K-Means' own definition) and, as the threshold, the largest distance
-    of a training customer to its centroid (so no training customer is a poor fit)."""
-    numeric = [f for f, lv in _encoded_columns(run) if lv is None]
-    transforms = dict(run.transforms) or {f: ("log1p" if run.scale == "log" else "none") for f in numeric}
-    if run.scaler.get("center") and run.centroids_scaled:
-        return {
-            "center": [float(v) for v in run.scaler["center"]],
-            "scale": [float(v) for v in run.scaler["scale"]],
-            "centroids": [[float(v) for v in c] for c in run.centroids_scaled],
-            "centroid_segments": [int(s) for s in (run.centroid_segments or range(1, len(run.centroids_scaled) + 1))],
-            "threshold": None if run.outlier_threshold is None else float(run.outlier_threshold),
-            "transforms": transforms,
-        }
-    raw, labels = _run_raw_matrix(store, run)
-    T = raw.copy()
-    for j, (f, lv) in enumerate(_encoded_columns(run)):
-        if lv is None and transforms.get(f) == "log1p":
-            T[:, j] = np.log1p(np.clip(T[:, j], 0.0, None))
-    if run.scale == "minmax":
-        lo, hi = T.min(axis=0), T.max(axis=0)
-        center, scale = lo, np.where(hi > lo, hi - lo, 1.0)
-    elif run.scale == "none":
-        center, scale = np.zeros(T.shape[1]), np.ones(T.shape[1])
-    else:  # standard, and log (log1p then standard), exactly as core.segmentation.scale_matrix
-        center = T.mean(axis=0)
-        std = T.std(axis=0)
-        scale = np.where(std > 1e-12 * np.maximum(1.0, np.abs(center)), std, 1.0)
-    X = (T - center) / scale
-    ids = sorted(s.id for s in run.segments if not s.outlier_group)
-    centroids = np.vstack([X[labels == s].mean(axis=0) if (labels == s).any() else np.zeros(X.shape[1])
-                           for s in ids])
-    dist = np.sqrt(((X - centroids[np.searchsorted(ids, np.clip(labels, ids[0], ids[-1]))]) ** 2).sum(axis=1))
+    """Scaler, centroids, centroid -> segment map, transforms and poor-fit threshold of a run.
+
+    Taken from the run (Run.scaler, centroids_scaled, centroid_segments, outlier_threshold). Runs stored
+    before those fields existed get them rebuilt from their rows: the scaler by core.kmeans.fit_scaler
+    (the rule the fit used), each centroid as the mean of its segment's scaled rows (K-Means' own
+    definition). A run without an outlier threshold (nothing was flagged) gets the one
+    core.kmeans.outlier_threshold computes from its customers' distances: the distance beyond which
+    the run would have flagged a customer, so no training customer is a poor fit by distance alone."""
+    from core.kmeans import fit_scaler, nearest_centroid, outlier_threshold
+    from core.segmentation import run_matrix
+
+    encoded = _encoded_columns(run)
+    if run.scaler.get("center"):
+        transforms = {f: run.transforms.get(f, "none") for f, lv in encoded if lv is None}
+        center, scale = run.scaler["center"], run.scaler["scale"]
+    else:
+        raw, _ = _run_raw_matrix(store, run)
+        scaler = fit_scaler(raw, run.scale, np.array([lv is None for _, lv in encoded], dtype=bool))
+        transforms = {f: t for (f, lv), t in zip(encoded, scaler.transforms) if lv is None}
+        center, scale = scaler.center, scaler.scale
+    X, labels = run_matrix(store, run)  # the run's own scaling (stored, or refitted the same way)
+    if run.centroids_scaled:
+        centroids = np.asarray(run.centroids_scaled, dtype=np.float64)
+        segments = list(run.centroid_segments) or list(range(1, len(centroids) + 1))
+    else:
+        segments = sorted(s.id for s in run.segments if not s.outlier_group)
+        centroids = np.vstack([X[labels == s].mean(axis=0) if (labels == s).any() else np.zeros(X.shape[1])
+                               for s in segments])
+    threshold = run.outlier_threshold
+    if threshold is None and len(X):
+        threshold = outlier_threshold(nearest_centroid(X, centroids)[1])
     return {
-        "center": center.tolist(),
-        "scale": scale.tolist(),
-        "centroids": centroids.tolist(),
-        "centroid_segments": ids,
-        "threshold": float(dist.max()) if len(dist) else None,
+        "center": [float(v) for v in center],
+        "scale": [float(v) for v in scale],
+        "centroids": [[float(v) for v in c] for c in centroids],
+        "centroid_segments": [int(v) for v in segments],
+        "threshold": None if threshold is None else float(threshold),
         "transforms": transforms,
     }
 

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import InputError
+from core.kmeans import Scaler, nearest_centroid
 from core.model_file import Model
 from core.models import CATEGORICAL, NUMERIC, ROW, SEGMENT, X, Y, DatasetInfo, Run, Segment
 from core.quality import kept_rows_predicate
@@ -74,42 +75,27 @@ class ScoreResult:
 
 # -- the model's arithmetic ---------------------------------------------------------------------
 def transform(model: Model, raw: np.ndarray) -> np.ndarray:
-    """Encoded raw values -> the model's scaled space: transforms (log1p of values clipped at 0), then
-    (x - center) / scale, the same operations as core.segmentation.scale_matrix."""
-    T = np.array(raw, dtype=np.float64, copy=True)
+    """Encoded raw values -> the model's scaled space (core.kmeans.Scaler: the fit's own arithmetic)."""
     transforms = {f.name: f.transform for f in model.features}
-    for j, (feat, level) in enumerate(model.encoded):
-        if level is None and transforms.get(feat) == "log1p":
-            T[:, j] = np.log1p(np.clip(T[:, j], 0.0, None))
-    return (T - model.center) / model.scale_by
+    per_column = ["none" if level is not None else transforms.get(feat, "none") for feat, level in model.encoded]
+    return Scaler(per_column, model.center, model.scale_by).apply(raw)
 
 
 def assign(model: Model, X_scaled: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(segment id, distance, poor fit) per row: the nearest centroid's segment; beyond the outlier
-    threshold a row is a poor fit and goes to the outlier group when the model has one."""
+    """(segment id, distance, poor fit) per row: the nearest centroid's segment (core.kmeans'
+    nearest_centroid, the rule the run was assigned with); beyond the outlier threshold a row is a
+    poor fit, and goes to the outlier group when the model has one (as core.kmeans.assign does)."""
     n = len(X_scaled)
-    columns = [np.ascontiguousarray(X_scaled[:, j]) for j in range(X_scaled.shape[1])]
-    best = np.full(n, np.inf)
-    which = np.zeros(n, dtype=np.int64)
-    d, t = np.empty(n), np.empty(n)
-    for j, c in enumerate(model.centroids):  # one pass per centroid over contiguous columns: memory O(n)
-        d.fill(0.0)
-        for col, cv in zip(columns, c):
-            np.subtract(col, cv, out=t)
-            np.multiply(t, t, out=t)
-            d += t
-        closer = d < best  # strict: ties go to the first centroid, like numpy/scikit-learn argmin
-        best[closer] = d[closer]
-        which[closer] = j
-    distance = np.sqrt(best)
-    segment = np.asarray(model.centroid_segments, dtype=np.int32)[which] if n else np.zeros(0, np.int32)
+    if n == 0:
+        return np.zeros(0, np.int32), np.zeros(0), np.zeros(0, bool)
+    which, distance = nearest_centroid(X_scaled, model.centroids)
+    segment = np.asarray(model.centroid_segments, dtype=np.int32)[which]
     if model.outlier_threshold is None:
-        poor = np.zeros(n, dtype=bool)
-    else:
-        poor = distance > model.outlier_threshold
-        outliers = model.outlier_segment
-        if outliers is not None:
-            segment = np.where(poor, outliers.id, segment).astype(np.int32)
+        return segment, distance, np.zeros(n, dtype=bool)
+    poor = distance > model.outlier_threshold
+    outliers = model.outlier_segment
+    if outliers is not None:
+        segment = np.where(poor, np.int32(outliers.id), segment).astype(np.int32)
     return segment, distance, poor
 
 
