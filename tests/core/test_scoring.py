@@ -216,3 +216,34 @@ def test_cli_score_with_missing_columns_exits_2(tmp_path, mall_csv):
     (tmp_path / "few.csv").write_text("CustomerID,Age\n1,30\n2,40\n")
     out = cli("score", str(model), str(tmp_path / "few.csv"))
     assert out.returncode == 2 and "lacks the model's feature" in out.stderr
+
+
+# -- a run with log1p transforms and an outlier group (UCI Wholesale customers, skewed spend) --------
+WHOLESALE = DATA / "wholesale_customers.csv"
+SPEND = ["Fresh", "Milk", "Grocery", "Frozen", "Detergents_Paper", "Delicassen"]
+
+
+@pytest.mark.parametrize("scale,k", [("auto", "auto"), ("standard", 5)])
+def test_reproduction_with_transforms_and_an_outlier_group(store, tmp_path, scale, k):
+    info = load_file(store, WHOLESALE)
+    run = run_segmentation(store, info.dataset_id, SPEND, scale=scale, k=k)
+    model = load_model(model_json(model_from_run(store, run.run_id)))
+    if scale == "auto":
+        assert any(f.transform == "log1p" for f in model.features)
+    else:
+        assert model.outlier_segment is not None and model.outlier_segment.id == run.k + 1
+    score_file(store, model, WHOLESALE, tmp_path / "s.parquet")
+    out = pd.read_parquet(tmp_path / "s.parquet")
+    with store.cursor() as cur:  # output rows are the dataset's rows in file order
+        expected = [r[0] for r in cur.execute(
+            f"SELECT r.__segment FROM {info.table} d LEFT JOIN run_{run.run_id} r USING (__row) ORDER BY d.__row"
+        ).fetchall()]
+    assert out["Segment"].astype("Int64").tolist() == expected
+    if model.outlier_segment is not None:
+        # poor fit is the distance rule; the outlier group also holds the members of clusters merged
+        # into it for being too small (core.kmeans.partition), so it may hold more than the poor fits
+        scored = out.dropna(subset=["Segment"])
+        assert (scored["Poor fit"] == (scored["Distance"] > model.outlier_threshold)).all()
+        assert scored["Poor fit"].any()
+        assert (scored.loc[scored["Poor fit"].astype(bool), "Segment"] == run.k + 1).all()
+        assert (scored.loc[scored["Poor fit"].astype(bool), "Segment name"] == model.outlier_segment.name).all()
