@@ -175,7 +175,10 @@ def save_model(store: Store, run_id: str, path: str | os.PathLike) -> dict:
     """Write the run's model file to `path` (atomically: a temporary file renamed at the end)."""
     data = model_from_run(store, run_id)
     target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=".model-", suffix=".json", dir=target.parent if str(target.parent) else ".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".model-", suffix=".json", dir=target.parent)
+    except OSError as e:
+        raise InputError(f"cannot write the model file in {target.parent}: {e.strerror}") from None
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(model_json(data))

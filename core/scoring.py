@@ -290,8 +290,12 @@ def write_scored(store: Store, model: Model, info: DatasetInfo, scored: Scored, 
 
 def _write_table(table, out: Path, suffix: str) -> None:
     """Write to a temporary file beside `out` and rename it: a failure leaves no half-written file."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".scored-", suffix=suffix, dir=out.parent)
+    if not out.parent.is_dir():
+        raise InputError(f"folder not found for the output file: {out.parent}")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".scored-", suffix=suffix, dir=out.parent)
+    except OSError as e:
+        raise InputError(f"cannot write in {out.parent}: {e.strerror}") from None
     os.close(fd)
     try:
         if suffix == ".parquet":

@@ -247,3 +247,11 @@ def test_reproduction_with_transforms_and_an_outlier_group(store, tmp_path, scal
         assert scored["Poor fit"].any()
         assert (scored.loc[scored["Poor fit"].astype(bool), "Segment"] == run.k + 1).all()
         assert (scored.loc[scored["Poor fit"].astype(bool), "Segment name"] == model.outlier_segment.name).all()
+
+
+def test_an_output_in_a_missing_folder_or_with_an_unknown_suffix_is_refused(store, mall, mall_csv, tmp_path):
+    _, _, model = mall
+    with pytest.raises(InputError, match="folder not found"):
+        score_file(store, model, mall_csv, tmp_path / "nope" / "s.csv")
+    with pytest.raises(InputError, match=r"must end in \.csv, \.xlsx, \.parquet"):
+        score_file(store, model, mall_csv, tmp_path / "s.json")
