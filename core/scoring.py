@@ -47,8 +47,9 @@ class Scored:
     distance: np.ndarray  # kept rows: distance to the nearest centroid in the scaled space
     poor_fit: np.ndarray  # kept rows: bool
     filled: dict[str, int]  # feature -> missing values filled (kept rows)
-    unseen: dict[str, dict[str, int]]  # categorical feature -> unseen level -> customers
+    unseen: dict[str, dict[str, int]]  # categorical feature -> unseen level -> customers (top levels)
     excluded_by_rule: dict[str, int]
+    unseen_rows: int = 0  # scored customers with at least one unseen level (exact, every level)
 
 
 @dataclass
@@ -153,9 +154,13 @@ def score_rows(store: Store, model: Model, info: DatasetInfo) -> Scored:
     X = X[kept]
     raw = _encode(model, {key: np.asarray(v)[kept] for key, v in res.items() if key.startswith("c")}, len(X))
     filled = {f.name: int(np.asarray(res[f"m{i}"], dtype=bool)[kept].sum()) for i, f in enumerate(model.features)}
+    unseen_any = np.zeros(int(kept.sum()), dtype=bool)
+    for i, f in enumerate(model.features):
+        if f.role == CATEGORICAL:  # position 0: a level the model never saw
+            unseen_any |= np.asarray(res[f"c{i}"])[kept] == 0
     segment, distance, poor = assign(model, X)
     return Scored(rows, kept, raw, segment, distance, poor, {k: v for k, v in filled.items() if v},
-                  unseen, {r[0]: int(r[1]) for r in by_rule})
+                  unseen, {r[0]: int(r[1]) for r in by_rule}, int(unseen_any.sum()))
 
 
 def _encode(model: Model, res: dict, n: int) -> np.ndarray:
@@ -224,7 +229,6 @@ def score_file(store: Store, model: Model, path: str | os.PathLike, out: str | o
 def _result(model: Model, info: DatasetInfo, scored: Scored, warnings: list[str]) -> ScoreResult:
     q = info.quality
     n = len(scored.segment)
-    unseen_rows = sum(sum(levels.values()) for levels in scored.unseen.values())
     if scored.unseen:
         warnings = warnings + [
             f"column '{c}' has values the model has never seen ({', '.join(list(v)[:5])}); those customers "
@@ -235,7 +239,7 @@ def _result(model: Model, info: DatasetInfo, scored: Scored, warnings: list[str]
         rows_loaded=int(info.rows_loaded), rows_scored=n,
         rows_excluded=int(q.rows_read or info.rows_read) - n, duplicates_removed=int(q.duplicates_removed),
         poor_fit=int(scored.poor_fit.sum()), segments=_segment_sizes(model, scored.segment),
-        unseen=scored.unseen, unseen_rows=unseen_rows, filled=scored.filled,
+        unseen=scored.unseen, unseen_rows=scored.unseen_rows, filled=scored.filled,
         excluded_by_rule=scored.excluded_by_rule, warnings=warnings,
     )
 
@@ -358,8 +362,9 @@ def score_dataset(store: Store, model: Model, dataset_id: str) -> Run:
         inertia=float((scored.distance ** 2).sum()), explained_variance=proj.explained_variance,
         x_label=proj.x_label, y_label=proj.y_label, rows_clustered=len(scored.segment),
         rows_excluded=int(info.rows_loaded) - len(scored.segment), excluded_by_rule=scored.excluded_by_rule,
-        filled={f.name: {"method": "model", "value": f.fill, "count": scored.filled[f.name]}
-                for f in model.features if f.name in scored.filled},
+        # every feature's fill value, even unused (count 0): a model saved from this run keeps them
+        filled={f.name: {"method": "model", "value": f.fill, "count": scored.filled.get(f.name, 0)}
+                for f in model.features},
         segments=segments,
         feature_roles={f.name: f.role for f in model.features},
         transforms={f.name: f.transform for f in model.features if f.role == NUMERIC},

@@ -255,3 +255,13 @@ def test_an_output_in_a_missing_folder_or_with_an_unknown_suffix_is_refused(stor
         score_file(store, model, mall_csv, tmp_path / "nope" / "s.csv")
     with pytest.raises(InputError, match=r"must end in \.csv, \.xlsx, \.parquet"):
         score_file(store, model, mall_csv, tmp_path / "s.json")
+
+
+def test_a_model_saved_from_a_scored_run_is_the_same_model(store, with_region):
+    info, _, model = with_region
+    scored = score_dataset(store, model, info.dataset_id)
+    again = model_from_run(store, scored.run_id)
+    original = model.to_dict()
+    for key in ("features", "encoded", "scaler", "centroids", "centroid_segments", "outlier_threshold", "k"):
+        assert again[key] == original[key], key
+    assert [s["name"] for s in again["segments"]] == [s["name"] for s in original["segments"]]
