@@ -164,6 +164,11 @@ def model_from_run(store: Store, run_id: str) -> dict:
     return data
 
 
+def run_model(store: Store, run_id: str) -> Model:
+    """The Model of a stored run, for scoring with it directly ("Score a file with this run")."""
+    return parse_model(model_from_run(store, run_id))
+
+
 def model_json(data: dict | Model) -> bytes:
     """The bytes of a model file (what the dashboard's "Download model" sends)."""
     if isinstance(data, Model):

@@ -19,7 +19,7 @@ from core.errors import InputError
 from core.export import export_workbook
 from core.filters import FilterSpec
 from core.ingest import load_file
-from core.model_file import load_model, model_from_run, model_json, parse_model
+from core.model_file import load_model, model_from_run, model_json, parse_model, run_model
 from core.scoring import DISTANCE, OUTPUT_COLUMNS, POOR_FIT, score_dataset, score_file
 from core.segmentation import run_segmentation
 from core.views import segment_sizes
@@ -261,6 +261,7 @@ def test_a_model_saved_from_a_scored_run_is_the_same_model(store, with_region):
     info, _, model = with_region
     scored = score_dataset(store, model, info.dataset_id)
     again = model_from_run(store, scored.run_id)
+    assert run_model(store, scored.run_id).to_dict()["centroids"] == again["centroids"]
     original = model.to_dict()
     for key in ("features", "encoded", "scaler", "centroids", "centroid_segments", "outlier_threshold", "k"):
         assert again[key] == original[key], key
