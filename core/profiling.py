@@ -181,35 +181,8 @@ def name_segments(
     features = list(features)
     onehot = dict(onehot) if onehot is not None else _infer_onehot(features)
     Z = z_scores(centroids, base_mean, base_std, features)
-
-    # Feature groups in feature order: a numeric feature alone, or a categorical's one-hot columns.
-    groups: list[tuple[str, list[int]]] = []
-    seen: dict[str, int] = {}
-    for j, f in enumerate(features):
-        col = onehot[f][0] if f in onehot else f
-        key = ("cat:" if f in onehot else "num:") + col
-        if key in seen:
-            groups[seen[key]][1].append(j)
-        else:
-            seen[key] = len(groups)
-            groups.append((key, [j]))
-
-    # Per segment, its describable traits, most distinctive first: (group order, phrase(intense)).
-    ranked: list[list[tuple[int, object]]] = []
-    for z in Z:
-        traits = []
-        for g, (key, cols) in enumerate(groups):
-            if key.startswith("cat:"):
-                j = max(cols, key=lambda c: (z[c], -c))
-                if z[j] >= HIGH_Z:
-                    text = f"mostly {onehot[features[j]][1]}"
-                    traits.append((float(z[j]), g, lambda intense, text=text: text))
-            else:
-                j = cols[0]
-                zj = float(z[j])
-                traits.append((abs(zj), g, lambda intense, f=features[j], zj=zj: _phrase(f, zj, intense)))
-        traits.sort(key=lambda t: (-round(t[0], 9), t[1]))
-        ranked.append([(g, words) for _, g, words in traits])
+    groups = _feature_groups(features, onehot)
+    ranked = [_ranked_traits(z, groups, features, onehot) for z in Z]
 
     start = len(groups) if len(groups) <= ALL_FEATURES_UP_TO else DISTINCTIVE_SHOWN
     shown = [min(start, len(r)) for r in ranked]
@@ -242,7 +215,45 @@ def name_segments(
         intense[i] = True
     names = [render(i) for i in range(len(ranked))]
 
-    # Last resort: number the repeats in segment order ("... (2)").
+    return _numbered(names)
+
+
+def _feature_groups(features: list[str], onehot: Mapping[str, tuple[str, str]]) -> list[tuple[str, list[int]]]:
+    """Feature groups in feature order: a numeric feature alone, or a categorical's one-hot columns."""
+    groups: list[tuple[str, list[int]]] = []
+    seen: dict[str, int] = {}
+    for j, f in enumerate(features):
+        col = onehot[f][0] if f in onehot else f
+        key = ("cat:" if f in onehot else "num:") + col
+        if key in seen:
+            groups[seen[key]][1].append(j)
+        else:
+            seen[key] = len(groups)
+            groups.append((key, [j]))
+    return groups
+
+
+def _ranked_traits(z: np.ndarray, groups: list[tuple[str, list[int]]], features: list[str],
+                   onehot: Mapping[str, tuple[str, str]]) -> list[tuple[int, object]]:
+    """A segment's describable traits, most distinctive first: (group order, phrase(intense)). A
+    categorical is only ever "mostly <level>", never High/Low."""
+    traits = []
+    for g, (key, cols) in enumerate(groups):
+        if key.startswith("cat:"):
+            j = max(cols, key=lambda c: (z[c], -c))
+            if z[j] >= HIGH_Z:
+                text = f"mostly {onehot[features[j]][1]}"
+                traits.append((float(z[j]), g, lambda intense, text=text: text))
+        else:
+            j = cols[0]
+            zj = float(z[j])
+            traits.append((abs(zj), g, lambda intense, f=features[j], zj=zj: _phrase(f, zj, intense)))
+    traits.sort(key=lambda t: (-round(t[0], 9), t[1]))
+    return [(g, words) for _, g, words in traits]
+
+
+def _numbered(names: list[str]) -> list[str]:
+    """Last resort: number the repeats in segment order ("... (2)")."""
     used: dict[str, int] = {}
     taken = set(names)
     out = []

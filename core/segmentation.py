@@ -203,8 +203,12 @@ def _fit_run(data: PreparedData, k_value: int | None, scale: str, seed: int, tel
     sil_idx = _sample_index(len(X_scaled), SILHOUETTE_SAMPLE, seed + 1)
     sil = silhouettes(X_scaled if sil_idx is None else X_scaled[sil_idx],
                       [labels if sil_idx is None else labels[sil_idx]])[0]
-    return _Fitted(X_scaled, scaler, sweep, stab, suggested,
-                   k_reason(sweep.points, stab, k_final, k_value is not None), part, labels, sil)
+    reason = k_reason(sweep.points, stab, k_final, k_value is not None)
+    if part.k < k_final:  # still one sentence: say where the missing segments went
+        merged = k_final - part.k
+        reason = (f"{reason[:-1]}; {merged} of its clusters held under 1% of the customers and joined the "
+                  f"outlier group, leaving {part.k} segments.")
+    return _Fitted(X_scaled, scaler, sweep, stab, suggested, reason, part, labels, sil)
 
 
 def _explain(data: PreparedData, f: _Fitted, seed: int, explain: bool) -> _Texts:

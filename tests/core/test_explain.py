@@ -207,6 +207,7 @@ def test_tiny_clusters_and_far_points_form_the_outlier_group(store):
     assert run.k == 3 and [s.size for s in run.segments] == [300, 300, 300, 4]
     assert run.segments[-1].outlier_group and run.segments[-1].id == 4
     assert run.centroid_segments.count(4) == 1  # the tiny cluster's centroid maps to the outlier group
+    assert run.k_reason.startswith("k = 4 was chosen by the analyst") and "leaving 3 segments." in run.k_reason
     df = table(store, run)
     assert set(df.loc[df[SEGMENT] == 4, "__row"]) == {901, 902, 903, 904}
 

@@ -449,6 +449,9 @@ def test_large_tables_sweep_on_a_sample_and_fit_on_every_row(store):
     assert len(labels) == len(frame)
     assert agreement_with_full_kmeans(Xr, labels, run.k, run.seed) >= 0.95
     assert run.silhouette is not None and run.silhouette > 0.5
+    # the stored assignment is the public assignment rule's, on the sampled path too
+    assert (segmentation.assign(Xr, run)[0] == labels).all()
+    assert set(run.stability_by_k) == {str(k) for k in range(2, 11)} and run.stability_by_k["4"] >= 0.9
 
 
 def test_thread_limits_are_restored_after_a_run(store, mall):
