@@ -15,6 +15,7 @@ import traceback
 from pathlib import Path
 
 from core import cli_import
+from core.cli_models import MODEL_COMMANDS, add_model_commands, run_model_command, write_model
 from core.errors import InputError
 from core.kmeans import SCALES
 
@@ -47,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--export", metavar="OUT.xlsx", help="write the Excel workbook here")
         p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
         p.add_argument("--db", metavar="FILE", help="DuckDB file to keep (default: a temporary one)")
+        p.add_argument("--model", metavar="OUT.json", help="save the run as a model file (docs/MODELS.md)")
 
     seg = sub.add_parser("segment", help="segment a customer table")
     common(seg)
@@ -63,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     rfm.add_argument("--segments", choices=["kmeans", "rfm-groups"], default="kmeans",
                      help="K-Means segments, or one segment per named RFM group")
     cli_import.add_parser(sub)
+    add_model_commands(sub)
     return parser
 
 
@@ -74,6 +77,8 @@ def run(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "import":
         return cli_import.run_import(args)
+    if args.command in MODEL_COMMANDS:
+        return run_model_command(args)
     path = Path(args.input)
     if not path.is_file():
         raise InputError(f"file not found: {args.input}")
@@ -109,6 +114,8 @@ def run(argv: list[str] | None = None) -> int:
                 from core.filters import FilterSpec
 
                 export_workbook(store, FilterSpec(result.run.run_id), Path(args.export))
+            if args.model:
+                write_model(store, result.run.run_id, args.model)
         finally:
             store.close()
 
