@@ -39,6 +39,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--rfm-rows", type=int, default=None,
                     help="transactions for RFM (default: 10 per customer of the largest size, at most "
                          "10,000,000); 0 skips it")
+    ap.add_argument("--agreement-rows", type=int, default=None,
+                    help="rows of the upsampled real file for the agreement check (default: the largest "
+                         "size, at most 1,000,000); 0 skips it")
     ap.add_argument("--no-http-upload", action="store_true",
                     help="never upload over HTTP (files above the app's default upload limit never are)")
     ap.add_argument("--workdir", default=None, help="keep generated files here (default: a temp dir)")
@@ -51,6 +54,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         ap.error("--sizes must be numbers separated by commas")
     if not args.sizes or min(args.sizes) < 100:
         ap.error("--sizes must be at least 100 each")
+    if args.agreement_rows is None:
+        args.agreement_rows = min(1_000_000, max(args.sizes))
     if args.rfm_rows is None:
         args.rfm_rows = min(10_000_000, 10 * max(args.sizes))
     return args
@@ -144,6 +149,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for size in args.sizes:
             results.append(bench_size(size, args, workdir))
+        agreement = None
+        if args.agreement_rows:
+            from bench.core_bench import run_upsampled_agreement
+
+            print(f"[bench] agreement on {args.agreement_rows:,} upsampled real customers", flush=True)
+            agreement = run_upsampled_agreement(args.agreement_rows, workdir / "agreement", seed=args.seed)
         rfm = None
         if args.rfm_rows:
             from bench.core_bench import run_rfm
@@ -157,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     env["load_after"] = other_cpu_load()
     env["loadavg_after"] = os.getloadavg()
     env["total_s"] = time.perf_counter() - started
-    text = render(env, args, results, rfm)
+    text = render(env, args, results, rfm, agreement)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)

@@ -425,7 +425,13 @@ def _interactions(client: DashClient, res: AppResult, n: int, rng: np.random.Gen
     row_ids = [r.get("row_id") for r in rows if isinstance(r, dict) and r.get("row_id") is not None]
     if not row_ids:
         seg.errors.append("the profile grid has no rows to click")
+    hids = _hist_ids(client)
     for i in range(n if row_ids else 0):
+        # A fresh random range first (untimed), so every timed click makes a filter the server has not
+        # seen: clicking the same k rows again would otherwise repeat earlier filters.
+        if hids:
+            hid = hids[i % len(hids)]
+            client.act(hid, selectedData=_hist_range(client, hid, rng))
         rid = row_ids[i % len(row_ids)]
         cell = {"value": rid, "colId": "name", "rowIndex": i % len(row_ids), "rowId": str(rid),
                 "timestamp": int(time.time() * 1000)}
