@@ -31,6 +31,7 @@ from core.filters import FilterSpec, where_clause
 from core.models import CATEGORICAL, NUMERIC, SEGMENT, Run, SegmentProfile
 from core.rfm_naming import named_run
 from core.store import Store, quote_ident, run_table
+from core.views import run_context
 
 HIGH_Z = 0.5  # |z| at which a feature is called high / low rather than average
 ALL_FEATURES_UP_TO = 3  # with this many features or fewer, every feature is described
@@ -462,14 +463,11 @@ def profile_segments(store: Store, spec: FilterSpec) -> list[SegmentProfile]:
     mean and median of every feature (for a one-hot column both hold the share of that level) and the
     difference of the mean from the whole run's mean (all clustered customers, unfiltered).
     Segments without selected customers are left out. Names and actions are the run's."""
-    run = named_run(store, store.get_run(spec.run_id))  # runs on R, F and M: names and actions in RFM words
-    info = store.get_dataset(run.dataset_id)
-    table = run_table(run.run_id)
-    present = store.table_columns(table)
-    if not present:
-        raise InputError("the run's customers are not stored any more; run the segmentation again")
-    numeric = [c.name for c in info.columns if c.role == NUMERIC and c.name in present]
-    categorical = [c.name for c in info.columns if c.role == CATEGORICAL and c.name in present]
+    ctx = run_context(store, spec.run_id)  # cached per run: no catalogue queries per filter change
+    run = named_run(store, ctx.run)  # runs on R, F and M: names and actions in RFM words
+    table = ctx.table
+    present = list(ctx.types)
+    numeric, categorical = ctx.numeric, ctx.categorical
     where, where_params = where_clause(spec, numeric, categorical)
 
     onehot = onehot_columns(run)

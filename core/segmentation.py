@@ -74,6 +74,7 @@ from core.profiling import describe_segments, onehot_columns
 from core.quality import FILL_METHODS
 from core.roles import column_roles, default_features  # noqa: F401  (default_features: public here)
 from core.stability import cluster_stability, stability_by_k
+from core.rfm_naming import named_run
 from core.store import Store, check_id, new_id, quote_ident, run_table
 
 ASSIGN_VIEW = "__segment_assignments"  # the registered frame the run table is joined from
@@ -280,6 +281,7 @@ def run_segmentation(
     tell("store", 0.85)
     run.fit_seconds = round(time.perf_counter() - started, 3)
     _store_run(store, info, run, data, assignments, texts)
+    run = named_run(store, run)  # runs on R, F and M: names and actions in RFM words from the start
     tell("done", 1.0)
     return run
 
