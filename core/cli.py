@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 import tempfile
@@ -15,6 +14,7 @@ import traceback
 from pathlib import Path
 
 from core import cli_import
+from core.models import json_safe
 from core.cli_models import MODEL_COMMANDS, add_model_commands, run_model_command, write_model
 from core.errors import InputError
 from core.kmeans import SCALES
@@ -120,7 +120,7 @@ def run(argv: list[str] | None = None) -> int:
             store.close()
 
     if args.json:
-        print(json.dumps(_json_safe(out), indent=2))
+        print(json.dumps(json_safe(out), indent=2))
     else:
         print(_profile_table(result))
     return 0
@@ -151,16 +151,6 @@ def _profile_table(result) -> str:
 
 def _fmt(v) -> str:
     return "" if v is None else f"{v:,.2f}"
-
-
-def _json_safe(o):
-    if isinstance(o, float):
-        return o if math.isfinite(o) else None
-    if isinstance(o, dict):
-        return {str(k): _json_safe(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)):
-        return [_json_safe(v) for v in o]
-    return o
 
 
 # Core messages are neutral ("name it in the column mapping"); on the command line they gain the flags.

@@ -11,6 +11,7 @@ import json
 import tempfile
 from pathlib import Path
 
+from core.models import json_safe
 from core.errors import InputError
 
 MODEL_COMMANDS = ("score", "compare")
@@ -51,7 +52,6 @@ def write_model(store, run_id: str, out: str) -> None:
 
 
 def _score(args: argparse.Namespace) -> int:
-    from core.cli import _json_safe
     from core.config import Settings
     from core.model_file import load_model
     from core.scoring import score_file
@@ -69,7 +69,7 @@ def _score(args: argparse.Namespace) -> int:
         finally:
             store.close()
     if args.json:
-        print(json.dumps(_json_safe(result.to_dict()), indent=2))
+        print(json.dumps(json_safe(result.to_dict()), indent=2))
         return 0
     print(f"{result.rows_read} rows read, {result.rows_scored} scored, {result.rows_excluded} excluded, "
           f"{result.poor_fit} poor fit" + (f"; written to {result.out}" if result.out else ""))
@@ -82,12 +82,11 @@ def _score(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from core.cli import _json_safe
     from core.compare import compare_files
 
     result = compare_files(args.old, args.new, args.id)
     if args.json:
-        print(json.dumps(_json_safe(result.to_dict()), indent=2))
+        print(json.dumps(json_safe(result.to_dict()), indent=2))
         return 0
     ari = "n/a" if result.ari is None else f"{result.ari:.3f}"
     print(f"{result.matched} customers in both: {result.kept} kept, {result.moved} moved; "

@@ -1,6 +1,8 @@
 """Small typed results passed between core modules, stored as JSON in DuckDB, converted at the edges."""
 from __future__ import annotations
 
+import datetime as dt
+import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -18,6 +20,25 @@ SEGMENT = "__segment"  # segment id, 1..k, 1 = largest segment
 X = "__x"  # scatter x: first feature, or PC1 when more than two features
 Y = "__y"  # scatter y: second feature, or PC2
 RESERVED = (ROW, SEGMENT, X, Y)
+
+
+def json_safe(o: Any) -> Any:
+    """A value JSON can hold without NaN or infinities (None instead), dates as ISO text, numpy scalars as
+    Python numbers: the one converter for JSON written to DuckDB or printed by the CLI."""
+    if isinstance(o, float):
+        return o if math.isfinite(o) else None
+    if isinstance(o, dict):
+        return {str(k): json_safe(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [json_safe(v) for v in o]
+    if isinstance(o, (dt.date, dt.datetime)):
+        return o.isoformat()
+    if o is None or isinstance(o, (str, int, bool)):
+        return o
+    try:
+        return json_safe(o.item())
+    except AttributeError:
+        return str(o)
 
 
 def _from_dict(cls, data: dict[str, Any]):

@@ -19,6 +19,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from core.models import json_safe
 from core.models import SEGMENT, Run
 from core.store import Store, run_table
 
@@ -274,7 +275,7 @@ def named_run(store: Store, run: Run) -> Run:
             seg.name, seg.action, changed = names[seg.id], actions[seg.id], True
     if changed:
         with store.transaction() as cur:
-            cur.execute("UPDATE runs SET spec = ? WHERE run_id = ?", [json.dumps(_json_safe(run.to_dict())), run.run_id])
+            cur.execute("UPDATE runs SET spec = ? WHERE run_id = ?", [json.dumps(json_safe(run.to_dict())), run.run_id])
         from core.views import clear_caches
 
         clear_caches()  # cached run contexts hold the old names
@@ -294,11 +295,3 @@ def _is_outlier(run: Run, seg_id: int) -> bool:
     return any(s.id == seg_id and s.outlier_group for s in run.segments)
 
 
-def _json_safe(o):
-    if isinstance(o, float):
-        return o if math.isfinite(o) else None
-    if isinstance(o, dict):
-        return {str(k): _json_safe(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)):
-        return [_json_safe(v) for v in o]
-    return o

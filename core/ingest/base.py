@@ -30,12 +30,6 @@ MISSING_TOKENS = ("", "?", "na", "n/a", "#n/a", "null", "none", "nan", "-")
 # SQL pieces (constants only; never user text)
 _WS = "' ' || chr(9) || chr(10) || chr(13) || chr(160)"
 _TRIM_RE = "'^[\\s\u00a0]+|[\\s\u00a0]+$'"  # leading/trailing whitespace incl. no-break space
-_MISSING_LIST = "[" + ", ".join(f"'{t}'" for t in MISSING_TOKENS) + "]"
-_TH = r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?"  # 1,234 / 1,234.5 / 12,345,678
-_DC = r"[+-]?(\d{1,3}(\.\d{3})+|\d+)?,\d+"  # 12,5 / 1.234,5 / ,5 / 1,234 (ambiguous with _TH)
-_DOT_TH = r"[+-]?\d{1,3}(\.\d{3})+"  # 1.234 / 1.234.567 in a decimal-comma column
-_INT = r"[+-]?\d{1,18}"
-_LEAD0 = r"[+-]?0\d+"
 _INT_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER"}
 _FLOAT_TYPES = {"UBIGINT", "HUGEINT", "UHUGEINT", "FLOAT", "DOUBLE", "REAL"}
 _TABLE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")

@@ -2,7 +2,6 @@
 without publishing anything (the dashboard's mapping step)."""
 from __future__ import annotations
 
-import datetime as dt
 import json
 import time
 from dataclasses import dataclass, field
@@ -10,6 +9,7 @@ from pathlib import Path
 
 import duckdb
 
+from core.models import json_safe
 from core.dates import DATE_ORDERS, looks_like_date
 from core.errors import InputError
 from core.models import CATEGORICAL, ROW, DatasetInfo, RuleFinding
@@ -221,7 +221,7 @@ def _finish_dataset(cur: duckdb.DuckDBPyConnection, info: DatasetInfo, st: RfmSt
         [
             info.rows_read,
             json.dumps([c.__dict__ for c in info.columns]),
-            json.dumps(_json_safe(q.to_dict())),
+            json.dumps(json_safe(q.to_dict())),
             info.dataset_id,
         ],
     )
@@ -299,18 +299,3 @@ def _short(text: object, limit: int = 40) -> str:
     return s if len(s) <= limit else s[: limit - 3] + "..."
 
 
-def _json_safe(o):
-    if isinstance(o, float):
-        return o if o == o and o not in (float("inf"), float("-inf")) else None
-    if isinstance(o, dict):
-        return {str(k): _json_safe(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)):
-        return [_json_safe(v) for v in o]
-    if isinstance(o, (dt.date, dt.datetime)):
-        return o.isoformat()
-    if o is None or isinstance(o, (str, int, bool)):
-        return o
-    try:
-        return o.item()
-    except AttributeError:
-        return str(o)
