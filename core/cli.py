@@ -48,6 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
     seg = sub.add_parser("segment", help="segment a customer table")
     common(seg)
     seg.add_argument("--features", help='comma-separated columns, e.g. "Annual Income (k$),Age"')
+    seg.add_argument("--engine", choices=["duckdb", "spark"], default="duckdb",
+                     help="spark: the same pipeline on Apache Spark (pip install -r requirements-spark.txt)")
+    seg.add_argument("--spark-master", metavar="URL", default=None,
+                     help="local[*], spark://host:7077 or sc://host:15002 (default: $SPARK_MASTER, else local[2])")
 
     rfm = sub.add_parser("rfm", help="segment customers from a transactions table (RFM)")
     common(rfm)
@@ -66,7 +70,8 @@ def run(argv: list[str] | None = None) -> int:
 
     args = build_parser().parse_args(argv)
     path = Path(args.input)
-    if not path.is_file():
+    spark = getattr(args, "engine", "duckdb") == "spark"
+    if not path.is_file() and not spark:  # Spark also reads a folder of Parquet parts or a glob
         raise InputError(f"file not found: {args.input}")
     features = [f.strip() for f in args.features.split(",") if f.strip()] if args.features else None
     mapping = None
@@ -78,12 +83,21 @@ def run(argv: list[str] | None = None) -> int:
         db = Path(args.db) if args.db else Path(tmp) / "cli.duckdb"
         store = Store(db, Settings(data_dir=db.parent), allowed_dirs=[path.resolve().parent])
         try:
-            result = segment_path(
-                store, path, features=features, k=args.k, scale=args.scale, fill=args.fill,
-                seed=args.seed, transactions=args.command == "rfm", mapping=mapping,
-                date_order=getattr(args, "date_order", "auto"),
-                reference_date=getattr(args, "reference_date", None),
-            )
+            if spark:
+                from core.spark.engine import segment_spark
+                from core.spark.session import default_master
+
+                result = segment_spark(
+                    store, args.input, features=features, k=args.k, scale=args.scale, fill=args.fill,
+                    seed=args.seed, master=args.spark_master or default_master(),
+                )
+            else:
+                result = segment_path(
+                    store, path, features=features, k=args.k, scale=args.scale, fill=args.fill,
+                    seed=args.seed, transactions=args.command == "rfm", mapping=mapping,
+                    date_order=getattr(args, "date_order", "auto"),
+                    reference_date=getattr(args, "reference_date", None),
+                )
             if args.export:
                 from core.export import export_workbook
                 from core.filters import FilterSpec
@@ -93,7 +107,10 @@ def run(argv: list[str] | None = None) -> int:
             store.close()
 
     if args.json:
-        print(json.dumps(_json_safe(summary(result)), indent=2))
+        out = summary(result)
+        if getattr(args, "engine", None):
+            out["engine"] = result.run.engine
+        print(json.dumps(_json_safe(out), indent=2))
     else:
         print(_profile_table(result))
     return 0
