@@ -122,7 +122,7 @@ def _coordinates(assigned, data: SparkFeatures, scaler: Scaler, seed: int):
     if m == 2:
         return F.col("c0"), F.col("c1"), data.encoded[0], data.encoded[1], None
     pca = PCA(k=2, inputCol="features", outputCol="__pca").fit(assigned)
-    pc = pca.pc.toArray()  # m x 2
+    pc = np.array(pca.pc.toArray(), copy=True)  # m x 2
     for j in range(2):  # scikit-learn's sign convention: the largest |loading| is positive
         if pc[np.argmax(np.abs(pc[:, j])), j] < 0:
             pc[:, j] = -pc[:, j]
