@@ -15,7 +15,7 @@ from pathlib import Path
 from core.errors import InputError
 from core.filters import FilterSpec
 from core.models import (
-    ROW, SEGMENT, X, Y, DatasetInfo, QualityReport, RuleFinding, Run, SegmentProfile,
+    IDENTIFIER, ROW, SEGMENT, X, Y, DatasetInfo, QualityReport, RuleFinding, Run, SegmentProfile,
 )
 from core.pipeline import initial_features, initial_scale
 from core.profiling import profile_segments
@@ -59,7 +59,7 @@ def dataset_info(clean: CleanDataset, name: str, source: str) -> DatasetInfo:
     report = QualityReport(
         rows_read=clean.rows_read, rows_loaded=clean.rows_loaded,
         duplicates_removed=clean.duplicates_removed,
-        identifier_columns=[c.name for c in clean.columns if c.role == "identifier"],
+        identifier_columns=[c.name for c in clean.columns if c.role == IDENTIFIER],
         missing=dict(clean.missing), rejected_values=dict(clean.rejected_values),
         findings=[RuleFinding("constant_column", c, 0, "", "") for c in clean.constant],
         repairs=list(clean.repairs), warnings=list(clean.warnings),

@@ -44,13 +44,14 @@ def parse(t, style: str):
     """core.ingest's `_parse`: a DOUBLE from trimmed text in the column's number style."""
     from pyspark.sql import functions as F
 
-    full = lambda rx: t.rlike(f"^(?:{rx})$")  # noqa: E731  DuckDB's regexp_full_match
+    # rlike with ^(?:...)$ is DuckDB's regexp_full_match
     if style == "thousands":
-        inner = F.when(t.contains(",") & full(ingest._TH), F.regexp_replace(t, ",", "")).otherwise(t)
+        inner = F.when(t.contains(",") & t.rlike(f"^(?:{ingest._TH})$"), F.regexp_replace(t, ",", "")).otherwise(t)
     elif style == "comma":
         inner = (
-            F.when(t.contains(",") & full(ingest._DC), F.regexp_replace(F.regexp_replace(t, r"\.", ""), ",", "."))
-            .when(full(ingest._DOT_TH), F.regexp_replace(t, r"\.", ""))
+            F.when(t.contains(",") & t.rlike(f"^(?:{ingest._DC})$"),
+                   F.regexp_replace(F.regexp_replace(t, r"\.", ""), ",", "."))
+            .when(t.rlike(f"^(?:{ingest._DOT_TH})$"), F.regexp_replace(t, r"\.", ""))
             .otherwise(t)
         )
     else:

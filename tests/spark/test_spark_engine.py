@@ -11,14 +11,16 @@ import pytest
 
 from core.cli import main as cli_main
 from core.filters import FilterSpec
-from core.ingest import load_file
 from core.models import SEGMENT
 from core.pipeline import segment_path
 from core.spark.engine import segment_spark
+from core.spark.reading import read_input
 from core.store import run_table
 from core import views
 
 from tests.conftest import DATA_DIR, MALL_CSV
+
+pytestmark = pytest.mark.spark
 
 MALL_FEATURES = ["Annual Income (k$)", "Spending Score (1-100)"]
 # The classic five Mall segments (income x score, standardised, k = 5), counted by hand in the
@@ -105,11 +107,25 @@ def test_profile_parquet_matches_the_run(mall_runs):
     assert per_row[SEGMENT].value_counts().sort_index().tolist() == MALL_SIZES
 
 
-def test_quality_report_equals_the_duckdb_engine_on_the_dirty_file(spark, store):
+@pytest.fixture(scope="module")
+def dirty_runs(spark, tmp_path_factory):
+    """The dirty fixture through both engines (same features, k = 3)."""
+    from core.config import Settings
+    from core.store import Store
+
+    tmp = tmp_path_factory.mktemp("dirty")
+    store = Store(tmp / "t.duckdb", Settings(data_dir=tmp, memory_limit="1GB", threads=1),
+                  allowed_dirs=[DATA_DIR])
     dirty = DATA_DIR / "dirty_customers.csv"
-    duck = load_file(store, dirty)
-    sp = segment_spark(store, str(dirty), features=["Age", "Annual Income (k$)", "Spending Score (1-100)"],
-                       k=2, spark=spark).dataset
+    feats = ["Age", "Annual Income (k$)", "Spending Score (1-100)"]
+    duck = segment_path(store, dirty, features=feats, k=3)
+    sp = segment_spark(store, str(dirty), features=feats, k=3, spark=spark)
+    yield duck, sp
+    store.close()
+
+
+def test_quality_report_equals_the_duckdb_engine_on_the_dirty_file(dirty_runs):
+    duck, sp = (r.dataset for r in dirty_runs)
     a, b = sp.quality, duck.quality
     assert (a.rows_read, a.rows_loaded, a.duplicates_removed) == (b.rows_read, b.rows_loaded, b.duplicates_removed)
     assert (a.rows_read, a.duplicates_removed) == (33, 2)  # hand count: rows 7 and 29 repeat rows 6 and 28
@@ -122,14 +138,12 @@ def test_quality_report_equals_the_duckdb_engine_on_the_dirty_file(spark, store)
     assert [(c.name, c.role, c.sql_type) for c in sp.columns] == [(c.name, c.role, c.sql_type) for c in duck.columns]
 
 
-def test_dirty_file_run_excludes_and_fills_like_the_duckdb_engine(spark, store):
-    dirty = DATA_DIR / "dirty_customers.csv"
-    feats = ["Age", "Annual Income (k$)", "Spending Score (1-100)"]
-    duck = segment_path(store, dirty, features=feats, k=3).run
-    sp = segment_spark(store, str(dirty), features=feats, k=3, spark=spark).run
+def test_dirty_file_run_excludes_and_fills_like_the_duckdb_engine(dirty_runs):
+    duck, sp = (r.run for r in dirty_runs)
     assert (sp.rows_clustered, sp.rows_excluded) == (duck.rows_clustered, duck.rows_excluded)
     assert sp.excluded_by_rule == duck.excluded_by_rule
     assert sp.filled == duck.filled
+    assert sp.explained_variance == pytest.approx(duck.explained_variance, abs=1e-9)
 
 
 def test_folder_of_parquet_parts_and_glob_as_input(spark, store, tmp_path):
@@ -146,8 +160,8 @@ def test_folder_of_parquet_parts_and_glob_as_input(spark, store, tmp_path):
             f'SELECT list(CustomerID ORDER BY __row) FROM {run_table(by_folder.run.run_id)}'
         ).fetchone()[0]
     assert ids == list(range(1, 201))  # the parts' rows in order: __row follows the input
-    by_glob = segment_spark(store, str(parts / "part-*.parquet"), features=MALL_FEATURES, k=5, spark=spark)
-    assert [s.size for s in by_glob.run.segments] == MALL_SIZES
+    by_glob = read_input(spark, str(parts / "part-*.parquet"))
+    assert [r[0] for r in by_glob.frame.orderBy("__row").select("CustomerID").collect()] == list(range(1, 201))
 
 
 def test_cli_engine_spark_prints_the_duckdb_contract_plus_engine(spark, tmp_path, capsys):
