@@ -85,11 +85,10 @@ def run(argv: list[str] | None = None) -> int:
         try:
             if spark:
                 from core.spark.engine import segment_spark
-                from core.spark.session import default_master
 
-                result = segment_spark(
+                result = segment_spark(  # master None: $SPARK_MASTER, spark-submit's, else local[2]
                     store, args.input, features=features, k=args.k, scale=args.scale, fill=args.fill,
-                    seed=args.seed, master=args.spark_master or default_master(),
+                    seed=args.seed, master=args.spark_master,
                 )
             else:
                 result = segment_path(

@@ -20,15 +20,23 @@ def java_available() -> bool:
     return bool(os.environ.get("JAVA_HOME") or shutil.which("java"))
 
 
+def under_spark_submit() -> bool:
+    """spark-submit started this Python process: it has already chosen the master."""
+    return "PYSPARK_GATEWAY_PORT" in os.environ
+
+
 def spark_session(master: str | None = None, app_name: str = "customer-segmentation"):
     """A SparkSession for `master`: `local[*]`/`local[N]`, `spark://host:7077`, `yarn`, `k8s://...`,
-    or a Spark Connect URL `sc://host:15002`. An existing session is reused (getOrCreate)."""
+    or a Spark Connect URL `sc://host:15002`. None: $SPARK_MASTER, else spark-submit's master, else
+    local[2]. An existing session is reused (getOrCreate)."""
     try:
         from pyspark.sql import SparkSession
     except ImportError:
         raise InputError(
             "the Spark engine needs pyspark: pip install -r requirements-spark.txt (and Java 17)"
         ) from None
+    if master is None and not os.environ.get("SPARK_MASTER") and under_spark_submit():
+        return SparkSession.builder.appName(app_name).getOrCreate()
     master = master or default_master()
     if master.startswith("sc://"):
         return SparkSession.builder.remote(master).appName(app_name).getOrCreate()
