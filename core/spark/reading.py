@@ -3,7 +3,7 @@
 The dialect (delimiter, header) is sniffed on the driver from the first file's first bytes with
 core.ingest's own rules, so both engines read a file the same way; Spark then reads every part in
 parallel. Columns get core.ingest's sanitized names; `__row` numbers the rows 1.. in the input's
-order (files in name order, rows in file order), computed from per-partition counts so no
+order (files in path order, rows in file order), computed from per-split counts so no
 single-partition window is needed at a billion rows.
 """
 from __future__ import annotations
@@ -19,6 +19,7 @@ from core.spark.columns import col
 
 PARQUET_MAGIC = b"PAR1"
 _TRIM = r"^[\s\u00a0]+|[\s\u00a0]+$"  # what core.ingest trims from staged text (incl. no-break space)
+_FILE, _BLOCK, _MID = "__file", "__block", "__mid"
 
 
 @dataclass
@@ -66,8 +67,8 @@ def read_input(spark, path: str) -> SparkInput:
     if kinds == {True}:
         frame = spark.read.parquet(*names)
         clean, repairs = ingest.sanitize_names(frame.columns, True)
-        frame = frame.toDF(*clean)
-        return SparkInput(_numbered(frame), clean, path, "parquet", None, repairs)
+        frame = _with_source(frame).toDF(*clean, _FILE, _BLOCK)
+        return SparkInput(_numbered(frame, clean), clean, path, "parquet", None, repairs)
     return _read_csv(spark, files, path)
 
 
@@ -110,31 +111,37 @@ def _read_csv(spark, files: list[Path], source: str) -> SparkInput:
     )
     if len(frame.columns) != len(names):
         raise InputError(f"'{source}': the parts do not share the first file's {len(names)} columns")
-    frame = frame.toDF(*names)
+    frame = _with_source(frame).toDF(*names, _FILE, _BLOCK)
     trimmed = [F.regexp_replace(col(c), _TRIM, "").alias(c) for c in names]
-    frame = frame.select(*trimmed)
-    return SparkInput(_numbered(frame), names, source, "csv", dialect.delimiter, repairs)
+    frame = frame.select(*trimmed, _FILE, _BLOCK)
+    return SparkInput(_numbered(frame, names), names, source, "csv", dialect.delimiter, repairs)
 
 
-def _numbered(frame):
-    """Add __row = 1.. in partition order: monotonically_increasing_id holds the partition index in
-    its upper bits, so each row's number is its partition's offset plus its place in the partition."""
+def _with_source(frame):
+    """The reader's frame plus each row's file and split (Spark's hidden _metadata column): rows are
+    numbered in (file, split, position) order, whatever order Spark packs the splits in."""
     from pyspark.sql import functions as F
 
-    tagged = frame.withColumn("__pid", F.spark_partition_id()).withColumn(
-        "__mid", F.monotonically_increasing_id()
-    )
-    tagged = tagged.cache()
-    counts = sorted((r[0], r[1]) for r in tagged.groupBy("__pid").count().collect())
+    return frame.select("*", F.col("_metadata.file_path").alias(_FILE),
+                        F.col("_metadata.file_block_start").alias(_BLOCK))
+
+
+def _numbered(frame, columns: list[str]):
+    """Add __row = 1.. in input order. Within a split the rows are contiguous in one partition, in file
+    order, so monotonically_increasing_id minus the split's smallest id is the row's position; the
+    splits' counts (one row per split, collected to the driver) give each split's offset."""
+    from pyspark.sql import functions as F
+
+    tagged = frame.withColumn(_MID, F.monotonically_increasing_id()).cache()
+    splits = tagged.groupBy(_FILE, _BLOCK).agg(F.count(F.lit(1)).alias("n"), F.min(_MID).alias("first"))
     offsets, total = [], 0
-    for pid, n in counts:
-        offsets.append((pid, total))
-        total += n
+    for r in sorted(splits.collect(), key=lambda r: (r[_FILE], r[_BLOCK])):
+        offsets.append((r[_FILE], r[_BLOCK], r["first"], total))
+        total += r["n"]
     spark = frame.sparkSession
-    offset_df = spark.createDataFrame(offsets or [(0, 0)], "__pid INT, __off LONG")
-    pos = F.col("__mid") - F.shiftleft(F.col("__pid").cast("long"), 33)
-    numbered = tagged.join(F.broadcast(offset_df), "__pid").withColumn(
-        ROW, (F.col("__off") + pos + 1).cast("long")
+    schema = f"{_FILE} STRING, {_BLOCK} LONG, __first LONG, __off LONG"
+    offset_df = spark.createDataFrame(offsets, schema)
+    numbered = tagged.join(F.broadcast(offset_df), [_FILE, _BLOCK]).withColumn(
+        ROW, (F.col("__off") + F.col(_MID) - F.col("__first") + 1).cast("long")
     )
-    cols = [c for c in frame.columns]
-    return numbered.select(ROW, *[col(c) for c in cols])
+    return numbered.select(ROW, *[col(c) for c in columns])
