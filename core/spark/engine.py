@@ -83,9 +83,11 @@ def segment_spark(
     seed: int = 42,
     master: str | None = None,
     spark=None,
+    name: str | None = None,
 ) -> SparkResult:
     """Read, clean, segment and profile INPUT (a file, a folder of Parquet parts or a glob) on Spark;
-    write the results as Parquet and register them in `store` as a dataset and a run (engine "spark")."""
+    write the results as Parquet and register them in `store` as a dataset and a run (engine "spark").
+    `name` is the dataset's name (default: the file or folder name without extension)."""
     clock = _Clock()
     spark = spark or spark_session(master)
     source = str(path)
@@ -93,7 +95,7 @@ def segment_spark(
     clock.lap("read")
     clean = clean_and_validate(spark, data)
     stem = Path(source.rstrip("/")).name.split("*")[0] or "spark input"
-    info = dataset_info(clean, Path(stem).stem or stem, source)
+    info = dataset_info(clean, name or Path(stem).stem or stem, source)
     clock.lap("clean")
     numeric, categorical, k_value = _check_parameters(
         info, features or initial_features(info), k, scale or initial_scale(info), fill, seed, ()
