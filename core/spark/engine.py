@@ -8,6 +8,7 @@ suggest_k, names and actions are core's own functions.
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,9 +89,16 @@ def segment_spark(
     """Read, clean, segment and profile INPUT (a file, a folder of Parquet parts or a glob) on Spark;
     write the results as Parquet and register them in `store` as a dataset and a run (engine "spark").
     `name` is the dataset's name (default: the file or folder name without extension)."""
-    clock = _Clock()
     spark = spark or spark_session(master)
-    source = str(path)
+    try:
+        return _segment(store, spark, str(path), features, k, scale, fill, seed, name)
+    finally:
+        # The run's cached frames (input, typed rows, features, vectors) are not needed any more.
+        spark.catalog.clearCache()
+
+
+def _segment(store: Store, spark, source: str, features, k, scale, fill, seed, name) -> SparkResult:
+    clock = _Clock()
     data = read_input(spark, source)
     clock.lap("read")
     clean = clean_and_validate(spark, data)
@@ -100,25 +108,29 @@ def segment_spark(
     numeric, categorical, k_value = _check_parameters(
         info, features or initial_features(info), k, scale or initial_scale(info), fill, seed, ()
     )
-    scale = scale or initial_scale(info)
+    scale, seed = scale or initial_scale(info), int(seed)
     prepared = feat.prepare(clean, info, numeric, categorical, fill)
     _check_size(prepared, k_value)
     scaler = feat.fit_scaler(prepared, scale)
     clock.lap("prepare")
-    sweep = fitting.sample_sweep(prepared, scaler, int(seed))
+    sweep = fitting.sample_sweep(prepared, scaler, seed)
     k_final = k_value if k_value is not None else sweep.suggested
     clock.lap("sweep")
-    fit = fitting.final_fit(prepared, scaler, sweep, k_final, int(seed))
-    run = _run(info, prepared, scaler, sweep, fit, scale, fill, int(seed))
+    fit = fitting.final_fit(prepared, scaler, sweep, k_final, seed)
+    run = _run(info, prepared, scaler, sweep, fit, scale, fill, seed)
     run.segments = fitting.segments(fit, prepared)
     clock.lap("fit")
     files = publish.result_folder(store, run.run_id)
-    publish.write_parquet(files, dataset=clean.typed, run_rows=_run_rows(clean, info, prepared, fit),
-                          issues=clean.issues, rejects=clean.rejects)
-    publish.write_profile(files, run)
-    clock.lap("write")
-    run.fit_seconds = round(sum(clock.timings.values()), 3)
-    info, run = publish.register(store, files, info, run)
+    try:
+        publish.write_parquet(files, dataset=clean.typed, run_rows=_run_rows(clean, info, prepared, fit),
+                              issues=clean.issues, rejects=clean.rejects)
+        publish.write_profile(files, run)
+        clock.lap("write")
+        run.fit_seconds = round(sum(clock.timings.values()), 3)
+        info, run = publish.register(store, files, info, run)
+    except BaseException:
+        shutil.rmtree(files.folder, ignore_errors=True)  # a failure leaves no half-written results
+        raise
     profiles = profile_segments(store, FilterSpec(run.run_id))
     clock.lap("register")
     return SparkResult(info, run, profiles, files.folder, clock.timings)
