@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export DASH_TEST_CHROMEPATH ?= $(shell command -v chromium 2>/dev/null || command -v chromium-browser 2>/dev/null || command -v google-chrome 2>/dev/null)
 
-.PHONY: run test test-fast test-stress bench bench-small screenshot clean
+.PHONY: run test test-fast test-stress test-spark bench bench-small bench-spark screenshot clean
 
 $(VENV)/.runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -16,11 +16,17 @@ $(VENV)/.dev: requirements-dev.txt requirements.txt $(VENV)/.runtime
 	$(PY) -m pip install -q -r requirements-dev.txt
 	touch $@
 
+# The Spark engine is an optional extra (pyspark + Java 17): `make test` installs and tests it,
+# `make run` never needs it.
+$(VENV)/.spark: requirements-spark.txt $(VENV)/.dev
+	$(PY) -m pip install -q -r requirements-spark.txt
+	touch $@
+
 run: $(VENV)/.runtime
 	$(PY) app.py
 
 # The whole suite; the load and crash tests run as their own step so their figures print (-s).
-test: $(VENV)/.dev
+test: $(VENV)/.dev $(VENV)/.spark
 	$(PY) -m pytest --headless -m "not load and not crash" $(PYTEST_ARGS)
 	$(PY) -m pytest -m "load or crash" -s $(PYTEST_ARGS)
 
@@ -28,10 +34,16 @@ test-stress: $(VENV)/.dev
 	$(PY) -m pytest -m "load or crash" -s $(PYTEST_ARGS)
 
 test-fast: $(VENV)/.dev
-	$(PY) -m pytest -m "not browser and not load and not crash" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not browser and not load and not crash and not spark" $(PYTEST_ARGS)
+
+test-spark: $(VENV)/.spark
+	$(PY) -m pytest -m spark $(PYTEST_ARGS)
 
 bench: $(VENV)/.dev
 	$(PY) -m bench
+
+bench-spark: $(VENV)/.spark
+	$(PY) -m core.spark.bench --rows $(or $(ROWS),100000) --out bench/out/spark.json
 
 bench-small: $(VENV)/.dev
 	$(PY) -m bench --sizes 20000 --requests 30 --out bench/out/RESULTS-small.md

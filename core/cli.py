@@ -53,6 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
     seg = sub.add_parser("segment", help="segment a customer table")
     common(seg)
     seg.add_argument("--features", help='comma-separated columns, e.g. "Annual Income (k$),Age"')
+    seg.add_argument("--engine", choices=["duckdb", "spark"], default="duckdb",
+                     help="spark: the same pipeline on Apache Spark (pip install -r requirements-spark.txt)")
+    seg.add_argument("--spark-master", metavar="URL", default=None,
+                     help="local[*], spark://host:7077 or sc://host:15002 (default: $SPARK_MASTER, else local[2])")
 
     rfm = sub.add_parser("rfm", help="segment customers from a transactions table (RFM)")
     common(rfm)
@@ -80,7 +84,8 @@ def run(argv: list[str] | None = None) -> int:
     if args.command in MODEL_COMMANDS:
         return run_model_command(args)
     path = Path(args.input)
-    if not path.is_file():
+    spark = getattr(args, "engine", "duckdb") == "spark"
+    if not path.is_file() and not spark:  # Spark also reads a folder of Parquet parts or a glob
         raise InputError(f"file not found: {args.input}")
     features = [f.strip() for f in args.features.split(",") if f.strip()] if args.features else None
     mapping = None
@@ -97,6 +102,13 @@ def run(argv: list[str] | None = None) -> int:
 
                 result = segment_by_groups(store, path, mapping=mapping, date_order=args.date_order,
                                            reference_date=args.reference_date)
+            elif spark:
+                from core.spark.engine import segment_spark  # pyspark is optional: imported only here
+
+                result = segment_spark(  # master None: $SPARK_MASTER, spark-submit's, else local[2]
+                    store, args.input, features=features, k=args.k, scale=args.scale, fill=args.fill,
+                    seed=args.seed, master=args.spark_master,
+                )
             else:
                 result = segment_path(
                     store, path, features=features, k=args.k, scale=args.scale, fill=args.fill,
@@ -105,6 +117,8 @@ def run(argv: list[str] | None = None) -> int:
                     reference_date=getattr(args, "reference_date", None),
                 )
             out = summary(result)
+            if getattr(args, "engine", None):
+                out["engine"] = result.run.engine
             if args.command == "rfm":
                 from core.rfm.groups import add_group_mix
 
