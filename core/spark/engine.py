@@ -151,7 +151,8 @@ def _check_size(prepared: feat.SparkFeatures, k_value: int | None) -> None:
 
 def _run(info, prepared, scaler, sweep, fit, scale: str, fill: str, seed: int) -> Run:
     roles = column_roles(info)
-    transforms = {f: ("log1p" if scale == "log" else "none") for f in prepared.numeric}
+    logged = {e for e, lg in zip(prepared.encoded, scaler.log) if lg}
+    transforms = {f: ("log1p" if f in logged else "none") for f in prepared.numeric}
     reason = ("the k with the highest silhouette among 2..10" if fit.k == sweep.suggested
               else f"chosen by the user (the highest silhouette is at k = {sweep.suggested})")
     return Run(

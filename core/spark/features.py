@@ -155,6 +155,8 @@ def fit_scaler(data: SparkFeatures, scale: str) -> Scaler:
 
     m = len(data.encoded)
     log = [bool(scale == "log" and data.numeric_mask[i]) for i in range(m)]
+    if scale == "auto":
+        log = _skewed(data)
     if scale == "none":
         return Scaler(scale, [0.0] * m, [1.0] * m, log, _means(data, [0.0] * m, [1.0] * m, log))
     xs = [F.log1p(F.greatest(F.col(f"c{i}"), F.lit(0.0))) if log[i] else F.col(f"c{i}") for i in range(m)]
@@ -167,6 +169,32 @@ def fit_scaler(data: SparkFeatures, scale: str) -> Scaler:
     mean, std = [float(v) for v in row[:m]], [float(v or 0.0) for v in row[m:]]
     std = [s if s > 1e-12 * max(1.0, abs(mu)) else 1.0 for mu, s in zip(mean, std)]
     return Scaler(scale, mean, std, log, [0.0] * m)
+
+
+def _skewed(data: SparkFeatures) -> list[bool]:
+    """core.kmeans.skewed_features in one Spark aggregate: numeric columns with min >= 0 and (population)
+    skewness above core.kmeans.SKEW_LOG get log1p; one-hot columns never do."""
+    from pyspark.sql import functions as F
+
+    from core.kmeans import SKEW_LOG
+
+    cols = [i for i in range(len(data.encoded)) if data.numeric_mask[i]]
+    if not cols:
+        return [False] * len(data.encoded)
+    aggs = []
+    for i in cols:
+        c = F.col(f"c{i}")
+        aggs += [F.min(c), F.avg(c), F.stddev_pop(c), F.skewness(c), F.count(c)]
+    row = data.frame.agg(*aggs).first()
+    out = [False] * len(data.encoded)
+    for n, i in enumerate(cols):
+        lo, mean, sd, skew, count = row[5 * n: 5 * n + 5]
+        if count is None or count < 3 or lo is None or lo < 0 or not sd or skew is None:
+            continue
+        if sd <= 1e-12 * max(1.0, abs(mean)):
+            continue
+        out[i] = float(skew) > SKEW_LOG
+    return out
 
 
 def _means(data: SparkFeatures, center: list[float], scale: list[float], log: list[bool]) -> list[float]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from core.config import PROJECT_DIR, Settings
-from core.pipeline import SAMPLE_FEATURES, SAMPLE_NAME
+from core.pipeline import SAMPLE_NAME
 from core.spark.engine import segment_spark
 from core.store import Store
 
@@ -26,7 +26,7 @@ def test_dashboard_opens_a_spark_run(spark, dash_duo, tmp_path):
     store = Store(settings.db_path, settings, allowed_dirs=[tmp_path, PROJECT_DIR / "data"])
     try:
         # Registered under the sample's name, the Spark run is the run the app opens on start.
-        result = segment_spark(store, str(MALL_CSV), features=SAMPLE_FEATURES, k=5, spark=spark,
+        result = segment_spark(store, str(MALL_CSV), features=["Annual Income (k$)", "Spending Score (1-100)"], k=5, spark=spark,
                                name=SAMPLE_NAME)
         assert store.list_runs()[0].engine == "spark"
         app = create_app(store, settings)

@@ -164,6 +164,17 @@ def test_folder_of_parquet_parts_and_glob_as_input(spark, store, tmp_path):
     assert [r[0] for r in by_glob.frame.orderBy("__row").select("CustomerID").collect()] == list(range(1, 201))
 
 
+def test_auto_scaling_logs_the_same_skewed_features_as_the_duckdb_engine(spark, store):
+    """UCI Wholesale customers: heavily skewed spend columns, "auto" scaling on both engines."""
+    wholesale = DATA_DIR / "wholesale_customers.csv"
+    spend = ["Fresh", "Milk", "Grocery", "Frozen", "Detergents_Paper", "Delicassen"]
+    duck = segment_path(store, wholesale, features=spend, k=3, scale="auto")
+    sp = segment_spark(store, str(wholesale), features=spend, k=3, scale="auto", spark=spark)
+    assert sp.run.transforms == duck.run.transforms == {f: "log1p" for f in spend}
+    assert sp.run.scaler["center"] == pytest.approx(duck.run.scaler["center"], rel=1e-9)
+    assert sp.run.scaler["scale"] == pytest.approx(duck.run.scaler["scale"], rel=1e-9)
+
+
 def test_cli_engine_spark_prints_the_duckdb_contract_plus_engine(spark, tmp_path, capsys):
     args = ["segment", str(MALL_CSV), "--features", ",".join(MALL_FEATURES), "--k", "5", "--json",
             "--db", str(tmp_path / "cli.duckdb")]
