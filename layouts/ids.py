@@ -25,6 +25,21 @@ MAP_AMOUNT = "map-amount"
 DATASET_PICKER = "dataset-picker"
 DATASET_ALERT = "dataset-alert"
 QUALITY_REPORT = "quality-report"
+# transactions mapping step (layouts/mapping.py, callbacks/mapping.py)
+PENDING_STORE = "pending-upload"  # {token, name, columns, detected, sure, reasons}: never the file's bytes
+MAPPING_PANEL = "mapping-panel"
+MAPPING_TITLE = "mapping-title"
+MAP_QUANTITY = "map-quantity"
+MAP_PRICE = "map-price"
+MAP_INVOICE = "map-invoice"
+MAP_DATE_ORDER = "map-date-order"
+MAPPING_NOTE = "mapping-note"  # why to check, how the dates were read
+MAPPING_CONFIRM_BOX = "mapping-confirm-box"
+MAPPING_CONFIRM = "mapping-confirm"
+MAPPING_PREVIEW = "mapping-preview"
+MAPPING_LOAD = "mapping-load"
+MAPPING_STATUS = "mapping-status"
+MAPPING_ALERT = "mapping-alert"
 
 # -- segmentation controls ----------------------------------------------------------------------
 FEATURES = "features"
