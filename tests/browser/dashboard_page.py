@@ -251,3 +251,27 @@ class Dashboard:
 
     def severe_logs(self) -> list[dict]:
         return [e for e in self.duo.get_logs() if e.get("level") == "SEVERE"]
+
+    # -- the transactions mapping step (layouts/mapping.py) ----------------------------------------------
+    def map_column(self, component_id: str, label: str) -> None:
+        """Pick `label` in one of the mapping dropdowns."""
+        self.until(lambda: self.duo.find_element(f"#{component_id}").is_displayed(), f"the {component_id} dropdown")
+        self.duo.select_dcc_dropdown(f"#{component_id}", value=label)
+
+    def mapping_preview_rows(self) -> list[list[str]]:
+        return self.js(
+            f"return Array.from(document.querySelectorAll('#{ids.MAPPING_PREVIEW} tbody tr'))"
+            ".map(tr => Array.from(tr.cells).map(td => td.textContent));")
+
+    def mapping_text(self) -> str:
+        return self.duo.find_element(f"#{ids.MAPPING_PANEL}").text
+
+    def confirm_mapping(self) -> None:
+        self.duo.find_element(f"label[for='{ids.MAPPING_CONFIRM}']").click()
+
+    def load_mapping(self) -> None:
+        self.duo.find_element(f"#{ids.MAPPING_LOAD}").click()
+
+    def clear_mapping(self, component_id: str) -> None:
+        """Empty one of the optional mapping dropdowns with its clear button."""
+        self.duo.find_element(f"#{component_id} .dash-dropdown-clear").click()
