@@ -266,11 +266,17 @@ class Dashboard:
     def mapping_text(self) -> str:
         return self.duo.find_element(f"#{ids.MAPPING_PANEL}").text
 
+    def click_in_view(self, selector: str) -> None:
+        """Scroll an element to the middle of the window, then click it (the sidebar is long)."""
+        element = self.duo.find_element(selector)
+        self.js("arguments[0].scrollIntoView({block: 'center'});", element)
+        self.until(lambda: element.click() is None, f"a click on {selector}")
+
     def confirm_mapping(self) -> None:
-        self.duo.find_element(f"label[for='{ids.MAPPING_CONFIRM}']").click()
+        self.click_in_view(f"label[for='{ids.MAPPING_CONFIRM}']")
 
     def load_mapping(self) -> None:
-        self.duo.find_element(f"#{ids.MAPPING_LOAD}").click()
+        self.click_in_view(f"#{ids.MAPPING_LOAD}")
 
     def clear_mapping(self, component_id: str) -> None:
         """Empty one of the optional mapping dropdowns with its clear button."""
