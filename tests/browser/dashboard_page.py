@@ -255,8 +255,16 @@ class Dashboard:
     # -- the transactions mapping step (layouts/mapping.py) ----------------------------------------------
     def map_column(self, component_id: str, label: str) -> None:
         """Pick `label` in one of the mapping dropdowns."""
-        self.until(lambda: self.duo.find_element(f"#{component_id}").is_displayed(), f"the {component_id} dropdown")
-        self.duo.select_dcc_dropdown(f"#{component_id}", value=label)
+        element = self.duo.find_element(f"#{component_id}")
+        self.js("arguments[0].scrollIntoView({block: 'center'});", element)
+
+        def picked():
+            if label not in element.text:
+                self.duo.select_dcc_dropdown(f"#{component_id}", value=label)
+            return label in element.text
+
+        self.until(picked, f"'{label}' chosen in {component_id}")
+        self.driver.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)  # no menu left open
 
     def mapping_preview_rows(self) -> list[list[str]]:
         return self.js(
