@@ -220,10 +220,14 @@ def upload_view(store: Store, contents: Any, filename: Any, transactions: Any, m
         pending = start_mapping(store, contents, filename, max_bytes, previous)
         return UploadView(no_update, no_update, None, pending=pending)
     result = handle_upload(store, contents, filename, max_bytes=max_bytes)
+    dropped = no_update
+    if isinstance(previous, dict):  # a transactions file left waiting is replaced by this upload
+        discard_pending(store, previous.get("token"))
+        dropped = None
     if result.dataset_id is None:
         # Nothing was loaded: the previous dataset stays selected and usable.
-        return UploadView(no_update, no_update, result.message)
-    return UploadView(dataset_options(store), result.dataset_id, result.message)
+        return UploadView(no_update, no_update, result.message, pending=dropped)
+    return UploadView(dataset_options(store), result.dataset_id, result.message, pending=dropped)
 
 
 # -- wiring -----------------------------------------------------------------------------------------

@@ -151,3 +151,12 @@ def test_a_new_upload_replaces_the_pending_file_and_bad_tokens_are_refused(fresh
     unreadable = upload_view(store, as_upload(b"\x00\x01\x02binary"), "junk.csv", True, MB, second)
     assert unreadable.pending is no_update and text_of(unreadable.alert)
     assert [p.name for p in (store.path.parent / "uploads").iterdir()] == []  # nothing kept of either
+
+
+def test_a_customer_upload_drops_a_waiting_transactions_file(fresh, tmp_path):
+    store = fresh.store
+    pending = upload_transactions(store, headerless(tmp_path), "a.csv")
+    view = upload_view(store, as_upload(b"id,spend,visits\n" + b"".join(
+        f"{i},{10 + i % 17},{1 + i % 5}\n".encode() for i in range(40))), "c.csv", False, MB, pending)
+    assert view.pending is None and view.value is not no_update
+    assert not (store.path.parent / "uploads" / pending["token"]).exists()
