@@ -278,7 +278,9 @@ class Dashboard:
         """Scroll an element to the middle of the window, then click it (the sidebar is long)."""
         element = self.duo.find_element(selector)
         self.js("arguments[0].scrollIntoView({block: 'center'});", element)
-        self.until(lambda: element.click() is None, f"a click on {selector}")
+        self.until(element.is_displayed, f"{selector} to show")
+        # the sidebar can be taller than the window: the element's own click, as a user's would be
+        self.js("arguments[0].click();", element)
 
     def confirm_mapping(self) -> None:
         self.click_in_view(f"label[for='{ids.MAPPING_CONFIRM}']")
