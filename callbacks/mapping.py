@@ -99,7 +99,7 @@ def preview_view(store: Store, pending_data: Any, values: dict[str, Any], date_o
     ask = needs_confirmation(pending, preview.dates_sure, order)
     reasons = list(pending.get("reasons") or []) if not pending.get("sure", False) else []
     return PreviewView(
-        mapping_note(reasons, preview.dates, order == "auto" and not preview.dates_sure),
+        mapping_note(reasons, preview.dates, order == "auto" and not preview.dates_sure, preview.warnings),
         SHOWN if ask else HIDDEN,
         preview_table(preview.rows, preview.lines_read, preview.customers),
     )

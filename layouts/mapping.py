@@ -86,7 +86,7 @@ def mapping_title(name: str) -> str:
     return f"Columns of '{name}'"
 
 
-def mapping_note(reasons: list[str], dates: str, dates_open: bool) -> list:
+def mapping_note(reasons: list[str], dates: str, dates_open: bool, filled: list[str] = ()) -> list:
     """Why the mapping should be checked (detection's doubts, in words) and how the dates were read."""
     out: list = []
     doubts = (["the columns were guessed from their values"] if reasons else []) + (
@@ -99,6 +99,9 @@ def mapping_note(reasons: list[str], dates: str, dates_open: bool) -> list:
             className="text-warning small"))
     if reasons:
         out.append(html.Ul([html.Li(r) for r in reasons], className="csi-report-list small mb-1"))
+    if filled:  # roles left empty in the form that the file's detection filled in
+        out.append(html.Ul([html.Li(f.removeprefix("transactions: ")) for f in filled],
+                           className="csi-report-list small text-muted mb-1"))
     if dates:
         out.append(html.Div(f"Dates: {dates}", className="small text-muted"))
     return out

@@ -136,6 +136,7 @@ def test_messages_never_use_command_line_words(fresh, tmp_path):
     for text in texts:
         assert text and not any(w in text for w in CLI_WORDS), text
     assert "'nope' is not in the file" in texts[2]
+    assert "the date column was detected as 'column_5'" in texts[1]  # said, not silently filled in
     assert "date order" in texts[3]
 
 
