@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from dash import no_update
 
 from cb_helpers import TESTS_DIR, text_of
 from callbacks.explore import filter_outputs, filter_update
