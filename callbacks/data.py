@@ -13,6 +13,8 @@ from dash import Input, Output, State, html, no_update
 from callbacks.common import as_outputs, error_alert, error_boundary, outputs
 from core import pipeline
 from core.errors import InputError
+from core.pending import discard_pending, pending_path, save_pending
+from core.rfm import inspect_transactions
 from core.models import CATEGORICAL, NUMERIC, DatasetInfo
 from core.segmentation import K_MAX, K_MIN, run_segmentation
 from core.store import Store, check_id
@@ -116,10 +118,10 @@ def _too_large(filename: str, max_bytes: int) -> str:
     )
 
 
-def clean_mapping(customer: Any, date: Any, amount: Any) -> dict | None:
-    """The optional transactions column mapping; blanks mean 'detect'."""
+def clean_mapping(values: dict[str, Any]) -> dict | None:
+    """The transactions column mapping the form sent ({role: column}); blanks are left out."""
     mapping = {}
-    for key, value in (("customer", customer), ("date", date), ("amount", amount)):
+    for key, value in values.items():
         if value is None or value == "":
             continue
         if not isinstance(value, str) or len(value) > MAX_MAPPING_CHARS:
@@ -152,6 +154,11 @@ def handle_upload(
     but cannot be segmented with the defaults is kept and selected, with a warning."""
     name, data = decode_upload(contents, filename, max_bytes)
     info = pipeline.ingest_upload(store, name, data, transactions=bool(transactions), mapping=mapping)
+    return segment_loaded(store, info)
+
+
+def segment_loaded(store: Store, info: DatasetInfo) -> UploadResult:
+    """Segment a dataset just loaded with the defaults; a failure keeps the dataset, with a warning."""
     try:
         run = run_segmentation(store, info.dataset_id, pipeline.initial_features(info), k="auto",
                                scale=pipeline.initial_scale(info))
@@ -175,6 +182,24 @@ def handle_upload(
     ))
 
 
+def start_mapping(store: Store, contents: Any, filename: Any, max_bytes: int, previous: Any) -> dict:
+    """A transactions upload: keep the bytes server-side under a token (dropping the previous pending
+    file), detect the columns; the returned dict (token, name, columns, detection) is what the
+    browser holds until the user loads."""
+    name, data = decode_upload(contents, filename, max_bytes)
+    if isinstance(previous, dict):
+        discard_pending(store, previous.get("token"))
+    token = save_pending(store, name, data)
+    try:
+        columns, detected = inspect_transactions(store, pending_path(store, token),
+                                                 source_name=pipeline.safe_filename(name))
+    except Exception:
+        discard_pending(store, token)  # an unreadable file is not kept
+        raise
+    return {"token": token, "name": pipeline.safe_filename(name), "columns": list(columns),
+            "detected": detected.roles(), "sure": bool(detected.sure), "reasons": list(detected.reasons)}
+
+
 @dataclass
 class UploadView:
     """What an upload changes: the dataset picker (when something loaded), the alert, and the upload
@@ -184,17 +209,25 @@ class UploadView:
     value: Any
     alert: Any
     contents: Any = None
+    pending: Any = no_update  # a transactions file waiting for its mapping (PENDING_STORE)
 
 
-@error_boundary("reading the column mapping", lambda err, *_: UploadView(no_update, no_update, err))
-def upload_view(store: Store, contents: Any, filename: Any, transactions: Any, mapping: tuple,
-                max_bytes: int) -> UploadView:
-    result = handle_upload(store, contents, filename, transactions=bool(transactions),
-                           mapping=clean_mapping(*mapping), max_bytes=max_bytes)
+@error_boundary("reading the upload", lambda err, *_: UploadView(no_update, no_update, err))
+def upload_view(store: Store, contents: Any, filename: Any, transactions: Any, max_bytes: int,
+                previous: Any = None) -> UploadView:
+    """A customer table loads and segments at once; a transactions file waits for its mapping."""
+    if transactions:
+        pending = start_mapping(store, contents, filename, max_bytes, previous)
+        return UploadView(no_update, no_update, None, pending=pending)
+    result = handle_upload(store, contents, filename, max_bytes=max_bytes)
+    dropped = no_update
+    if isinstance(previous, dict):  # a transactions file left waiting is replaced by this upload
+        discard_pending(store, previous.get("token"))
+        dropped = None
     if result.dataset_id is None:
         # Nothing was loaded: the previous dataset stays selected and usable.
-        return UploadView(no_update, no_update, result.message)
-    return UploadView(dataset_options(store), result.dataset_id, result.message)
+        return UploadView(no_update, no_update, result.message, pending=dropped)
+    return UploadView(dataset_options(store), result.dataset_id, result.message, pending=dropped)
 
 
 # -- wiring -----------------------------------------------------------------------------------------
@@ -296,19 +329,18 @@ def _register_upload(app: dash.Dash, store: Store, max_upload_bytes: int) -> Non
             value=Output(ids.DATASET_PICKER, "value", allow_duplicate=True),
             alert=Output(ids.UPLOAD_ALERT, "children"),
             contents=Output(ids.UPLOAD, "contents"),
+            pending=Output(ids.PENDING_STORE, "data"),
         )),
         inputs=dict(gate=Input(ids.UPLOAD_GATE, "data")),
         state=dict(contents=State(ids.UPLOAD, "contents"), filename=State(ids.UPLOAD, "filename"),
-                   transactions=State(ids.RFM_SWITCH, "value"), customer=State(ids.MAP_CUSTOMER, "value"),
-                   date=State(ids.MAP_DATE, "value"), amount=State(ids.MAP_AMOUNT, "value")),
+                   transactions=State(ids.RFM_SWITCH, "value"), previous=State(ids.PENDING_STORE, "data")),
         running=[
             (Output(ids.UPLOAD, "disabled"), True, False),
             (Output(ids.UPLOAD_STATUS, "style"), {"display": "flex"}, {"display": "none"}),
         ],
         prevent_initial_call=True,
     )
-    def upload(gate, contents, filename, transactions, customer, date, amount):
+    def upload(gate, contents, filename, transactions, previous):
         if not contents:
             return {f.name: no_update for f in fields(UploadView)}
-        return as_outputs(upload_view(store, contents, filename, transactions, (customer, date, amount),
-                                      max_upload_bytes))
+        return as_outputs(upload_view(store, contents, filename, transactions, max_upload_bytes, previous))

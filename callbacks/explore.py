@@ -3,7 +3,7 @@ from it through core.views: summary, profile table, scatter, histograms, the cus
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import dash
@@ -15,7 +15,7 @@ from core.profiling import profile_segments
 from core.store import Store
 from core.views import count, grid_page, histograms, parse_spec, run_context, scatter_sample
 from layouts import figures, ids, theme
-from layouts.filters import customers_title, range_text, selection_summary
+from layouts.filters import customers_title, date_text, range_text, selection_summary
 from layouts.tables import profile_rows
 
 # At most 16,000 points drawn (typed arrays): one interaction's responses together (scatter,
@@ -109,9 +109,10 @@ def grid_response(store: Store, spec_data: Any, request: Any) -> tuple[dict, Any
 
 @error_boundary("applying the filter", lambda err, *_, **__: (None, err))
 def filter_update(store: Store, current: Any, events: list[Event], bounds: dict, range_columns: list[str],
-                  category_columns: list[str], kinds: list[str] = ()) -> tuple[FilterUpdate | None, Any]:
+                  category_columns: list[str], kinds: list[str] = (), date_columns: list[str] = ()
+                  ) -> tuple[FilterUpdate | None, Any]:
     """(FilterUpdate, None) or (None, alert)."""
-    return next_filter(store, current, events, bounds, range_columns, category_columns, kinds), None
+    return next_filter(store, current, events, bounds, range_columns, category_columns, kinds, date_columns), None
 
 
 @dataclass
@@ -126,6 +127,7 @@ class FilterOutputs:
     selection: Any
     alert: Any
     range_labels: list
+    dates: list = field(default_factory=list)  # the date sliders' values
 
 
 def filter_outputs(update: FilterUpdate | None, err: Any, slots: dict[str, list[dict]],
@@ -134,7 +136,7 @@ def filter_outputs(update: FilterUpdate | None, err: Any, slots: dict[str, list[
     keep = {name: [no_update] * len(items) for name, items in slots.items()}
     if update is None or (not update.changed and not update.clear_selections):
         return FilterOutputs(no_update, no_update, keep["ranges"], keep["categories"], keep["kinds"],
-                             no_update, err, keep["range_labels"])
+                             no_update, err, keep["range_labels"], keep.get("dates", []))
     c = update.controls
     return FilterOutputs(
         spec=update.spec.to_dict() if update.changed else no_update,
@@ -144,10 +146,18 @@ def filter_outputs(update: FilterUpdate | None, err: Any, slots: dict[str, list[
         kinds=[c.kinds.get(i["kind"], no_update) for i in slots["kinds"]],
         selection=None if update.clear_selections else no_update,
         alert=None,
-        range_labels=[range_text(c.ranges[i["column"]], bounds[i["column"]])
-                      if i["column"] in c.ranges and i["column"] in bounds else no_update
-                      for i in slots["range_labels"]],
+        range_labels=[_label(c, i["column"], bounds) for i in slots["range_labels"]],
+        dates=[c.dates.get(i["column"], no_update) for i in slots.get("dates", [])],
     )
+
+
+def _label(c, column: str, bounds: dict) -> Any:
+    """The text beside a numeric or a date slider."""
+    if column in c.ranges and column in bounds:
+        return range_text(c.ranges[column], bounds[column])
+    if column in c.dates and column in bounds and None not in c.dates[column]:
+        return date_text(c.dates[column], bounds[column])
+    return no_update
 
 
 # -- wiring -----------------------------------------------------------------------------------------
@@ -184,6 +194,7 @@ def _register_filter(app: dash.Dash, store: Store) -> None:
         ranges=Input(ids.range_slider(ALL), "value"),
         categories=Input(ids.category_picker(ALL), "value"),
         kinds=Input(ids.filter_control(ALL), "value"),
+        dates=Input(ids.date_range(ALL), "value"),
         clear=Input(ids.CLEAR_FILTERS, "n_clicks"),
     )
 
@@ -197,16 +208,20 @@ def _register_filter(app: dash.Dash, store: Store) -> None:
             selection=Output(ids.SCATTER_GRAPH, "selectedData", allow_duplicate=True),
             alert=Output(ids.FILTER_ALERT, "children"),
             range_labels=Output(ids.range_label(ALL), "children"),
+            dates=Output(ids.date_range(ALL), "value"),
         )),
         inputs=filter_inputs,
         state=dict(current=State(ids.FILTER_STORE, "data"), mins=State(ids.range_slider(ALL), "min"),
-                   maxs=State(ids.range_slider(ALL), "max")),
+                   maxs=State(ids.range_slider(ALL), "max"), date_mins=State(ids.date_range(ALL), "min"),
+                   date_maxs=State(ids.date_range(ALL), "max")),
         prevent_initial_call=True,
     )
-    def update_filter(current, mins, maxs, **_inputs):
-        slots = {name: _output_ids(name) for name in ("ranges", "categories", "kinds", "range_labels")}
+    def update_filter(current, mins, maxs, date_mins, date_maxs, **_inputs):
+        slots = {name: _output_ids(name) for name in ("ranges", "categories", "kinds", "range_labels", "dates")}
         bounds = {
-            i["column"]: (lo, hi) for i, lo, hi in zip(slots["ranges"], mins or [], maxs or [])
+            i["column"]: (lo, hi)
+            for i, lo, hi in zip(slots["ranges"] + slots["dates"], (mins or []) + (date_mins or []),
+                                 (maxs or []) + (date_maxs or []))
             if isinstance(lo, (int, float)) and isinstance(hi, (int, float))
         }
         events = events_from_inputs({name: ctx.args_grouping[name] for name in filter_inputs})
@@ -215,7 +230,8 @@ def _register_filter(app: dash.Dash, store: Store) -> None:
         update, err = filter_update(store, current, events, bounds,
                                     [i["column"] for i in slots["ranges"]],
                                     [i["column"] for i in slots["categories"]],
-                                    [i["kind"] for i in slots["kinds"]])
+                                    [i["kind"] for i in slots["kinds"]],
+                                    [i["column"] for i in slots["dates"]])
         return as_outputs(filter_outputs(update, err, slots, bounds))
 
 

@@ -30,6 +30,7 @@ class ControlValues:
     ranges: dict[str, list[float]]  # column -> slider value
     categories: dict[str, list[str]]
     kinds: dict[str, Any] = field(default_factory=dict)  # column-less kind -> its control's value
+    dates: dict[str, list[int]] = field(default_factory=dict)  # date column -> slider value (day numbers)
 
 
 @dataclass
@@ -55,12 +56,13 @@ def apply_events(current: dict, events: list[Event], bounds: dict[str, tuple[flo
 
 
 def control_state(spec: FilterSpec, bounds: dict[str, tuple[float, float]], range_columns: list[str],
-                  category_columns: list[str], kinds: list[str] = ()) -> ControlValues:
+                  category_columns: list[str], kinds: list[str] = (), date_columns: list[str] = ()) -> ControlValues:
     return ControlValues(
         segments=control_values(spec, "segments"),
         ranges=control_values(spec, "ranges", list(range_columns), bounds),
         categories=control_values(spec, "categories", list(category_columns)),
         kinds={k: control_values(spec, k) for k in kinds if k in KINDS},
+        dates=control_values(spec, "dates", list(date_columns), bounds),
     )
 
 
@@ -72,6 +74,7 @@ def next_filter(
     range_columns: list[str] = (),
     category_columns: list[str] = (),
     kinds: list[str] = (),
+    date_columns: list[str] = (),
 ) -> FilterUpdate:
     """Apply the events to the current spec, validate the result against the run (InputError when
     anything is off) and say what the controls should show."""
@@ -80,6 +83,7 @@ def next_filter(
     return FilterUpdate(
         spec=new,
         changed=new.to_dict() != old.to_dict(),
-        controls=control_state(new, bounds, list(range_columns), list(category_columns), list(kinds)),
+        controls=control_state(new, bounds, list(range_columns), list(category_columns), list(kinds),
+                               list(date_columns)),
         clear_selections=any(e.kind == CLEAR for e in events),
     )

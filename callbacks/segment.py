@@ -15,12 +15,13 @@ from core.filters import FilterSpec
 from core.models import Run
 from core.segmentation import run_segmentation
 from core.store import Store, check_id
-from core.views import category_values, feature_bounds, run_context
+from core.filter_values import is_yes_no
+from core.views import category_values, date_bounds, feature_bounds, run_context
 from layouts import figures, ids, theme
 from layouts.charts import histogram_graph
 from layouts.controls import k_note, run_summary
 from layouts.feedback import alert
-from layouts.filters import category_filter, kind_filters, range_filter, segment_options
+from layouts.filters import category_filter, date_filter, kind_filters, range_filter, segment_options
 from layouts.tables import grid_columns, profile_columns
 
 MAX_FEATURES = 50  # a request-size guard: the core checks every name
@@ -110,8 +111,11 @@ def run_view(store: Store, run_id: Any) -> RunView:
         return no_run_view()
     ctx = run_context(store, check_id(run_id, "run"))
     run = ctx.run
-    bounds = feature_bounds(store, run)
-    categories = category_values(store, run)
+    # Filters only where they help: no slider or histogram for a constant column, a date range for dates
+    # (never a value picker), a yes/no choice for two-valued columns.
+    bounds = {c: (lo, hi) for c, (lo, hi) in feature_bounds(store, run).items() if lo < hi}
+    dates = date_bounds(store, run)
+    categories = {c: v for c, v in category_values(store, run).items() if v and c not in ctx.date_columns}
     hist_cols = histogram_columns(run, ctx.numeric, bounds)
     return RunView(
         elbow=figures.elbow_figure(run),
@@ -120,8 +124,9 @@ def run_view(store: Store, run_id: Any) -> RunView:
         segment_options=segment_options([(s.id, s.name, s.size) for s in sorted(run.segments, key=lambda s: s.id)]),
         segments=[],
         range_filters=[range_filter(c, *bounds[c], integer=c in ctx.integer_columns)
-                       for c in ctx.numeric if c in bounds],
-        category_filters=[category_filter(c, v) for c, v in categories.items() if v],
+                       for c in ctx.numeric if c in bounds]
+        + [date_filter(c, *dates[c]) for c in ctx.date_columns if c in dates],
+        category_filters=[category_filter(c, v, is_yes_no(v, _reason(ctx, c))) for c, v in categories.items()],
         kind_filters=kind_filters(run),
         histograms=[histogram_graph(c) for c in hist_cols],
         profile_columns=profile_columns(run, ctx.numeric),
@@ -129,6 +134,11 @@ def run_view(store: Store, run_id: Any) -> RunView:
         spec=FilterSpec(run.run_id).to_dict(),
         selection=None,
     )
+
+
+def _reason(ctx, column: str) -> str:
+    info = ctx.dataset.column(column)
+    return info.reason if info is not None else ""
 
 
 def histogram_columns(run: Run, numeric: list[str], bounds: dict) -> list[str]:

@@ -17,6 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from core.errors import InputError
+from core.filter_values import (
+    UNCHANGED, _iso_day, day_number, day_text, range_from_selection, region_from_selection, segment_from_row,
+)
 from core.lasso import LASSO_VERTICES, lasso_sql, simplify
 from core.models import ROW, SEGMENT, X, Y, Run
 from core.store import check_id, dataset_table, quote_ident
@@ -29,11 +32,10 @@ MAX_SHOWN_VALUES = 10  # category values named in words
 
 # kept importable from here: tests and the bench refer to them by these names
 _simplify = simplify
-__all__ = ["FilterSpec", "Region", "RuleChoice", "OriginalRows", "FilterContext", "FilterKind", "KINDS",
+__all__ = ["FilterSpec", "Region", "RuleChoice", "OriginalRows", "DateRanges", "FilterContext", "FilterKind", "KINDS",
            "where_clause", "describe", "control_values", "apply_change", "UNCHANGED", "LASSO_VERTICES",
            "MAX_LASSO_POINTS"]
 
-UNCHANGED = object()  # a selection event that says nothing new (Plotly's re-emit after a redraw)
 
 
 # -- values of the kinds that are more than plain JSON ---------------------------------------------
@@ -71,6 +73,15 @@ class OriginalRows:
 
 
 @dataclass(frozen=True)
+class DateRanges:
+    """Inclusive date ranges, one per date column ({column: (from, to)}, ISO days, an end may be
+    open), with the run's date columns to check the names against when the SQL is built."""
+
+    ranges: tuple[tuple[str, str | None, str | None], ...]
+    columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class FilterContext:
     """What a kind may check a client's value against: the run's filterable columns and segment ids,
     and the run itself (kinds that need server-side facts: rules, features)."""
@@ -80,6 +91,7 @@ class FilterContext:
     segment_ids: tuple[int, ...] = ()
     run: Run | None = None
     dataset_columns: tuple[str, ...] = ()
+    dates: tuple[str, ...] = ()  # the run's date columns (core.views.RunContext.date_columns)
 
 
 # -- the kinds -------------------------------------------------------------------------------------
@@ -380,9 +392,71 @@ class OriginalKind(FilterKind):
         return True if change else None
 
 
+class DatesKind(FilterKind):
+    """Date ranges on the run's date columns (DATE columns, and ISO date text such as an RFM table's
+    first_purchase). The client sends {column: [from, to]} as ISO days; its control, a slider, works in
+    days since 1970-01-01 (`day_number`) and at its full extent filters nothing."""
+
+    key = "dates"
+
+    def parse(self, raw: Any, ctx: FilterContext) -> DateRanges | None:
+        if raw is None or raw == {}:
+            return None
+        if not isinstance(raw, dict) or len(raw) > MAX_RANGES:
+            raise InputError("dates must be an object of column -> [from, to]")
+        out = []
+        for col, pair in raw.items():
+            quote_ident(col, list(ctx.dates))
+            if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+                raise InputError(f"the date range for '{col}' must be [from, to]")
+            lo, hi = (_iso_day(v, col) for v in pair)
+            if lo is not None and hi is not None and lo > hi:
+                lo, hi = hi, lo
+            out.append((col, lo, hi))
+        return DateRanges(tuple(out), tuple(ctx.dates))
+
+    def to_json(self, value: DateRanges | None) -> dict | None:
+        return {col: [lo, hi] for col, lo, hi in value.ranges} if value else None
+
+    def where(self, value: DateRanges, ctx: FilterContext) -> tuple[str, list]:
+        parts, params = [], []
+        for col, lo, hi in value.ranges:
+            day = f"TRY_CAST({quote_ident(col, list(value.columns))} AS DATE)"
+            if lo is not None:
+                parts.append(f"{day} >= ?::DATE")
+                params.append(lo)
+            if hi is not None:
+                parts.append(f"{day} <= ?::DATE")
+                params.append(hi)
+        return (" AND ".join(parts) or "TRUE"), params
+
+    def describe(self, value: DateRanges, segment_names: list[str]) -> list[str]:
+        return [f"{col} {lo or 'any date'} to {hi or 'any date'}" for col, lo, hi in value.ranges]
+
+    def control_value(self, value: DateRanges | None, column: str | None = None,
+                      bounds: dict | None = None) -> Any:
+        """A slider's [from, to] in day numbers: the filtered range, else the column's full extent."""
+        full = list((bounds or {}).get(column, (None, None)))
+        for col, lo, hi in (value.ranges if value else ()):
+            if col == column:
+                return [day_number(lo) if lo else full[0], day_number(hi) if hi else full[1]]
+        return full
+
+    def apply(self, current: Any, change: Any, column: str | None, bounds: dict) -> Any:
+        dates = dict(current or {})
+        if change is None or _is_full(change, bounds.get(column)):
+            dates.pop(column, None)  # a slider at its full extent filters nothing
+        else:
+            if not isinstance(change, (list, tuple)) or len(change) != 2:
+                raise InputError(f"the date range for '{column}' must be [from, to]")
+            lo, hi = sorted(_finite_pair(change))
+            dates[column] = [day_text(lo), day_text(hi)]
+        return dates or None
+
+
 # The registry: order is the order of the WHERE's terms and of the words.
 KINDS: dict[str, FilterKind] = {k.key: k for k in (
-    SegmentsKind(), RangesKind(), CategoriesKind(), RegionKind(), RuleKind(), OriginalKind())}
+    SegmentsKind(), RangesKind(), CategoriesKind(), RegionKind(), RuleKind(), OriginalKind(), DatesKind())}
 
 
 # -- the spec ----------------------------------------------------------------------------------------
@@ -395,6 +469,7 @@ class FilterSpec:
     region: Region | None = None
     rule: RuleChoice | None = None
     original: OriginalRows | None = None
+    dates: DateRanges | None = None
 
     def to_dict(self) -> dict:
         out: dict[str, Any] = {"run_id": self.run_id}
@@ -410,14 +485,16 @@ class FilterSpec:
 
     @classmethod
     def from_dict(cls, data: Any, numeric: list[str], categorical: list[str], k: int,
-                  run: Run | None = None, dataset_columns: list[str] | None = None) -> "FilterSpec":
+                  run: Run | None = None, dataset_columns: list[str] | None = None,
+                  dates: list[str] | None = None) -> "FilterSpec":
         """Validate a client-sent spec against the run's columns and segments; raise InputError if bad.
         Valid segment ids are the run's (an outlier group has id k + 1), else 1..k."""
         if not isinstance(data, dict):
             raise InputError("filter must be an object")
         run_id = check_id(data.get("run_id"), "run")
         ids = tuple(run.segment_ids) if run is not None and run.segments else tuple(range(1, k + 1))
-        ctx = FilterContext(list(numeric), list(categorical), ids, run, tuple(dataset_columns or ()))
+        ctx = FilterContext(list(numeric), list(categorical), ids, run, tuple(dataset_columns or ()),
+                            tuple(dates or ()))
         return cls(run_id, **{key: kind.parse(data.get(key), ctx) for key, kind in KINDS.items()})
 
 
@@ -467,60 +544,6 @@ def apply_change(spec_json: dict, key: str, change: Any, column: str | None,
         raise InputError(f"unknown filter kind '{str(key)[:40]}'")
     new = kind.apply(spec_json.get(key), change, column, bounds)
     return spec_json if new is UNCHANGED else {**spec_json, key: new}
-
-
-# -- what the browser's selections mean ------------------------------------------------------------
-def region_from_selection(selected: Any) -> Any:
-    """A region from a Plotly selectedData: box -> range, lasso -> lassoPoints, None when deselected.
-    Plotly re-emits a selection without range or lasso after it redraws (a "reselect" of points
-    only); that says nothing new and gives UNCHANGED."""
-    if selected is None:
-        return None
-    if not isinstance(selected, dict):
-        raise InputError("a selection must be an object")
-    lasso = selected.get("lassoPoints")
-    if isinstance(lasso, dict):
-        xs, ys = lasso.get("x"), lasso.get("y")
-        if isinstance(xs, list) and isinstance(ys, list) and len(xs) == len(ys):
-            return {"kind": "lasso", "points": [[x, y] for x, y in zip(xs, ys)]}
-        raise InputError("lasso selection needs matching x and y lists")
-    box = selected.get("range")
-    if isinstance(box, dict):
-        xs, ys = box.get("x"), box.get("y")
-        if xs is None or ys is None:
-            raise InputError("box selection needs an x and a y range")
-        return {"kind": "box", "x": xs, "y": ys}
-    return UNCHANGED
-
-
-def range_from_selection(selected: Any) -> Any:
-    """The x range of a box selection on a histogram; None when deselected; UNCHANGED for Plotly's
-    points-only re-emit after a redraw."""
-    if selected is None:
-        return None
-    if not isinstance(selected, dict):
-        raise InputError("a histogram selection must be an object")
-    box = selected.get("range")
-    if box is None:
-        return UNCHANGED
-    xs = box.get("x") if isinstance(box, dict) else None
-    if not isinstance(xs, list) or len(xs) != 2:
-        raise InputError("histogram selection needs an x range [low, high]")
-    return xs
-
-
-def segment_from_row(cell: Any) -> int | None:
-    """The segment of a clicked profile row (AG Grid cellClicked; rowId is the segment id)."""
-    if not isinstance(cell, dict):
-        return None
-    row_id = cell.get("rowId")
-    if isinstance(row_id, bool):
-        raise InputError("profile row id must be a segment number")
-    if isinstance(row_id, int):
-        return row_id
-    if isinstance(row_id, str) and row_id.isdigit() and len(row_id) <= 3:
-        return int(row_id)
-    raise InputError("profile row id must be a segment number")
 
 
 # -- helpers -----------------------------------------------------------------------------------------

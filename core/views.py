@@ -27,7 +27,8 @@ import numpy as np
 from core.errors import InputError
 from core.filters import FilterSpec, describe, where_clause
 from core.sampling import HASH_BITS, MIN_POINTS_PER_SEGMENT, cutoffs, per_segment, quotas
-from core.models import CATEGORICAL, IDENTIFIER, NUMERIC, ROW, SEGMENT, X, Y, DatasetInfo, Run
+from core.dates import is_date_type
+from core.models import CATEGORICAL, DATE, IDENTIFIER, NUMERIC, ROW, SEGMENT, X, Y, DatasetInfo, Run
 from core.store import Store, check_id, quote_ident, run_table
 
 SEGMENT_NAME = "__segment_name"  # computed column of grid pages and exports
@@ -40,6 +41,8 @@ MAX_CELL_CHARS = 1000  # longer text is cut in grid pages (the export keeps it w
 MAX_SORT_COLUMNS = 5
 MAX_CATEGORY_LIMIT = 1000
 # DuckDB's integer types: histograms of these get one bin per value, sliders whole-number steps.
+# Date columns stored as ISO text ("2010-12-01") by kind of dataset (docs/RFM.md: kept as text on purpose).
+TEXT_DATE_COLUMNS = {"transactions": ("first_purchase", "last_purchase")}
 INTEGER_TYPES = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
                            "UINTEGER", "UBIGINT", "UHUGEINT"})
 
@@ -61,6 +64,14 @@ class RunContext:
 
     def segment_name(self, segment: int) -> str:
         return self.segment_names[segment - 1] if 1 <= segment <= len(self.segment_names) else ""
+
+    @property
+    def date_columns(self) -> list[str]:
+        """Columns holding dates, filtered by date range: DATE-role (or date-typed) columns, and the ISO
+        date text a transactions table keeps (first and last purchase). Never value pickers."""
+        text_dates = TEXT_DATE_COLUMNS.get(self.dataset.kind, ())
+        return [c.name for c in self.dataset.columns if c.name in self.columns and (
+            c.role == DATE or is_date_type(self.types.get(c.name, "")) or c.name in text_dates)]
 
     @property
     def integer_columns(self) -> set[str]:
@@ -205,7 +216,7 @@ def parse_spec(store: Store, data: Any) -> FilterSpec:
         raise InputError("filter must be an object")
     ctx = run_context(store, check_id(data.get("run_id"), "run"))
     return FilterSpec.from_dict(data, ctx.numeric, ctx.categorical, ctx.run.k, run=ctx.run,
-                                dataset_columns=ctx.dataset.names())
+                                dataset_columns=ctx.dataset.names(), dates=ctx.date_columns)
 
 
 def run_where(store: Store, spec: FilterSpec) -> tuple[RunContext, str, list]:
@@ -294,6 +305,18 @@ def _bounds_and_nonfinite(store: Store, ctx: RunContext, columns: list[str]
     bounds = {c: (float(lo), float(hi)) for c, (lo, hi) in found.items()
               if lo is not None and hi is not None and math.isfinite(lo) and math.isfinite(hi)}
     return bounds, set(odd)
+
+
+def date_bounds(store: Store, run: Run | str) -> dict[str, tuple[_dt.date, _dt.date]]:
+    """The first and last day of every date column over the whole run (columns without a date left out)."""
+    ctx = run_context(store, run)
+    cols = ctx.date_columns
+    if not cols:
+        return {}
+    days = [f"TRY_CAST({quote_ident(c, cols)} AS DATE)" for c in cols]
+    with store.cursor() as cur:
+        row = cur.execute(f"SELECT {', '.join(f'min({d}), max({d})' for d in days)} FROM {ctx.table}").fetchone()
+    return {c: (row[2 * i], row[2 * i + 1]) for i, c in enumerate(cols) if row[2 * i] is not None}
 
 
 def category_values(store: Store, run: Run | str, limit: int = 50) -> dict[str, list[str]]:

@@ -8,6 +8,7 @@ from dash import dcc, html
 
 from core.models import QualityReport
 from layouts import ids
+from layouts.mapping import mapping_panel
 
 
 def data_panel() -> dbc.Card:
@@ -62,33 +63,15 @@ def data_panel() -> dbc.Card:
 
 
 def rfm_mapping() -> html.Div:
-    """Optional column names for a transactions file; blank means 'detect it'."""
-
-    def field(component_id: str, label: str, placeholder: str) -> html.Div:
-        return html.Div(
-            [
-                dbc.Label(label, html_for=component_id, class_name="csi-label-sm"),
-                dbc.Input(
-                    id=component_id,
-                    type="text",
-                    size="sm",
-                    placeholder=placeholder,
-                    debounce=True,
-                    maxLength=200,
-                ),
-            ],
-            className="csi-map-field",
-        )
-
+    """What a transactions upload needs; after the upload, the mapping step (layouts/mapping.py)."""
     return html.Div(
         [
             html.Small(
-                "One row per purchase: customer, date, amount. Leave a column blank to detect it.",
+                "One row per purchase: customer, date, amount (or quantity and unit price). After you choose "
+                "the file you map its columns and see a preview before loading.",
                 className="text-muted d-block mb-1",
             ),
-            field(ids.MAP_CUSTOMER, "Customer column", "detect"),
-            field(ids.MAP_DATE, "Date column", "detect"),
-            field(ids.MAP_AMOUNT, "Amount column", "detect"),
+            mapping_panel(),
         ],
         className="csi-mapping",
     )

@@ -10,7 +10,10 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from core.dates import MAX_YEAR
+from core.filter_values import day_number, day_text, yes_no_options
 from core.models import Run
+from core.roles import BIRTH_YEAR_MIN
 from layouts import ids, theme
 
 
@@ -139,20 +142,41 @@ def range_filter(column: str, lo: float, hi: float, integer: bool = False) -> ht
 
 
 def range_text(value, bounds) -> str:
-    """'18 – 70', or 'all (18 – 70)' when the slider spans the whole range."""
+    """'18 – 70', or 'all (18 – 70)' when the slider spans the whole range; years without thousands
+    separators ('1893 – 1996')."""
     lo, hi = value
-    text = f"{_number(lo)} – {_number(hi)}"
+    years = looks_like_years(*bounds)
+    text = f"{_number(lo, years)} – {_number(hi, years)}"
     return f"all ({text})" if [lo, hi] == list(bounds) else text
 
 
-def _number(value: float) -> str:
+def looks_like_years(lo: float, hi: float) -> bool:
+    """Whole numbers that read as years (birth years from 1800 up to core.dates' last year): shown plain."""
+    try:
+        return float(lo).is_integer() and float(hi).is_integer() and BIRTH_YEAR_MIN <= lo <= hi <= MAX_YEAR
+    except (TypeError, ValueError):
+        return False
+
+
+def _number(value: float, plain: bool = False) -> str:
     value = float(value)
     if value.is_integer():
-        return f"{int(value):,}"
+        return f"{int(value)}" if plain else f"{int(value):,}"
     return f"{value:,.1f}" if abs(value) >= 10 else f"{value:,.3g}"
 
 
-def category_filter(column: str, values: list[str]) -> html.Div:
+def category_filter(column: str, values: list[str], yes_no: bool = False) -> html.Div:
+    """A value picker; for a yes/no column (core.filter_values.is_yes_no) two tick boxes instead. Both
+    give a list of the chosen values (none ticked: any value)."""
+    if yes_no:
+        return html.Div(
+            [
+                dbc.Label(column, class_name="csi-label-sm mb-0 me-2"),
+                dbc.Checklist(id=ids.category_picker(column), options=yes_no_options(values), value=[],
+                              inline=True, class_name="csi-yes-no"),
+            ],
+            className="csi-filter",
+        )
     return html.Div(
         [
             dbc.Label(column, class_name="csi-label-sm mb-0"),
@@ -167,6 +191,32 @@ def category_filter(column: str, values: list[str]) -> html.Div:
         ],
         className="csi-filter",
     )
+
+
+def date_filter(column: str, first, last) -> html.Div:
+    """A date range slider over [first, last] (datetime.date), in whole days; at its full extent it
+    filters nothing."""
+    lo, hi = day_number(first), day_number(last)
+    return html.Div(
+        [
+            html.Div(
+                [
+                    dbc.Label(column, class_name="csi-label-sm mb-0"),
+                    html.Span(date_text([lo, hi], [lo, hi]), id=ids.range_label(column), className="csi-note"),
+                ],
+                className="csi-row-between",
+            ),
+            dcc.RangeSlider(id=ids.date_range(column), min=lo, max=hi, value=[lo, hi], step=1, marks=None,
+                            allow_direct_input=False, updatemode="mouseup", className="csi-range"),
+        ],
+        className="csi-filter",
+    )
+
+
+def date_text(value, bounds) -> str:
+    """'2010-12-01 – 2010-12-05', or 'all (...)' when the slider spans every date."""
+    text = f"{day_text(value[0])} – {day_text(value[1])}"
+    return f"all ({text})" if list(value) == list(bounds) else text
 
 
 # -- controls of the column-less filter kinds (core.filters.KINDS) ------------------------------------

@@ -25,6 +25,21 @@ MAP_AMOUNT = "map-amount"
 DATASET_PICKER = "dataset-picker"
 DATASET_ALERT = "dataset-alert"
 QUALITY_REPORT = "quality-report"
+# transactions mapping step (layouts/mapping.py, callbacks/mapping.py)
+PENDING_STORE = "pending-upload"  # {token, name, columns, detected, sure, reasons}: never the file's bytes
+MAPPING_PANEL = "mapping-panel"
+MAPPING_TITLE = "mapping-title"
+MAP_QUANTITY = "map-quantity"
+MAP_PRICE = "map-price"
+MAP_INVOICE = "map-invoice"
+MAP_DATE_ORDER = "map-date-order"
+MAPPING_NOTE = "mapping-note"  # why to check, how the dates were read
+MAPPING_CONFIRM_BOX = "mapping-confirm-box"
+MAPPING_CONFIRM = "mapping-confirm"
+MAPPING_PREVIEW = "mapping-preview"
+MAPPING_LOAD = "mapping-load"
+MAPPING_STATUS = "mapping-status"
+MAPPING_ALERT = "mapping-alert"
 
 # -- segmentation controls ----------------------------------------------------------------------
 FEATURES = "features"
@@ -69,6 +84,7 @@ HIST_TYPE = "hist"
 RANGE_TYPE = "range"
 RANGE_LABEL_TYPE = "range-label"
 CATEGORY_TYPE = "category"
+DATE_RANGE_TYPE = "date-range"  # one date-range slider per date column (filter kind "dates")
 FILTER_CONTROL_TYPE = "filter-control"  # one control per filter kind: {"type": ..., "kind": key}
 
 
@@ -89,6 +105,11 @@ def category_picker(column: str) -> dict:
     return {"type": CATEGORY_TYPE, "column": column}
 
 
+def date_range(column: str) -> dict:
+    """A date column's range slider (days since 1970-01-01); its label is range_label(column)."""
+    return {"type": DATE_RANGE_TYPE, "column": column}
+
+
 def filter_control(kind: str) -> dict:
     """The control of a filter kind that needs no column (core.filters.KINDS key); its `value` is
     what the kind's control_value gives and what its apply takes."""
@@ -104,4 +125,5 @@ FILTER_INPUT_KINDS = {
     HIST_TYPE: "ranges",  # selectedData
     RANGE_TYPE: "ranges",  # value
     CATEGORY_TYPE: "categories",  # value
+    DATE_RANGE_TYPE: "dates",  # value
 }

@@ -251,3 +251,43 @@ class Dashboard:
 
     def severe_logs(self) -> list[dict]:
         return [e for e in self.duo.get_logs() if e.get("level") == "SEVERE"]
+
+    # -- the transactions mapping step (layouts/mapping.py) ----------------------------------------------
+    def map_column(self, component_id: str, label: str) -> None:
+        """Pick `label` in one of the mapping dropdowns."""
+        element = self.duo.find_element(f"#{component_id}")
+        self.js("arguments[0].scrollIntoView({block: 'center'});", element)
+
+        def picked():
+            if label not in element.text:
+                self.duo.select_dcc_dropdown(f"#{component_id}", value=label)
+            return label in element.text
+
+        self.until(picked, f"'{label}' chosen in {component_id}")
+        self.driver.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)  # no menu left open
+
+    def mapping_preview_rows(self) -> list[list[str]]:
+        return self.js(
+            f"return Array.from(document.querySelectorAll('#{ids.MAPPING_PREVIEW} tbody tr'))"
+            ".map(tr => Array.from(tr.cells).map(td => td.textContent));")
+
+    def mapping_text(self) -> str:
+        return self.duo.find_element(f"#{ids.MAPPING_PANEL}").text
+
+    def click_in_view(self, selector: str) -> None:
+        """Scroll an element to the middle of the window, then click it (the sidebar is long)."""
+        element = self.duo.find_element(selector)
+        self.js("arguments[0].scrollIntoView({block: 'center'});", element)
+        self.until(element.is_displayed, f"{selector} to show")
+        # the sidebar can be taller than the window: the element's own click, as a user's would be
+        self.js("arguments[0].click();", element)
+
+    def confirm_mapping(self) -> None:
+        self.click_in_view(f"label[for='{ids.MAPPING_CONFIRM}']")
+
+    def load_mapping(self) -> None:
+        self.click_in_view(f"#{ids.MAPPING_LOAD}")
+
+    def clear_mapping(self, component_id: str) -> None:
+        """Empty one of the optional mapping dropdowns with its clear button."""
+        self.duo.find_element(f"#{component_id} .dash-dropdown-clear").click()

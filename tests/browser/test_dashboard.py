@@ -150,6 +150,9 @@ def test_a_transactions_upload_segments_customers_on_rfm(dashboard, tmp_path):
     path.write_text("\n".join(lines) + "\n")
     dashboard.toggle_transactions()
     dashboard.upload(path)
+    # the mapping step: named columns and ISO dates need no confirmation; the preview comes first
+    dashboard.until(lambda: len(dashboard.mapping_preview_rows()) == 10, "the preview of the first customers")
+    dashboard.load_mapping()
     dashboard.until(lambda: "Loaded 'orders'" in dashboard.alert_text(ids.UPLOAD_ALERT), "the upload message",
                     timeout=90)
     dashboard.until(lambda: dashboard.summary_total() == 60, "60 customers")

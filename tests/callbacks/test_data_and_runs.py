@@ -120,12 +120,12 @@ def test_transactions_upload_segments_customers_on_rfm(fresh):
 
 
 def test_mapping_is_optional_and_checked():
-    assert clean_mapping(None, "", "  ") is None
-    assert clean_mapping("cust", None, "total") == {"customer": "cust", "amount": "total"}
+    assert clean_mapping({"customer": None, "date": "", "amount": "  "}) is None
+    assert clean_mapping({"customer": "cust", "date": None, "amount": "total"}) == {"customer": "cust", "amount": "total"}
     with pytest.raises(InputError):
-        clean_mapping("x" * 500, None, None)
+        clean_mapping({"customer": "x" * 500})
     with pytest.raises(InputError):
-        clean_mapping(["a"], None, None)
+        clean_mapping({"customer": ["a"]})
 
 
 # -- runs ----------------------------------------------------------------------------------------------

@@ -73,12 +73,20 @@ def export(client: DashClient, spec_data):
     return client.call("export-download.data", {"export-button.n_clicks": 1, "filter-store.data": spec_data})
 
 
-def upload(client: DashClient, contents, filename, rfm=False, customer=None, date=None, amount=None):
+def upload(client: DashClient, contents, filename, rfm=False):
     return client.call("upload-alert.children", {
         "upload-gate.data": {"ok": True, "t": 1}, "upload.contents": contents, "upload.filename": filename,
-        "rfm-switch.value": rfm, "map-customer.value": customer, "map-date.value": date,
-        "map-amount.value": amount,
+        "rfm-switch.value": rfm,
     }, input="upload-gate.data")
+
+
+def load_mapped(client: DashClient, pending, customer=None, date=None, amount=None, date_order="auto"):
+    """The mapping step's Load button (after a transactions upload), with the form's values."""
+    return client.call("mapping-alert.children", {
+        "mapping-load.n_clicks": 1, "pending-upload.data": pending, "map-customer.value": customer,
+        "map-date.value": date, "map-amount.value": amount, "map-date-order.value": date_order,
+        "mapping-confirm.value": True,
+    }, input="mapping-load.n_clicks")
 
 
 def choose(client: DashClient, dataset_id):
@@ -150,6 +158,10 @@ BAD_SPECS = {
     f"lasso of {BIG:,} points": {"region": {"kind": "lasso", "points": [[i, i % 7] for i in range(BIG)]}},
     "region of unknown kind": {"region": {"kind": "sql", "x": "1; DROP TABLE runs"}},
     "box of text": {"region": {"kind": "box", "x": ["0", "1"], "y": [0, 1]}},
+    "sql column name in dates": {"dates": {SQL_NAME: ["2020-01-01", None]}},
+    "numeric column as dates": {"dates": {AGE: ["2020-01-01", "2020-02-01"]}},
+    "sql text as a date": {"dates": {AGE: ["2020-01-01' OR 1=1 --", None]}},
+    f"{BIG:,} date columns": {"dates": {f"d{i}": [None, None] for i in range(BIG)}},
     "unknown run id": {"run_id": UNKNOWN_ID},
     "run id with sql": {"run_id": "x' OR 1=1 --"},
     "run id path": {"run_id": "../../etc/passwd"},
@@ -313,8 +325,19 @@ TRANSACTIONS = b"customer,date,amount\n" + b"".join(
     ids=["sql-customer", "unknown-and-sql", "5000-chars", "dict", "100k-list"],
 )
 def test_forged_transactions_mapping_is_refused(env, mapping):
-    r = upload(env["client"], data_url(TRANSACTIONS), "sales.csv", rfm=True, **mapping)
-    assert_refused(r, "upload-alert", {"dataset-picker": "value"})
+    r = upload(env["client"], data_url(TRANSACTIONS), "sales.csv", rfm=True)
+    pending = response_props(r)["pending-upload"]["data"]
+    assert pending["columns"] == ["customer", "date", "amount"]  # column names only, never the bytes
+    r = load_mapped(env["client"], pending, **mapping)
+    assert_refused(r, "mapping-alert", {"dataset-picker": "value"})
+    assert_still_serving(env)
+
+
+@pytest.mark.parametrize("pending", [{"token": "../../../etc/passwd"}, {"token": "pending-" + "A" * 22},
+                                     "pending-x", {"token": ["a"] * BIG}])
+def test_forged_pending_upload_is_refused(env, pending):
+    r = load_mapped(env["client"], pending, customer="customer", date="date", amount="amount")
+    assert_refused(r, "mapping-alert", {"dataset-picker": "value"})
     assert_still_serving(env)
 
 
