@@ -5,6 +5,7 @@ from __future__ import annotations
 import dash
 
 from callbacks import data, explore, export, segment
+from callbacks import why
 from core.store import Store
 
 
@@ -14,3 +15,4 @@ def register_callbacks(app: dash.Dash, store: Store, *, default_dataset_id: str 
     segment.register(app, store)
     explore.register(app, store)
     export.register(app, store)
+    why.register(app, store)

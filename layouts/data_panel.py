@@ -54,6 +54,7 @@ def data_panel() -> dbc.Card:
                     ),
                     html.Div(id=ids.DATASET_ALERT),
                     html.Div(id=ids.QUALITY_REPORT, className="mt-2"),
+                    html.Div(id=ids.ROLES_TABLE, className="mt-2"),
                 ]
             ),
         ],
@@ -204,3 +205,25 @@ def _fmt(value) -> str:
         return f"{value:,.4g}"
     text = str(value)
     return text if len(text) <= 30 else text[:27] + "…"
+
+
+ROLE_HELP = ("How each column is used: identifier (shown, never a feature), numeric, categorical (one-hot "
+             "when chosen), date (gives a 'days since' column), excluded (never a feature).")
+
+
+def roles_table(roles: dict[str, dict[str, str]]) -> html.Div:
+    """Column, role and reason (core.roles.column_roles) as a compact table that wraps inside the
+    sidebar instead of overflowing it."""
+    rows = [
+        html.Tr([html.Td(name, className="csi-roles-col"), html.Td(r.get("role", "")),
+                 html.Td(r.get("reason", ""), className="text-muted")])
+        for name, r in roles.items()
+    ]
+    table = html.Table(
+        [html.Thead(html.Tr([html.Th("Column"), html.Th("Role"), html.Th("Why")])), html.Tbody(rows)],
+        className="table table-sm csi-roles-table mb-0",
+    )
+    return html.Div(
+        [html.Div("Column roles", className="csi-label", title=ROLE_HELP), table],
+        className="csi-roles",
+    )
