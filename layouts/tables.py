@@ -155,7 +155,7 @@ def profile_columns(run: Run, numeric: list[str], with_groups: bool = False) -> 
     cols: list[dict] = [
         _segment_column(run),
         {"field": "size", "headerName": "Size", "type": "rightAligned", "minWidth": 80, "flex": 1,
-         "valueFormatter": COMPACT, "tooltipField": "size"},
+         "valueFormatter": {"function": "d3.format(',')(params.value)"}},
         {"field": "share", "headerName": "Share", "type": "rightAligned", "minWidth": 70, "flex": 1,
          "valueFormatter": {"function": "d3.format('.1~%')(params.value)"}},
     ]

@@ -251,3 +251,19 @@ class Dashboard:
 
     def severe_logs(self) -> list[dict]:
         return [e for e in self.duo.get_logs() if e.get("level") == "SEVERE"]
+
+    # -- the why view (layouts/why.py) ------------------------------------------------------------------
+    def why_driver_labels(self) -> list[str]:
+        """The bar labels of the why view's drivers chart, strongest first."""
+        labels = self.js(
+            f"const g = document.querySelector('{css_id(ids.WHY_DRIVERS)} .js-plotly-plot');"
+            "return g && g.data && g.data.length ? Array.from(g.data[0].y) : null;")
+        return list(reversed(labels)) if labels else []
+
+    def why_text(self) -> str:
+        return self.duo.find_element(css_id(ids.WHY_BODY)).text
+
+    def click_why_rule(self, segment: int) -> None:
+        button = self.until(lambda: self.driver.find_element(By.CSS_SELECTOR, css_id(ids.why_rule_button(segment))),
+                            f"the rule button of segment {segment}")
+        ActionChains(self.driver).move_to_element(button).click().perform()
