@@ -46,3 +46,18 @@ dagcomponentfuncs.StabilityBadge = function (props) {
     return React.createElement("span", {className: "csi-badge csi-badge-" + data.stability_badge},
                                props.value);
 };
+
+// A long text cell: its headline (up to the first ":" or `chars` characters), the whole text on
+// expand, so a row stays one or two lines high until the reader opens it.
+dagcomponentfuncs.ExpandableText = function (props) {
+    var text = props.value == null ? "" : String(props.value);
+    var chars = (props.colDef.cellRendererParams || {}).chars || 70;
+    if (text.length <= chars) { return React.createElement("span", null, text); }
+    var colon = text.indexOf(":");
+    var head = colon > 0 && colon <= chars ? text.slice(0, colon + 1) : text.slice(0, chars) + "…";
+    return React.createElement(
+        "details", {className: "csi-expand"},
+        React.createElement("summary", null, head, React.createElement("span", {className: "csi-more"}, " more")),
+        React.createElement("div", null, text)
+    );
+};

@@ -85,6 +85,7 @@ def customers_card() -> dbc.Card:
 COMPACT = {"function": "compactNumber(params.value)"}  # 8.9k, 1.2M (assets/why_grid.js)
 COMPACT_SIGNED = {"function": "compactNumber(params.value, true)"}
 GOOD, BAD = "#128f76", "#c0392b"
+ACTION_CHARS = 70  # an action's headline in the table; the whole text on expand (and in the why view)
 
 
 def _segment_column(run: Run) -> dict:
@@ -163,6 +164,7 @@ def profile_columns(run: Run, numeric: list[str], with_groups: bool = False) -> 
     cols += _explain_columns(run, with_groups)
     cols.append({"field": "action", "headerName": "Suggested action", "minWidth": 260, "flex": 4,
                  "wrapText": True, "autoHeight": True, "tooltipField": "action",
+                 "cellRenderer": "ExpandableText", "cellRendererParams": {"chars": ACTION_CHARS},
                  "cellClass": "csi-action-cell",
                  "headerTooltip": "A marketing action suited to the segment's profile"})
     return cols

@@ -71,7 +71,7 @@ def drivers_figure(run: Run, segment: Segment) -> dict:
     """Horizontal bars of the segment's drivers, strongest on top, green when the segment has more of
     the feature and red when less; numeric effects in standard deviations, levels in share points."""
     if not segment.drivers:
-        return placeholder_figure("No feature sets this segment apart", WHY_HEIGHT)
+        return placeholder_figure("No feature sets this segment apart", drivers_height(0))
     onehot = onehot_columns(run)
     drivers = list(reversed(segment.drivers))  # Plotly draws the first bar at the bottom
     labels = [driver_label(d, onehot) for d in drivers]
@@ -87,7 +87,7 @@ def drivers_figure(run: Run, segment: Segment) -> dict:
         "hovertemplate": "%{y}<br>segment %{customdata[0]} vs others %{customdata[1]}<extra></extra>",
     }
     layout = _layout(
-        height=max(WHY_HEIGHT, 44 * len(drivers) + 60),
+        height=drivers_height(len(drivers)),
         margin={"l": 8, "r": 16, "t": 8, "b": 40},
         showlegend=False,
         xaxis={"title": {"text": "effect (sd, or share points for a category)"}, "zeroline": True,
@@ -95,6 +95,11 @@ def drivers_figure(run: Run, segment: Segment) -> dict:
         yaxis={"automargin": True},
     )
     return {"data": [trace], "layout": layout}
+
+
+def drivers_height(n: int) -> int:
+    """Pixels for n bars: thin bars, never a single bar filling a tall chart."""
+    return min(WHY_HEIGHT + 120, 80 + 34 * max(n, 1))
 
 
 def _value(v: Any) -> str:
@@ -149,7 +154,8 @@ def why_body(run: Run, segment: Segment) -> list:
     return [
         dbc.Row(
             [
-                dbc.Col(dcc.Graph(id=ids.WHY_DRIVERS, figure=drivers_figure(run, segment), config=HIST_CONFIG),
+                dbc.Col(dcc.Graph(id=ids.WHY_DRIVERS, figure=drivers_figure(run, segment), config=HIST_CONFIG,
+                                  style={"height": f"{drivers_height(len(segment.drivers))}px"}),
                         xs=12, md=6),
                 dbc.Col(facts, xs=12, md=6),
             ],
