@@ -55,30 +55,7 @@ def segmentation_controls() -> dbc.Card:
                         placeholder="Numeric or categorical columns",
                         className="csi-dropdown",
                     ),
-                    html.Div(
-                        [
-                            html.Div(
-                                [
-                                    dbc.Label("Scaling", class_name="csi-label"),
-                                    dbc.RadioItems(
-                                        id=ids.SCALE, options=SCALE_OPTIONS, value="auto",
-                                        class_name="csi-radios",
-                                    ),
-                                    html.Div(SCALE_HELP["auto"], id=ids.SCALE_HELP, className="csi-help"),
-                                ]
-                            ),
-                            html.Div(
-                                [
-                                    dbc.Label("Fill missing", class_name="csi-label"),
-                                    dbc.RadioItems(
-                                        id=ids.FILL, options=FILL_OPTIONS, value="median",
-                                        class_name="csi-radios",
-                                    ),
-                                ]
-                            ),
-                        ],
-                        className="csi-two-cols mt-2",
-                    ),
+                    scale_and_fill(),
                     html.Div(
                         [
                             dbc.Label("Number of segments (k)", class_name="csi-label mb-0"),
@@ -98,16 +75,7 @@ def segmentation_controls() -> dbc.Card:
                         className="csi-k-slider",
                     ),
                     html.Div(id=ids.K_NOTE, className="csi-note"),
-                    html.Div(
-                        [
-                            dbc.Label("Segments", class_name="csi-label mb-0 me-2"),
-                            dbc.RadioItems(id=ids.SEGMENTS_MODE, options=SEGMENTS_MODES, value="kmeans",
-                                           inline=True, class_name="csi-radios"),
-                        ],
-                        id=ids.SEGMENTS_MODE_ROW,
-                        className="mt-2",
-                        style={"display": "none"},  # shown for transactions datasets only
-                    ),
+                    segments_mode_choice(),
                     dbc.Button(
                         "Run segmentation",
                         id=ids.RUN_BUTTON,
@@ -130,6 +98,42 @@ def segmentation_controls() -> dbc.Card:
             ),
         ],
         class_name="csi-card",
+    )
+
+
+def scale_and_fill() -> html.Div:
+    """Scaling (auto by default, with the chosen scale's help sentence) beside the missing-value fill."""
+    return html.Div(
+        [
+            html.Div(
+                [
+                    dbc.Label("Scaling", class_name="csi-label"),
+                    dbc.RadioItems(id=ids.SCALE, options=SCALE_OPTIONS, value="auto", class_name="csi-radios"),
+                    html.Div(SCALE_HELP["auto"], id=ids.SCALE_HELP, className="csi-help"),
+                ]
+            ),
+            html.Div(
+                [
+                    dbc.Label("Fill missing", class_name="csi-label"),
+                    dbc.RadioItems(id=ids.FILL, options=FILL_OPTIONS, value="median", class_name="csi-radios"),
+                ]
+            ),
+        ],
+        className="csi-two-cols mt-2",
+    )
+
+
+def segments_mode_choice() -> html.Div:
+    """"Segments: K-Means | named RFM groups", shown for transactions datasets only."""
+    return html.Div(
+        [
+            dbc.Label("Segments", class_name="csi-label mb-0 me-2"),
+            dbc.RadioItems(id=ids.SEGMENTS_MODE, options=SEGMENTS_MODES, value="kmeans", inline=True,
+                           class_name="csi-radios"),
+        ],
+        id=ids.SEGMENTS_MODE_ROW,
+        className="mt-2",
+        style={"display": "none"},
     )
 
 
