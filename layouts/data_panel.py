@@ -211,7 +211,7 @@ ROLE_HELP = ("How each column is used: identifier (shown, never a feature), nume
              "when chosen), date (gives a 'days since' column), excluded (never a feature).")
 
 
-def roles_table(roles: dict[str, dict[str, str]]) -> html.Div:
+def roles_table(roles: dict[str, dict[str, str]]) -> dbc.Accordion:
     """Column, role and reason (core.roles.column_roles) as a compact table that wraps inside the
     sidebar instead of overflowing it."""
     rows = [
@@ -223,7 +223,14 @@ def roles_table(roles: dict[str, dict[str, str]]) -> html.Div:
         [html.Thead(html.Tr([html.Th("Column"), html.Th("Role"), html.Th("Why")])), html.Tbody(rows)],
         className="table table-sm csi-roles-table mb-0",
     )
-    return html.Div(
-        [html.Div("Column roles", className="csi-label", title=ROLE_HELP), table],
-        className="csi-roles",
+    counts: dict[str, int] = {}
+    for r in roles.values():
+        counts[r.get("role", "")] = counts.get(r.get("role", ""), 0) + 1
+    headline = ", ".join(f"{n} {role}" for role, n in counts.items())
+    # Collapsed like the quality report: the segmentation controls stay in view below it.
+    return dbc.Accordion(
+        dbc.AccordionItem([html.Div(ROLE_HELP, className="csi-help mb-1"), html.Div(table, className="csi-roles")],
+                          title=f"Column roles — {headline}", item_id="roles"),
+        start_collapsed=True,
+        class_name="csi-quality csi-roles-report",
     )

@@ -267,3 +267,11 @@ class Dashboard:
         button = self.until(lambda: self.driver.find_element(By.CSS_SELECTOR, css_id(ids.why_rule_button(segment))),
                             f"the rule button of segment {segment}")
         ActionChains(self.driver).move_to_element(button).click().perform()
+
+    def k_slider_value(self) -> int:
+        handle = self.driver.find_element(By.CSS_SELECTOR, f"#{ids.K_SLIDER} [role=slider]")
+        return int(float(handle.get_attribute("aria-valuenow")))
+
+    def set_k_auto(self, on: bool) -> None:
+        if self.duo.find_element(f"#{ids.K_AUTO}").is_selected() != on:
+            self.duo.find_element(f"label[for='{ids.K_AUTO}']").click()

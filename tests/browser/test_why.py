@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from core.store import run_table
+from layouts import ids
 from layouts.why import driver_labels
 
 pytestmark = pytest.mark.browser
@@ -40,3 +41,15 @@ def test_the_rule_button_filters_the_grid_to_the_rule_customers(dashboard):
     dashboard.until(lambda: dashboard.summary_count() == expected, f"the summary to say {expected}")
     dashboard.until(lambda: dashboard.customer_count() == expected, f"{expected} rows in the grid")
     assert dashboard.severe_logs() == []
+
+
+def test_the_k_slider_shows_the_k_of_the_run_on_screen(dashboard):
+    """Issue 15 item 8: after an automatic run the slider moves to the run's k, as the note says."""
+    dashboard.choose_k(8)
+    dashboard.run()
+    dashboard.until(lambda: "this run uses k = 8" in dashboard.duo.find_element("#" + ids.K_NOTE).text, "k = 8")
+    dashboard.set_k_auto(True)
+    dashboard.run()
+    dashboard.until(lambda: "this run uses k = 5" in dashboard.duo.find_element("#" + ids.K_NOTE).text, "k = 5")
+    dashboard.until(lambda: dashboard.k_slider_value() == 5, "the slider at 5")
+    assert dashboard.store.list_runs()[0].k_reason in dashboard.duo.find_element("#" + ids.K_NOTE).text

@@ -166,14 +166,16 @@ def test_the_rule_button_filters_to_exactly_the_rule_customers(sample):
 # -- roles table -----------------------------------------------------------------------------------
 def test_roles_table_lists_every_column_with_role_and_reason(sample):
     info = sample.store.get_dataset(sample.run.dataset_id)
-    table = roles_view(sample.store, sample.run.dataset_id)
-    body_rows = table.children[1].children[1].children
+    report = roles_view(sample.store, sample.run.dataset_id)
+    table = report.children.children[1].children
+    body_rows = table.children[1].children
     shown = [[text_of(td) for td in tr.children] for tr in body_rows]
     expected = column_roles(info)
     assert [r[0] for r in shown] == list(expected)
     assert {r[0]: r[1] for r in shown} == {c: v["role"] for c, v in expected.items()}
     assert dict((r[0], r[1]) for r in shown)["CustomerID"] == "identifier"
-    assert "csi-roles-table" in table.children[1].className
+    assert "csi-roles-table" in table.className
+    assert "1 identifier" in report.children.title and "3 numeric" in report.children.title
 
 
 # -- RFM -------------------------------------------------------------------------------------------
