@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dash
 
-from callbacks import data, explore, export, mapping, segment
+from callbacks import data, explore, export, mapping, segment, why
 from core.store import Store
 
 
@@ -15,3 +15,4 @@ def register_callbacks(app: dash.Dash, store: Store, *, default_dataset_id: str 
     explore.register(app, store)
     export.register(app, store)
     mapping.register(app, store)
+    why.register(app, store)

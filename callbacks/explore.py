@@ -15,6 +15,7 @@ from core.profiling import profile_segments
 from core.store import Store
 from core.views import count, grid_page, histograms, parse_spec, run_context, scatter_sample
 from layouts import figures, ids, theme
+from callbacks.why import group_mix
 from layouts.filters import customers_title, date_text, range_text, selection_summary
 from layouts.tables import profile_rows
 
@@ -41,12 +42,13 @@ def summary_view(store: Store, spec_data: Any) -> SummaryView:
         return SummaryView(html.Span(theme.NO_RUN_MESSAGE, className="text-muted"), [], "Customers")
     spec = parse_spec(store, spec_data)
     selected, total = count(store, spec)
-    profiles = profile_segments(store, spec)
+    profiles = profile_segments(store, spec)  # names RFM runs first (core.rfm_naming.named_run)
+    run = run_context(store, spec.run_id).run
     names = {p.segment: p.name for p in profiles}
     chosen = [names.get(s) or f"segment {s}" for s in spec.segments]
     return SummaryView(
         selection_summary(selected, total, spec.is_empty),
-        profile_rows(profiles, spec.segments),
+        profile_rows(profiles, spec.segments, run, group_mix(store, run)),
         customers_title(selected, chosen),
     )
 
@@ -171,6 +173,9 @@ def events_from_inputs(inputs: dict) -> list[Event]:
             cid = item["id"]
             if cid == ids.CLEAR_FILTERS:
                 events.append(Event(CLEAR))
+            elif isinstance(cid, dict) and cid.get("type") in ids.FILTER_BUTTON_KINDS:
+                if item.get("value"):  # a click (n_clicks); a button just drawn has none
+                    events.append(Event(ids.FILTER_BUTTON_KINDS[cid["type"]], cid.get("value")))
             elif isinstance(cid, dict) and cid.get("type") == ids.FILTER_CONTROL_TYPE:
                 events.append(Event(cid.get("kind"), item.get("value")))
             elif isinstance(cid, dict) and cid.get("type") in ids.FILTER_INPUT_KINDS:
@@ -196,6 +201,7 @@ def _register_filter(app: dash.Dash, store: Store) -> None:
         kinds=Input(ids.filter_control(ALL), "value"),
         dates=Input(ids.date_range(ALL), "value"),
         clear=Input(ids.CLEAR_FILTERS, "n_clicks"),
+        why_rule=Input(ids.why_rule_button_all(), "n_clicks"),
     )
 
     @app.callback(

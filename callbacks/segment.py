@@ -10,16 +10,20 @@ import dash
 from dash import Input, Output, State, html, no_update
 
 from callbacks.common import as_outputs, error_boundary, outputs
+from callbacks.why import group_mix
 from core.errors import InputError
 from core.filters import FilterSpec
 from core.models import Run
+from core.rfm import run_rfm_groups
+from core.pipeline import latest_run
+from core.rfm_naming import is_group_run, named_run
 from core.segmentation import run_segmentation
 from core.store import Store, check_id
 from core.filter_values import is_yes_no
 from core.views import category_values, date_bounds, feature_bounds, run_context
 from layouts import figures, ids, theme
 from layouts.charts import histogram_graph
-from layouts.controls import k_note, run_summary
+from layouts.controls import k_note, run_summary, scale_help, slider_k
 from layouts.feedback import alert
 from layouts.filters import category_filter, date_filter, kind_filters, range_filter, segment_options
 from layouts.tables import grid_columns, profile_columns
@@ -29,6 +33,9 @@ MAX_HISTOGRAMS = 8
 
 
 # -- logic ---------------------------------------------------------------------------------------
+SEGMENTS_MODES = ("kmeans", "rfm-groups")  # K-Means, or the named RFM groups as the segments (transactions)
+
+
 def validate_run_request(dataset_id: Any, features: Any, scale: Any, fill: Any, k: Any, auto: Any) -> dict:
     """What the browser sent for a run, in the core's terms: the auto switch becomes k="auto", the
     slider's whole number an int. The rules (features, scale, fill, k range) are checked by
@@ -50,16 +57,37 @@ def validate_run_request(dataset_id: Any, features: Any, scale: Any, fill: Any, 
             "fill": fill, "k": k_value}
 
 
-@error_boundary("segmenting", lambda err, *_: (None, err))
-def start_run(store: Store, dataset_id: Any, features: Any, scale: Any, fill: Any, k: Any, auto: Any
-              ) -> tuple[str | None, Any]:
-    """Segment the dataset; (run id, success alert) or (None, error alert)."""
+@error_boundary("segmenting", lambda err, *_, **__: (None, err))
+def start_run(store: Store, dataset_id: Any, features: Any, scale: Any, fill: Any, k: Any, auto: Any,
+              mode: Any = "kmeans") -> tuple[str | None, Any]:
+    """Segment the dataset; (run id, success alert) or (None, error alert). mode "rfm-groups" makes
+    the named RFM groups of a transactions dataset the segments (core.rfm.run_rfm_groups)."""
+    if mode not in (None, *SEGMENTS_MODES):
+        raise InputError("segments must be K-Means or the named RFM groups")
+    if mode == "rfm-groups":
+        run = run_rfm_groups(store, check_id(dataset_id, "dataset"))
+        return run.run_id, alert(f"Segmented {run.rows_clustered:,} customers by their {run.k} named RFM groups.",
+                                 color="success", duration=5000)
     req = validate_run_request(dataset_id, features, scale, fill, k, auto)
     run = run_segmentation(store, req["dataset_id"], req["features"], k=req["k"], scale=req["scale"],
                            fill=req["fill"])
+    run = named_run(store, run)  # R, F and M runs: names and actions in RFM words from the start
     return run.run_id, alert(
         f"Segmented {run.rows_clustered:,} customers into {run.k} segments.", color="success", duration=5000
     )
+
+
+def segments_mode(store: Store, dataset_id: Any) -> tuple[dict, str]:
+    """(style, value) of the "Segments: K-Means | named RFM groups" choice: shown for transactions
+    datasets only, on the mode of the dataset's latest run (K-Means for any other dataset)."""
+    try:
+        info = store.get_dataset(check_id(dataset_id, "dataset"))
+    except Exception:  # noqa: BLE001 - no dataset (yet): nothing to choose
+        return {"display": "none"}, "kmeans"
+    if info.kind != "transactions":
+        return {"display": "none"}, "kmeans"
+    run = latest_run(store, info.dataset_id)
+    return {"display": "flex", "alignItems": "center"}, "rfm-groups" if run and is_group_run(run) else "kmeans"
 
 
 @dataclass
@@ -68,6 +96,7 @@ class RunView:
 
     elbow: dict
     k_note: Any
+    k: Any  # the k slider shows the run's k (issue 15 item 8)
     summary: Any
     segment_options: list[dict]
     segments: list  # the checklist's value: a new run starts unfiltered
@@ -90,6 +119,7 @@ def no_run_view(message: str = theme.NO_RUN_MESSAGE, err: Any = no_update) -> Ru
     return RunView(
         elbow=figures.placeholder_figure(message, theme.ELBOW_HEIGHT),
         k_note="",
+        k=no_update,
         summary="",
         segment_options=[],
         segments=[],
@@ -110,7 +140,7 @@ def run_view(store: Store, run_id: Any) -> RunView:
     if run_id is None:
         return no_run_view()
     ctx = run_context(store, check_id(run_id, "run"))
-    run = ctx.run
+    run = named_run(store, ctx.run)  # an RFM run shows RFM names in every control from the start
     # Filters only where they help: no slider or histogram for a constant column, a date range for dates
     # (never a value picker), a yes/no choice for two-valued columns.
     bounds = {c: (lo, hi) for c, (lo, hi) in feature_bounds(store, run).items() if lo < hi}
@@ -120,6 +150,7 @@ def run_view(store: Store, run_id: Any) -> RunView:
     return RunView(
         elbow=figures.elbow_figure(run),
         k_note=k_note(run),
+        k=slider_k(run),
         summary=run_summary(run),
         segment_options=segment_options([(s.id, s.name, s.size) for s in sorted(run.segments, key=lambda s: s.id)]),
         segments=[],
@@ -129,7 +160,7 @@ def run_view(store: Store, run_id: Any) -> RunView:
         category_filters=[category_filter(c, v, is_yes_no(v, _reason(ctx, c))) for c, v in categories.items()],
         kind_filters=kind_filters(run),
         histograms=[histogram_graph(c) for c in hist_cols],
-        profile_columns=profile_columns(run, ctx.numeric),
+        profile_columns=profile_columns(run, ctx.numeric, with_groups=bool(group_mix(store, run))),
         grid_columns=grid_columns(ctx),
         spec=FilterSpec(run.run_id).to_dict(),
         selection=None,
@@ -155,29 +186,40 @@ def register(app: dash.Dash, store: Store) -> None:
         Input(ids.K_AUTO, "value"),
     )
 
+    @app.callback(Output(ids.SCALE_HELP, "children"), Input(ids.SCALE, "value"))
+    def show_scale_help(scale):
+        return scale_help(scale)
+
+    @app.callback(Output(ids.SEGMENTS_MODE_ROW, "style"), Output(ids.SEGMENTS_MODE, "value"),
+                  Input(ids.DATASET_PICKER, "value"), prevent_initial_call=True)
+    def show_segments_mode(dataset_id):
+        return segments_mode(store, dataset_id)
+
     @app.callback(
         output=dict(run_id=Output(ids.RUN_STORE, "data", allow_duplicate=True),
                     alert=Output(ids.RUN_ALERT, "children")),
         inputs=dict(n_clicks=Input(ids.RUN_BUTTON, "n_clicks")),
         state=dict(dataset_id=State(ids.DATASET_PICKER, "value"), features=State(ids.FEATURES, "value"),
                    scale=State(ids.SCALE, "value"), fill=State(ids.FILL, "value"),
-                   k=State(ids.K_SLIDER, "value"), auto=State(ids.K_AUTO, "value")),
+                   k=State(ids.K_SLIDER, "value"), auto=State(ids.K_AUTO, "value"),
+                   mode=State(ids.SEGMENTS_MODE, "value")),
         running=[
             (Output(ids.RUN_BUTTON, "disabled"), True, False),
             (Output(ids.RUN_STATUS, "style"), {"display": "flex"}, {"display": "none"}),
         ],
         prevent_initial_call=True,
     )
-    def run_button(n_clicks, dataset_id, features, scale, fill, k, auto):
+    def run_button(n_clicks, dataset_id, features, scale, fill, k, auto, mode):
         if not n_clicks:
             return {"run_id": no_update, "alert": no_update}
-        run_id, message = start_run(store, dataset_id, features, scale, fill, k, auto)
+        run_id, message = start_run(store, dataset_id, features, scale, fill, k, auto, mode)
         return {"run_id": run_id or no_update, "alert": message}
 
     @app.callback(
         output=outputs(RunView, dict(
             elbow=Output(ids.ELBOW_GRAPH, "figure"),
             k_note=Output(ids.K_NOTE, "children"),
+            k=Output(ids.K_SLIDER, "value", allow_duplicate=True),
             summary=Output(ids.RUN_SUMMARY, "children"),
             segment_options=Output(ids.SEGMENT_CHECKLIST, "options"),
             segments=Output(ids.SEGMENT_CHECKLIST, "value", allow_duplicate=True),

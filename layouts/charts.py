@@ -5,6 +5,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from layouts import ids, theme
+from layouts.controls import K_HELP
 from layouts.figures import ELBOW_CONFIG, HIST_CONFIG, SCATTER_CONFIG, placeholder_figure
 
 
@@ -37,13 +38,16 @@ def scatter_card() -> dbc.Card:
 
 def elbow_card() -> dbc.Card:
     return _card(
-        "Choosing k: inertia and silhouette",
-        dcc.Graph(
-            id=ids.ELBOW_GRAPH,
-            config=ELBOW_CONFIG,
-            style={"height": f"{theme.ELBOW_HEIGHT}px"},
-            figure=placeholder_figure("Loading…", theme.ELBOW_HEIGHT),
-        ),
+        "Choosing k: inertia, silhouette and stability",
+        [
+            dcc.Graph(
+                id=ids.ELBOW_GRAPH,
+                config=ELBOW_CONFIG,
+                style={"height": f"{theme.ELBOW_HEIGHT}px"},
+                figure=placeholder_figure("Loading…", theme.ELBOW_HEIGHT),
+            ),
+            html.Div(K_HELP, id=ids.K_HELP, className="csi-help px-2 pb-1"),
+        ],
     )
 
 

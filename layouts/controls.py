@@ -13,9 +13,29 @@ from core.segmentation import K_MAX, K_MIN, SCALES
 from layouts import ids
 
 # Words for the core's choices (the choices themselves live in core.segmentation / core.quality).
-SCALE_LABELS = {"standard": "Standardise", "minmax": "Min–max", "none": "None", "log": "Log + standardise"}
+SCALE_LABELS = {"auto": "Auto", "standard": "Standardise", "minmax": "Min–max", "none": "None",
+                "log": "Log + standardise"}
+# One short sentence per scale (issue 15 item 9), shown under the radio buttons for the chosen one.
+SCALE_HELP = {
+    "auto": "Log of strongly skewed amounts and counts, then standardise everything: one big spender "
+            "cannot pull a segment on their own.",
+    "standard": "Each feature to mean 0 and standard deviation 1, so every feature weighs the same.",
+    "minmax": "Each feature squeezed into 0..1; extreme values squeeze everyone else together.",
+    "none": "Original units: a feature with big numbers (income in dollars) dominates the distances.",
+    "log": "log(1 + x) of every feature, then standardise: for skewed, non-negative measures such as "
+           "RFM recency, frequency and spend.",
+}
 SCALE_OPTIONS = [{"label": SCALE_LABELS.get(s, s), "value": s} for s in SCALES if s != "log"]
 LOG_SCALE_OPTION = {"label": SCALE_LABELS["log"], "value": "log"}  # offered for transactions (RFM)
+# What the k chart's curves mean (issue 15 item 9).
+K_HELP = ("Elbow: inertia (spread within segments) falls as k grows; look for the bend. Silhouette: how "
+          "well customers sit in their own segment rather than the next one (-1..1, higher is better). "
+          "Stability: how often refits on resampled customers find the same segments again (0..1; "
+          "0.85 or more is stable).")
+SEGMENTS_MODES = [  # transactions datasets: K-Means on R, F, M, or the named RFM groups as the segments
+    {"label": "K-Means", "value": "kmeans"},
+    {"label": "named RFM groups", "value": "rfm-groups"},
+]
 FILL_OPTIONS = [{"label": m.capitalize(), "value": m} for m in FILL_METHODS]
 DEFAULT_K = 5
 
@@ -35,29 +55,7 @@ def segmentation_controls() -> dbc.Card:
                         placeholder="Numeric or categorical columns",
                         className="csi-dropdown",
                     ),
-                    html.Div(
-                        [
-                            html.Div(
-                                [
-                                    dbc.Label("Scaling", class_name="csi-label"),
-                                    dbc.RadioItems(
-                                        id=ids.SCALE, options=SCALE_OPTIONS, value="standard",
-                                        class_name="csi-radios",
-                                    ),
-                                ]
-                            ),
-                            html.Div(
-                                [
-                                    dbc.Label("Fill missing", class_name="csi-label"),
-                                    dbc.RadioItems(
-                                        id=ids.FILL, options=FILL_OPTIONS, value="median",
-                                        class_name="csi-radios",
-                                    ),
-                                ]
-                            ),
-                        ],
-                        className="csi-two-cols mt-2",
-                    ),
+                    scale_and_fill(),
                     html.Div(
                         [
                             dbc.Label("Number of segments (k)", class_name="csi-label mb-0"),
@@ -77,6 +75,7 @@ def segmentation_controls() -> dbc.Card:
                         className="csi-k-slider",
                     ),
                     html.Div(id=ids.K_NOTE, className="csi-note"),
+                    segments_mode_choice(),
                     dbc.Button(
                         "Run segmentation",
                         id=ids.RUN_BUTTON,
@@ -102,12 +101,62 @@ def segmentation_controls() -> dbc.Card:
     )
 
 
+def scale_and_fill() -> html.Div:
+    """Scaling (auto by default, with the chosen scale's help sentence) beside the missing-value fill."""
+    return html.Div(
+        [
+            html.Div(
+                [
+                    dbc.Label("Scaling", class_name="csi-label"),
+                    dbc.RadioItems(id=ids.SCALE, options=SCALE_OPTIONS, value="auto", class_name="csi-radios"),
+                    html.Div(SCALE_HELP["auto"], id=ids.SCALE_HELP, className="csi-help"),
+                ]
+            ),
+            html.Div(
+                [
+                    dbc.Label("Fill missing", class_name="csi-label"),
+                    dbc.RadioItems(id=ids.FILL, options=FILL_OPTIONS, value="median", class_name="csi-radios"),
+                ]
+            ),
+        ],
+        className="csi-two-cols mt-2",
+    )
+
+
+def segments_mode_choice() -> html.Div:
+    """"Segments: K-Means | named RFM groups", shown for transactions datasets only."""
+    return html.Div(
+        [
+            dbc.Label("Segments", class_name="csi-label mb-0 me-2"),
+            dbc.RadioItems(id=ids.SEGMENTS_MODE, options=SEGMENTS_MODES, value="kmeans", inline=True,
+                           class_name="csi-radios"),
+        ],
+        id=ids.SEGMENTS_MODE_ROW,
+        className="mt-2",
+        style={"display": "none"},
+    )
+
+
+def scale_help(scale: Any) -> str:
+    """The help sentence of a scale value ("" for an unknown one)."""
+    return SCALE_HELP.get(scale, "") if isinstance(scale, str) else ""
+
+
 def k_note(run: Run) -> Any:
+    """The suggested and the used k, and the core's one sentence saying why (Run.k_reason)."""
+    if not run.elbow:  # a run without a sweep (the named RFM groups as segments)
+        return html.Span([html.Strong(f"{run.k} segments"), " (the named RFM groups present)."])
     best = next((e for e in run.elbow if e.k == run.suggested_k), None)
     sil = f" (silhouette {best.silhouette:.2f})" if best is not None and best.silhouette is not None else ""
-    return html.Span(
-        [html.Strong(f"suggested k = {run.suggested_k}"), sil, f"; this run uses k = {run.k}."]
-    )
+    parts: list[Any] = [html.Strong(f"suggested k = {run.suggested_k}"), sil, f"; this run uses k = {run.k}."]
+    if run.k_reason:
+        parts += [html.Br(), html.Span(run.k_reason, className="csi-k-reason")]
+    return html.Span(parts)
+
+
+def slider_k(run: Run) -> int:
+    """The k slider's value for a run: its k, kept inside the slider's range."""
+    return max(K_MIN, min(K_MAX, int(run.k)))
 
 
 def run_summary(run: Run) -> Any:

@@ -55,6 +55,7 @@ def data_panel() -> dbc.Card:
                     ),
                     html.Div(id=ids.DATASET_ALERT),
                     html.Div(id=ids.QUALITY_REPORT, className="mt-2"),
+                    html.Div(id=ids.ROLES_TABLE, className="mt-2"),
                 ]
             ),
         ],
@@ -187,3 +188,32 @@ def _fmt(value) -> str:
         return f"{value:,.4g}"
     text = str(value)
     return text if len(text) <= 30 else text[:27] + "…"
+
+
+ROLE_HELP = ("How each column is used: identifier (shown, never a feature), numeric, categorical (one-hot "
+             "when chosen), date (gives a 'days since' column), excluded (never a feature).")
+
+
+def roles_table(roles: dict[str, dict[str, str]]) -> dbc.Accordion:
+    """Column, role and reason (core.roles.column_roles) as a compact table that wraps inside the
+    sidebar instead of overflowing it."""
+    rows = [
+        html.Tr([html.Td(name, className="csi-roles-col"), html.Td(r.get("role", "")),
+                 html.Td(r.get("reason", ""), className="text-muted")])
+        for name, r in roles.items()
+    ]
+    table = html.Table(
+        [html.Thead(html.Tr([html.Th("Column"), html.Th("Role"), html.Th("Why")])), html.Tbody(rows)],
+        className="table table-sm csi-roles-table mb-0",
+    )
+    counts: dict[str, int] = {}
+    for r in roles.values():
+        counts[r.get("role", "")] = counts.get(r.get("role", ""), 0) + 1
+    headline = ", ".join(f"{n} {role}" for role, n in counts.items())
+    # Collapsed like the quality report: the segmentation controls stay in view below it.
+    return dbc.Accordion(
+        dbc.AccordionItem([html.Div(ROLE_HELP, className="csi-help mb-1"), html.Div(table, className="csi-roles")],
+                          title=f"Column roles — {headline}", item_id="roles"),
+        start_collapsed=True,
+        class_name="csi-quality csi-roles-report",
+    )

@@ -160,8 +160,34 @@ def scatter_note(data: ScatterData) -> str:
 
 
 # -- elbow ----------------------------------------------------------------------------------------
+def stability_points(run: Run) -> list[tuple[int, float]]:
+    """(k, stability) pairs of Run.stability_by_k (keys are str(k)), sorted by k."""
+    pts = []
+    for key, value in (run.stability_by_k or {}).items():
+        try:
+            pts.append((int(key), float(value)))
+        except (TypeError, ValueError):
+            continue
+    return sorted(pts)
+
+
+def _stability_trace(points: list[tuple[int, float]]) -> dict:
+    return {
+        "type": "scatter",
+        "mode": "lines+markers",
+        "name": "stability",
+        "x": [k for k, _ in points],
+        "y": [v for _, v in points],
+        "yaxis": "y2",
+        "line": {"color": theme.WARNING, "width": 2, "dash": "dash"},
+        "marker": {"size": 6, "symbol": "diamond"},
+        "hovertemplate": "k=%{x}<br>stability %{y:.2f}<extra></extra>",
+    }
+
+
 def elbow_figure(run: Run) -> dict:
-    """Inertia (left axis) and silhouette (right axis) by k; the suggested and the chosen k marked."""
+    """Inertia (left axis), silhouette and stability (right axis, both scores up to 1) by k; the
+    suggested and the chosen k marked."""
     points = sorted(run.elbow, key=lambda e: e.k)
     ks = [e.k for e in points]
     traces = [
@@ -187,6 +213,9 @@ def elbow_figure(run: Run) -> dict:
             "hovertemplate": "k=%{x}<br>silhouette %{y:.3f}<extra></extra>",
         },
     ]
+    stability = stability_points(run)
+    if stability:
+        traces.append(_stability_trace(stability))
     suggested = next((e for e in points if e.k == run.suggested_k), None)
     if suggested is not None and suggested.silhouette is not None:
         traces.append(
@@ -208,7 +237,7 @@ def elbow_figure(run: Run) -> dict:
         hovermode="x unified",
         xaxis={"title": {"text": "k (number of segments)"}, "dtick": 1},
         yaxis={"title": {"text": "inertia"}},
-        yaxis2={"title": {"text": "silhouette"}, "overlaying": "y", "side": "right", "showgrid": False,
+        yaxis2={"title": {"text": "silhouette, stability"}, "overlaying": "y", "side": "right", "showgrid": False,
                 "zeroline": False, "tickformat": ".2f"},
         margin={"l": 64, "r": 56, "t": 16, "b": 40},
         legend={"orientation": "h", "y": -0.18, "x": 0, "font": {"size": 11}},

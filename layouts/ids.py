@@ -127,3 +127,28 @@ FILTER_INPUT_KINDS = {
     CATEGORY_TYPE: "categories",  # value
     DATE_RANGE_TYPE: "dates",  # value
 }
+
+# -- why this segment (layouts/why.py, callbacks/why.py) -------------------------------------------
+SCALE_HELP = "scale-help"  # the chosen scale's one-sentence explanation
+K_HELP = "k-help"  # what elbow, silhouette and stability mean
+SEGMENTS_MODE = "segments-mode"  # transactions: "kmeans" | "rfm-groups"
+SEGMENTS_MODE_ROW = "segments-mode-row"  # shown for transactions datasets only
+WHY_CARD = "why-card"
+WHY_SEGMENT = "why-segment"  # which segment the why view explains
+WHY_BODY = "why-body"
+WHY_DRIVERS = "why-drivers"  # the drivers' bar chart
+ROLES_TABLE = "roles-table"  # column, role, reason under the quality report
+WHY_RULE_TYPE = "why-rule"  # "Show customers matching this rule": {"type": WHY_RULE_TYPE, "value": segment id}
+# Buttons whose pattern id carries the filter value under "value" (a click applies it): id type -> kind.
+FILTER_BUTTON_KINDS = {WHY_RULE_TYPE: "rule"}
+
+
+def why_rule_button(segment: int) -> dict:
+    return {"type": WHY_RULE_TYPE, "value": int(segment)}
+
+
+def why_rule_button_all() -> dict:
+    """Every "Show customers matching this rule" button (Dash's ALL wildcard), for the filter callback."""
+    from dash import ALL  # ids stay importable without Dash for everything else
+
+    return {"type": WHY_RULE_TYPE, "value": ALL}

@@ -10,6 +10,7 @@ from layouts.controls import segmentation_controls
 from layouts.data_panel import data_panel
 from layouts.filters import filter_panel, summary_bar
 from layouts.tables import customers_card, profile_card
+from layouts.why import why_card
 
 TITLE = "Customer Segmentation Insight"
 
@@ -58,6 +59,7 @@ def page(upload_limit_bytes: int) -> html.Div:
                 class_name="g-2",
             ),
             profile_card(),
+            why_card(),
             histograms_card(),
             customers_card(),
         ],

@@ -6,9 +6,13 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import html
 
-from core.models import SEGMENT, Run, SegmentProfile
+from core.models import SEGMENT, Run, Segment, SegmentProfile
+from core.rfm_naming import better_direction
+from core.stability import stability_badge
 from core.views import SEGMENT_NAME, RunContext
 from layouts import ids, theme
+from layouts.why import (PRECISION_HELP, STABILITY_HELP, TOP_DRIVERS, driver_labels, group_mix_text,
+                         precision_recall_text, stability_text)
 
 PAGE_SIZE = 100  # rows per block the customer grid asks the server for
 
@@ -36,7 +40,8 @@ def profile_card() -> dbc.Card:
                         "localeText": {"noRowsToShow": theme.EMPTY_MESSAGE},
                         "tooltipShowDelay": 300,
                     },
-                    rowClassRules={"csi-row-selected": "params.data.selected"},
+                    rowClassRules={"csi-row-selected": "params.data.selected",
+                                   "csi-row-outlier": "params.data.outlier"},
                     className="csi-grid",
                     style={"width": "100%"},
                 ),
@@ -77,54 +82,99 @@ def customers_card() -> dbc.Card:
     )
 
 
-def profile_columns(run: Run, numeric: list[str]) -> list[dict]:
-    """AG Grid columns of the profile table: segment, size, share, mean and difference per feature, action."""
+COMPACT = {"function": "compactNumber(params.value)"}  # 8.9k, 1.2M (assets/why_grid.js)
+COMPACT_SIGNED = {"function": "compactNumber(params.value, true)"}
+GOOD, BAD = "#128f76", "#c0392b"
+ACTION_CHARS = 70  # an action's headline in the table; the whole text on expand (and in the why view)
+
+
+def _segment_column(run: Run) -> dict:
+    return {
+        "field": "name",
+        "headerName": "Segment",
+        "pinned": "left",  # stays in view while the feature columns scroll
+        "minWidth": 190,
+        "width": 210,
+        "wrapText": True,
+        "autoHeight": True,
+        "cellRenderer": "SegmentCell",
+        "cellStyle": {"styleConditions": [
+            {"condition": f"params.data.segment == {i}",
+             "style": {"borderLeft": f"8px solid {theme.segment_color(i)}", "fontWeight": "600"}}
+            for i in range(1, max(run.k, len(run.segments)) + 1)
+        ]},
+    }
+
+
+def _vs_base_style(feature: str) -> dict:
+    """Green where the segment is better off than the base: more is better, except for measures whose
+    better side is lower (RFM recency days, core.rfm_naming.better_direction)."""
+    lower_is_better = better_direction(feature) == "lower"
+    good, bad = ("params.value < 0", "params.value > 0") if lower_is_better else ("params.value > 0", "params.value < 0")
+    return {"styleConditions": [{"condition": good, "style": {"color": GOOD}},
+                                {"condition": bad, "style": {"color": BAD}}]}
+
+
+def _feature_group(f: str) -> dict:
+    return {
+        "headerName": f,
+        "wrapHeaderText": True,
+        "autoHeaderHeight": True,
+        "children": [
+            {"field": f"mean::{f}", "headerName": "mean", "type": "rightAligned", "minWidth": 70, "flex": 1,
+             "valueFormatter": COMPACT, "tooltipField": f"mean::{f}"},
+            {"field": f"diff::{f}", "headerName": "vs base", "type": "rightAligned", "minWidth": 74,
+             "flex": 1, "valueFormatter": COMPACT_SIGNED, "cellStyle": _vs_base_style(f)},
+        ],
+    }
+
+
+def _explain_columns(run: Run, with_groups: bool) -> list[dict]:
     cols: list[dict] = [
-        {
-            "field": "name",
-            "headerName": "Segment",
-            "minWidth": 190,
-            "flex": 2,
-            "wrapText": True,
-            "autoHeight": True,
-            "cellStyle": {"styleConditions": [
-                {"condition": f"params.data.segment == {i}",
-                 "style": {"borderLeft": f"8px solid {theme.segment_color(i)}", "fontWeight": "600"}}
-                for i in range(1, max(run.k, len(run.segments)) + 1)
-            ]},
-        },
-        {"field": "size", "headerName": "Size", "type": "rightAligned", "minWidth": 90, "flex": 1,
+        {"field": "drivers", "headerName": "Drivers", "minWidth": 200, "flex": 3, "wrapText": True,
+         "autoHeight": True, "cellRenderer": "ExpandableList", "cellRendererParams": {"shown": TOP_DRIVERS},
+         "tooltipField": "drivers_text", "sortable": False,
+         "headerTooltip": "What sets the segment apart from the other customers (sd: standard deviations)"},
+        {"field": "rule", "headerName": "Rule", "minWidth": 200, "flex": 3, "wrapText": True, "autoHeight": True,
+         "tooltipField": "rule", "sortable": False,
+         "headerTooltip": "A short condition in the original units that a CRM can run (DuckDB SQL)"},
+        {"field": "precision_recall", "headerName": "Precision / recall", "minWidth": 110, "flex": 1,
+         "headerTooltip": PRECISION_HELP},
+        {"field": "stability_text", "headerName": "Stability", "minWidth": 110, "flex": 1,
+         "cellRenderer": "StabilityBadge", "headerTooltip": STABILITY_HELP},
+    ]
+    if with_groups:
+        cols.append({"field": "rfm_groups", "headerName": "RFM groups", "minWidth": 180, "flex": 2,
+                     "wrapText": True, "autoHeight": True, "tooltipField": "rfm_groups", "sortable": False,
+                     "headerTooltip": "The segment's customers by named RFM group (Champions, Loyal, ...)"})
+    return cols
+
+
+def profile_columns(run: Run, numeric: list[str], with_groups: bool = False) -> list[dict]:
+    """AG Grid columns of the profile table: segment (pinned), size, share, mean and difference per
+    feature, drivers, rule, precision/recall, stability, the RFM group mix (with_groups), action."""
+    cols: list[dict] = [
+        _segment_column(run),
+        {"field": "size", "headerName": "Size", "type": "rightAligned", "minWidth": 80, "flex": 1,
          "valueFormatter": {"function": "d3.format(',')(params.value)"}},
         {"field": "share", "headerName": "Share", "type": "rightAligned", "minWidth": 70, "flex": 1,
-         "valueFormatter": {"function": "d3.format('.1%')(params.value)"}},
+         "valueFormatter": {"function": "d3.format('.1~%')(params.value)"}},
     ]
-    features = [f for f in run.features if f in numeric]
-    for f in features:
-        cols.append(
-            {
-                "headerName": f,
-                "wrapHeaderText": True,
-                "autoHeaderHeight": True,
-                "children": [
-                    {"field": f"mean::{f}", "headerName": "mean", "type": "rightAligned", "minWidth": 70, "flex": 1,
-                     "valueFormatter": {"function": "d3.format(',.1f')(params.value)"}},
-                    {"field": f"diff::{f}", "headerName": "vs base", "type": "rightAligned", "minWidth": 74,
-                     "flex": 1, "valueFormatter": {"function": "d3.format('+,.1f')(params.value)"},
-                     "cellStyle": {"styleConditions": [
-                         {"condition": "params.value > 0", "style": {"color": "#128f76"}},
-                         {"condition": "params.value < 0", "style": {"color": "#c0392b"}},
-                     ]}},
-                ],
-            }
-        )
-    cols.append({"field": "action", "headerName": "Suggested action", "minWidth": 220, "flex": 4,
+    cols += [_feature_group(f) for f in run.features if f in numeric]
+    cols += _explain_columns(run, with_groups)
+    cols.append({"field": "action", "headerName": "Suggested action", "minWidth": 260, "flex": 4,
                  "wrapText": True, "autoHeight": True, "tooltipField": "action",
+                 "cellRenderer": "ExpandableText", "cellRendererParams": {"chars": ACTION_CHARS},
+                 "cellClass": "csi-action-cell",
                  "headerTooltip": "A marketing action suited to the segment's profile"})
     return cols
 
 
-def profile_rows(profiles: list[SegmentProfile], selected: tuple[int, ...]) -> list[dict]:
-    """rowData of the profile table: one row per segment with customers, keyed as profile_columns."""
+def profile_rows(profiles: list[SegmentProfile], selected: tuple[int, ...], run: Run | None = None,
+                 group_mix: dict[int, dict[str, float]] | None = None) -> list[dict]:
+    """rowData of the profile table: one row per segment with customers, keyed as profile_columns;
+    the explanation fields come from the run's segments (fixed for the run)."""
+    segments = {s.id: s for s in run.segments} if run is not None else {}
     rows = []
     for p in profiles:
         if not p.size:
@@ -141,8 +191,27 @@ def profile_rows(profiles: list[SegmentProfile], selected: tuple[int, ...]) -> l
         for feature, mean in p.means.items():
             row[f"mean::{feature}"] = mean
             row[f"diff::{feature}"] = p.diffs.get(feature)
+        seg = segments.get(p.segment)
+        if seg is not None:
+            row.update(explain_fields(run, seg))
+        if group_mix:
+            row["rfm_groups"] = group_mix_text(group_mix.get(p.segment, {}))
         rows.append(row)
     return rows
+
+
+def explain_fields(run: Run, seg: Segment) -> dict:
+    """A segment's explanation as profile-table fields."""
+    labels = driver_labels(run, seg)
+    return {
+        "drivers": labels,
+        "drivers_text": ", ".join(labels),
+        "rule": seg.rule or "",
+        "precision_recall": precision_recall_text(seg),
+        "stability_text": stability_text(seg.stability),
+        "stability_badge": stability_badge(seg.stability),
+        "outlier": bool(seg.outlier_group),
+    }
 
 
 def grid_columns(ctx: RunContext) -> list[dict]:

@@ -291,3 +291,27 @@ class Dashboard:
     def clear_mapping(self, component_id: str) -> None:
         """Empty one of the optional mapping dropdowns with its clear button."""
         self.duo.find_element(f"#{component_id} .dash-dropdown-clear").click()
+
+    # -- the why view (layouts/why.py) ------------------------------------------------------------------
+    def why_driver_labels(self) -> list[str]:
+        """The bar labels of the why view's drivers chart, strongest first."""
+        labels = self.js(
+            f"const g = document.querySelector('{css_id(ids.WHY_DRIVERS)} .js-plotly-plot');"
+            "return g && g.data && g.data.length ? Array.from(g.data[0].y) : null;")
+        return list(reversed(labels)) if labels else []
+
+    def why_text(self) -> str:
+        return self.duo.find_element(css_id(ids.WHY_BODY)).text
+
+    def click_why_rule(self, segment: int) -> None:
+        button = self.until(lambda: self.driver.find_element(By.CSS_SELECTOR, css_id(ids.why_rule_button(segment))),
+                            f"the rule button of segment {segment}")
+        ActionChains(self.driver).move_to_element(button).click().perform()
+
+    def k_slider_value(self) -> int:
+        handle = self.driver.find_element(By.CSS_SELECTOR, f"#{ids.K_SLIDER} [role=slider]")
+        return int(float(handle.get_attribute("aria-valuenow")))
+
+    def set_k_auto(self, on: bool) -> None:
+        if self.duo.find_element(f"#{ids.K_AUTO}").is_selected() != on:
+            self.duo.find_element(f"label[for='{ids.K_AUTO}']").click()
