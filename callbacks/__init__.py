@@ -5,6 +5,7 @@ from __future__ import annotations
 import dash
 
 from callbacks import data, explore, export, segment
+from callbacks import models, url
 from core.store import Store
 
 
@@ -14,3 +15,5 @@ def register_callbacks(app: dash.Dash, store: Store, *, default_dataset_id: str 
     segment.register(app, store)
     explore.register(app, store)
     export.register(app, store)
+    models.register(app, store, max_upload_bytes=max_upload_bytes)
+    url.register(app, store)

@@ -10,6 +10,7 @@ from typing import Any
 import dash
 from dash import Input, Output, State, html, no_update
 
+from callbacks import url
 from callbacks.common import as_outputs, error_alert, error_boundary, outputs
 from core import pipeline
 from core.errors import InputError
@@ -205,6 +206,8 @@ class PageView:
     options: list[dict]
     value: str | None
     alert: Any = None
+    pending: Any = None  # callbacks/url.py: the opened link's {dataset, run, spec}
+    link_alert: Any = None  # what the link could not restore
 
 
 @error_boundary("listing the datasets", lambda err, *_: PageView([], None, err))
@@ -213,6 +216,16 @@ def page_view(store: Store, default_dataset_id: str | None) -> PageView:
     values = {o["value"] for o in options}
     value = default_dataset_id if default_dataset_id in values else (options[0]["value"] if options else None)
     return PageView(options, value)
+
+
+def linked_page(store: Store, default_dataset_id: str | None, search: Any, last: Any) -> PageView:
+    """The page as the URL's view (or the last view) asks: its dataset chosen, its run and filter pending."""
+    view = page_view(store, default_dataset_id)
+    link = url.opened_link(store, search, last)
+    if link.dataset_id is not None and any(o["value"] == link.dataset_id for o in view.options):
+        view.value, view.pending = link.dataset_id, link.pending
+    view.link_alert = link.alert
+    return view
 
 
 # The callback's boundary around dataset_view (which raises, for its tests): on failure only the alert.
@@ -228,11 +241,14 @@ def register(app: dash.Dash, store: Store, *, default_dataset_id: str | None, ma
             options=Output(ids.DATASET_PICKER, "options"),
             value=Output(ids.DATASET_PICKER, "value"),
             alert=Output(ids.DATASET_ALERT, "children"),
+            pending=Output(ids.URL_PENDING, "data"),
+            link_alert=Output(ids.URL_ALERT, "children"),
         )),
         inputs=dict(_pathname=Input(ids.URL, "pathname")),
+        state=dict(search=State(ids.URL, "search"), last=State(ids.LAST_VIEW, "data")),
     )
-    def load_page(_pathname):
-        return as_outputs(page_view(store, default_dataset_id))
+    def load_page(_pathname, search, last):
+        return as_outputs(linked_page(store, default_dataset_id, search, last))
 
     @app.callback(
         output=outputs(DatasetView, dict(
@@ -248,12 +264,17 @@ def register(app: dash.Dash, store: Store, *, default_dataset_id: str | None, ma
             alert=Output(ids.DATASET_ALERT, "children", allow_duplicate=True),
         )),
         inputs=dict(dataset_id=Input(ids.DATASET_PICKER, "value")),
+        state=dict(pending=State(ids.URL_PENDING, "data")),
         prevent_initial_call=True,
     )
-    def choose_dataset(dataset_id):
+    def choose_dataset(dataset_id, pending):
         if dataset_id is None:
             return {f.name: no_update for f in fields(DatasetView)}
-        return as_outputs(shown_dataset(store, dataset_id))
+        view = shown_dataset(store, dataset_id)
+        linked = url.pending_run(pending, dataset_id)  # a link's run instead of the latest
+        if linked and view.run_id is not no_update:
+            view.run_id, view.alert = linked, None
+        return as_outputs(view)
 
     _register_upload(app, store, max_upload_bytes)
 

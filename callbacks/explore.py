@@ -185,6 +185,7 @@ def _register_filter(app: dash.Dash, store: Store) -> None:
         categories=Input(ids.category_picker(ALL), "value"),
         kinds=Input(ids.filter_control(ALL), "value"),
         clear=Input(ids.CLEAR_FILTERS, "n_clicks"),
+        transition=Input(ids.COMPARE_GRAPH, "clickData"),
     )
 
     @app.callback(
