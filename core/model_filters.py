@@ -112,7 +112,7 @@ class TransitionKind(FilterKind):
         return self.to_json(value)
 
     def apply(self, current: Any, change: Any, column: str | None, bounds: dict) -> Any:
-        """A heatmap click (Plotly clickData whose point's customdata is [other run, from, to]);
+        """A heatmap click (Plotly clickData whose point's customdata is "other run:from:to");
         clicking the chosen cell again removes the filter."""
         if change is None:
             return None
@@ -123,13 +123,17 @@ class TransitionKind(FilterKind):
 
 
 def transition_from_click(click: Any) -> Any:
-    """{run, from, to} from a heatmap's clickData; UNCHANGED when the click carries no cell."""
+    """{run, from, to} from a heatmap's clickData (customdata "run:from:to", or a [run, from, to] list);
+    UNCHANGED when the click carries no cell. The values are checked by TransitionKind.parse."""
     if not isinstance(click, dict):
         raise InputError("a matrix click must be an object")
     points = click.get("points")
     if not isinstance(points, list) or not points or not isinstance(points[0], dict):
         return UNCHANGED
     data = points[0].get("customdata")
+    if isinstance(data, str) and len(data) <= 40:  # "run:from:to" (a heatmap point carries one value per cell)
+        parts = data.split(":")
+        data = [parts[0]] + [int(p) if p.isdigit() and len(p) <= 3 else p for p in parts[1:]]
     if not isinstance(data, list) or len(data) != 3:
         raise InputError("a matrix cell must carry [run, from, to]")
     return {"run": data[0], "from": data[1], "to": data[2]}

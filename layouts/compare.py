@@ -1,5 +1,5 @@
 """The compare heatmap: customers from each segment of another run (rows) to each segment of this run
-(columns); every cell carries [other run, from id, to id] so a click becomes a "transition" filter."""
+(columns); every cell carries "other run:from id:to id" so a click becomes a "transition" filter."""
 from __future__ import annotations
 
 import plotly.graph_objects as go
@@ -17,7 +17,8 @@ def transition_figure(m: TransitionMatrix, chosen: dict | None = None) -> go.Fig
     """The heatmap with its counts written in the cells; the chosen cell (the active filter) outlined."""
     ys = [f"{i}. {_short(n)}" for i, n in zip(m.from_ids, m.from_names)]
     xs = [f"{j}. {_short(n)}" for j, n in zip(m.to_ids, m.to_names)]
-    custom = [[[m.other_run_id, i, j] for j in m.to_ids] for i in m.from_ids]
+    # one text per cell: Plotly gives a heatmap point the cell's own customdata value
+    custom = [[f"{m.other_run_id}:{i}:{j}" for j in m.to_ids] for i in m.from_ids]
     fig = go.Figure(go.Heatmap(
         z=m.counts, x=xs, y=ys, customdata=custom, text=m.counts, texttemplate="%{text:,}",
         colorscale="Blues", showscale=False, xgap=2, ygap=2,

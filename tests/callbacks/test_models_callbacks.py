@@ -77,7 +77,9 @@ def test_compare_view_matches_plain_sql_and_scikit_learn(fresh):
         pairs = cur.execute(f"SELECT a.__segment, b.__segment FROM run_{other.run_id} a "
                             f"JOIN run_{fresh.run.run_id} b USING (__row)").fetchall()
     for r, row in enumerate(heat.customdata):
-        for c, (run_id, src, dst) in enumerate(row):
+        for c, cell in enumerate(row):
+            run_id, src, dst = cell.split(":")
+            src, dst = int(src), int(dst)
             assert run_id == other.run_id
             assert heat.z[r][c] == sum(1 for p in pairs if p == (src, dst))
     ari = adjusted_rand_score([p[0] for p in pairs], [p[1] for p in pairs])

@@ -114,6 +114,9 @@ def test_a_matrix_click_sets_and_a_second_click_clears_the_transition(store, mal
     assert cell == {"run": "abcdefabcdef", "from": 2, "to": 3}
     assert kind.apply(cell, click, None, {}) is None
     assert transition_from_click({"points": []}) is UNCHANGED
+    assert transition_from_click({"points": [{"customdata": "abcdefabcdef:2:3"}]}) == cell
+    with pytest.raises(InputError, match="must carry"):
+        transition_from_click({"points": [{"customdata": "abcdefabcdef:2"}]})
 
 
 def test_the_filtered_export_carries_both_segment_columns(store, mall, tmp_path):
