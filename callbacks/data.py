@@ -18,7 +18,7 @@ from core.models import CATEGORICAL, NUMERIC, DatasetInfo
 from core.segmentation import K_MAX, K_MIN, run_segmentation
 from core.store import Store, check_id
 from layouts import ids
-from layouts.controls import DEFAULT_K, LOG_SCALE_OPTION, SCALE_OPTIONS
+from layouts.controls import DEFAULT_K, FILL_OPTIONS, LOG_SCALE_OPTION, SCALE_OPTIONS
 from layouts.data_panel import quality_report
 from layouts.feedback import alert
 
@@ -63,14 +63,17 @@ def feature_options(info: DatasetInfo) -> list[dict]:
     return opts
 
 
-def dataset_view(store: Store, dataset_id: Any) -> DatasetView:
-    """The quality report, the segmentation controls' defaults and the latest run of a dataset."""
+def dataset_view(store: Store, dataset_id: Any, run_id: str | None = None) -> DatasetView:
+    """The quality report, the segmentation controls' defaults and the latest run of a dataset (or the
+    run `run_id` of it, e.g. an opened link's)."""
     info = store.get_dataset(check_id(dataset_id, "dataset"))
-    run = pipeline.latest_run(store, info.dataset_id)
+    run = store.get_run(run_id) if run_id else pipeline.latest_run(store, info.dataset_id)
     scale_options = list(SCALE_OPTIONS) + ([LOG_SCALE_OPTION] if info.kind == "transactions" else [])
     if run is not None:
         features, scale, fill, k = run.features, run.scale, run.fill, run.k
         k_auto = run.k == run.suggested_k
+        if fill not in {o["value"] for o in FILL_OPTIONS}:
+            fill = "median"  # a scored run's fill is the model's ("model"): a new fit starts from the default
     else:
         features = pipeline.initial_features(info)
         scale, fill, k, k_auto = pipeline.initial_scale(info), "median", DEFAULT_K, True
@@ -270,11 +273,8 @@ def register(app: dash.Dash, store: Store, *, default_dataset_id: str | None, ma
     def choose_dataset(dataset_id, pending):
         if dataset_id is None:
             return {f.name: no_update for f in fields(DatasetView)}
-        view = shown_dataset(store, dataset_id)
-        linked = url.pending_run(pending, dataset_id)  # a link's run instead of the latest
-        if linked and view.run_id is not no_update:
-            view.run_id, view.alert = linked, None
-        return as_outputs(view)
+        # a link's run instead of the latest (opened_link checked that it belongs to this dataset)
+        return as_outputs(shown_dataset(store, dataset_id, url.pending_run(pending, dataset_id)))
 
     _register_upload(app, store, max_upload_bytes)
 

@@ -86,3 +86,13 @@ def test_compare_view_matches_plain_sql_and_scikit_learn(fresh):
     assert f"Adjusted Rand index {ari:.3f}" in view.stats and "new 0" in view.stats and "gone 0" in view.stats
     empty = compare_view(fresh.store, None, fresh.run.run_id)
     assert empty.stats == ""
+
+
+def test_a_scored_dataset_opens_with_a_fill_method_a_new_fit_can_use(fresh, tmp_path):
+    from callbacks.data import dataset_view
+
+    pd.read_csv(MALL).iloc[:50].to_csv(tmp_path / "few.csv", index=False)
+    view = score_upload(fresh.store, fresh.run.run_id, as_upload((tmp_path / "few.csv").read_bytes()),
+                        "few.csv", max_bytes=10_000_000)
+    opened = dataset_view(fresh.store, view.value)
+    assert fresh.store.get_run(opened.run_id).fill == "model" and opened.fill == "median"

@@ -96,3 +96,14 @@ def test_a_heatmap_click_filters_to_the_movers_as_plain_sql_counts(fresh):
     bad = {"points": [{"customdata": [other.run_id, 99, 2]}]}
     update, err = filter_update(fresh.store, fresh.spec(), [Event("transition", bad)], {}, [], [], [])
     assert update is None and "'from' must be a segment" in text_of(err)
+
+
+def test_choosing_a_linked_dataset_opens_the_links_run_with_its_controls(fresh):
+    from callbacks.data import dataset_view
+
+    newer = run_segmentation(fresh.store, fresh.run.dataset_id, fresh.run.features, k=3)
+    assert dataset_view(fresh.store, fresh.run.dataset_id).run_id == newer.run_id  # without a link: the latest
+    pending = opened_link(fresh.store, view_search(fresh.store, fresh.spec()), None).pending
+    view = dataset_view(fresh.store, fresh.run.dataset_id, pending_run(pending, fresh.run.dataset_id))
+    assert (view.run_id, view.k) == (fresh.run.run_id, fresh.run.k)
+    assert pending_run(pending, "ffffffffffff") is None  # another dataset chosen: its latest run
