@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dash
 
-from callbacks import data, explore, export, mapping, segment, why
+from callbacks import data, explore, export, mapping, models, segment, url, why
 from core.store import Store
 
 
@@ -16,3 +16,5 @@ def register_callbacks(app: dash.Dash, store: Store, *, default_dataset_id: str 
     export.register(app, store)
     mapping.register(app, store)
     why.register(app, store)
+    models.register(app, store, max_upload_bytes=max_upload_bytes)
+    url.register(app, store)

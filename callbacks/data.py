@@ -10,6 +10,7 @@ from typing import Any
 import dash
 from dash import Input, Output, State, html, no_update
 
+from callbacks import url
 from callbacks.common import as_outputs, error_alert, error_boundary, outputs
 from core import pipeline
 from core.errors import InputError
@@ -19,7 +20,7 @@ from core.models import CATEGORICAL, NUMERIC, DatasetInfo
 from core.segmentation import K_MAX, K_MIN, run_segmentation
 from core.store import Store, check_id
 from layouts import ids
-from layouts.controls import DEFAULT_K, LOG_SCALE_OPTION, SCALE_OPTIONS
+from layouts.controls import DEFAULT_K, FILL_OPTIONS, LOG_SCALE_OPTION, SCALE_OPTIONS
 from layouts.data_panel import quality_report
 from layouts.feedback import alert
 
@@ -64,14 +65,17 @@ def feature_options(info: DatasetInfo) -> list[dict]:
     return opts
 
 
-def dataset_view(store: Store, dataset_id: Any) -> DatasetView:
-    """The quality report, the segmentation controls' defaults and the latest run of a dataset."""
+def dataset_view(store: Store, dataset_id: Any, run_id: str | None = None) -> DatasetView:
+    """The quality report, the segmentation controls' defaults and the latest run of a dataset (or the
+    run `run_id` of it, e.g. an opened link's)."""
     info = store.get_dataset(check_id(dataset_id, "dataset"))
-    run = pipeline.latest_run(store, info.dataset_id)
+    run = store.get_run(run_id) if run_id else pipeline.latest_run(store, info.dataset_id)
     scale_options = list(SCALE_OPTIONS) + ([LOG_SCALE_OPTION] if info.kind == "transactions" else [])
     if run is not None:
         features, scale, fill, k = run.features, run.scale, run.fill, run.k
         k_auto = run.k == run.suggested_k
+        if fill not in {o["value"] for o in FILL_OPTIONS}:
+            fill = "median"  # a scored run's fill is the model's ("model"): a new fit starts from the default
     else:
         features = pipeline.initial_features(info)
         scale, fill, k, k_auto = pipeline.initial_scale(info), "median", DEFAULT_K, True
@@ -238,6 +242,8 @@ class PageView:
     options: list[dict]
     value: str | None
     alert: Any = None
+    pending: Any = None  # callbacks/url.py: the opened link's {dataset, run, spec}
+    link_alert: Any = None  # what the link could not restore
 
 
 @error_boundary("listing the datasets", lambda err, *_: PageView([], None, err))
@@ -246,6 +252,16 @@ def page_view(store: Store, default_dataset_id: str | None) -> PageView:
     values = {o["value"] for o in options}
     value = default_dataset_id if default_dataset_id in values else (options[0]["value"] if options else None)
     return PageView(options, value)
+
+
+def linked_page(store: Store, default_dataset_id: str | None, search: Any, last: Any) -> PageView:
+    """The page as the URL's view (or the last view) asks: its dataset chosen, its run and filter pending."""
+    view = page_view(store, default_dataset_id)
+    link = url.opened_link(store, search, last)
+    if link.dataset_id is not None and any(o["value"] == link.dataset_id for o in view.options):
+        view.value, view.pending = link.dataset_id, link.pending
+    view.link_alert = link.alert
+    return view
 
 
 # The callback's boundary around dataset_view (which raises, for its tests): on failure only the alert.
@@ -261,11 +277,14 @@ def register(app: dash.Dash, store: Store, *, default_dataset_id: str | None, ma
             options=Output(ids.DATASET_PICKER, "options"),
             value=Output(ids.DATASET_PICKER, "value"),
             alert=Output(ids.DATASET_ALERT, "children"),
+            pending=Output(ids.URL_PENDING, "data"),
+            link_alert=Output(ids.URL_ALERT, "children"),
         )),
         inputs=dict(_pathname=Input(ids.URL, "pathname")),
+        state=dict(search=State(ids.URL, "search"), last=State(ids.LAST_VIEW, "data")),
     )
-    def load_page(_pathname):
-        return as_outputs(page_view(store, default_dataset_id))
+    def load_page(_pathname, search, last):
+        return as_outputs(linked_page(store, default_dataset_id, search, last))
 
     @app.callback(
         output=outputs(DatasetView, dict(
@@ -281,12 +300,14 @@ def register(app: dash.Dash, store: Store, *, default_dataset_id: str | None, ma
             alert=Output(ids.DATASET_ALERT, "children", allow_duplicate=True),
         )),
         inputs=dict(dataset_id=Input(ids.DATASET_PICKER, "value")),
+        state=dict(pending=State(ids.URL_PENDING, "data")),
         prevent_initial_call=True,
     )
-    def choose_dataset(dataset_id):
+    def choose_dataset(dataset_id, pending):
         if dataset_id is None:
             return {f.name: no_update for f in fields(DatasetView)}
-        return as_outputs(shown_dataset(store, dataset_id))
+        # a link's run instead of the latest (opened_link checked that it belongs to this dataset)
+        return as_outputs(shown_dataset(store, dataset_id, url.pending_run(pending, dataset_id)))
 
     _register_upload(app, store, max_upload_bytes)
 

@@ -202,6 +202,7 @@ def _register_filter(app: dash.Dash, store: Store) -> None:
         dates=Input(ids.date_range(ALL), "value"),
         clear=Input(ids.CLEAR_FILTERS, "n_clicks"),
         why_rule=Input(ids.why_rule_button_all(), "n_clicks"),
+        transition=Input(ids.COMPARE_GRAPH, "clickData"),
     )
 
     @app.callback(

@@ -34,7 +34,7 @@ def export_flat(store: Store, spec: FilterSpec, out: str | os.PathLike, fmt: str
     if fmt not in ("csv", "parquet"):
         raise InputError(f"export format must be one of {', '.join(FORMATS)}")
     ctx, where, params = run_where(store, spec)
-    select, headers, kinds = _customer_columns(ctx)
+    select, headers, kinds, _values = _customer_columns(ctx)  # the Excel sheet's columns, without a transition's
     cols, col_params = [], []
     for expr, header, kind in zip(select, headers, kinds):
         if expr.startswith("(?::VARCHAR[])"):  # the segment name: one bound list of names

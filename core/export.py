@@ -233,7 +233,7 @@ def export_workbook(store: Store, spec: FilterSpec, out: str | os.PathLike | Bin
         workbook = xlsxwriter.Workbook(target, {**WORKBOOK_OPTIONS, "tmpdir": tmp})
         cells = _Cells(workbook)
         result = ExportResult(rows=0, path=str(final) if final else None)
-        _customers(store, ctx, where, params, workbook, cells, result)
+        _customers(store, ctx, where, params, workbook, cells, result, spec.transition)
         _segments(store, spec, ctx, workbook, cells, result)
         _quality(ctx, workbook, cells, result)
         _run_sheet(store, spec, ctx, workbook, cells, result, started)
@@ -269,8 +269,10 @@ def _copy(src: str, dst: Path) -> None:
 
 
 # -- Customers ----------------------------------------------------------------------------------
-def _customer_columns(ctx: RunContext) -> tuple[list[str], list[str], list[str]]:
-    """(SQL select list, headers, kinds) of the Customers sheet."""
+def _customer_columns(ctx: RunContext, transition=None) -> tuple[list[str], list[str], list[str], list]:
+    """(SQL select list, headers, kinds, the select list's bound values) of the Customers sheet.
+    With a transition filter (core.model_filters.Transition) every row came from one segment of the
+    other run: its id and name follow as "Previous segment" and "Previous segment name"."""
     select, headers, kinds = [], [], []
     if not ctx.identifiers:
         select.append(ROW)
@@ -293,11 +295,18 @@ def _customer_columns(ctx: RunContext) -> tuple[list[str], list[str], list[str]]
     select += [SEGMENT, f"(?::VARCHAR[])[{SEGMENT}]"]
     headers += ["Segment", "Segment name"]
     kinds += ["number", "text"]
-    return select, headers, kinds
+    values: list = [ctx.segment_names]
+    if transition is not None:
+        select += ["?::INTEGER", "?::VARCHAR"]
+        headers += ["Previous segment", "Previous segment name"]
+        kinds += ["number", "text"]
+        values += [transition.from_segment, transition.from_name]
+    return select, headers, kinds, values
 
 
-def _customers(store, ctx, where, params, workbook, cells: _Cells, result: ExportResult) -> None:
-    select, headers, kinds = _customer_columns(ctx)
+def _customers(store, ctx, where, params, workbook, cells: _Cells, result: ExportResult,
+               transition=None) -> None:
+    select, headers, kinds, values = _customer_columns(ctx, transition)
     per_sheet = max(1, SHEET_ROW_LIMIT - 1)
     text_cols = [i for i, k in enumerate(kinds) if k == "text"]
     number_cols = [i for i, k in enumerate(kinds) if k == "number"]
@@ -310,7 +319,7 @@ def _customers(store, ctx, where, params, workbook, cells: _Cells, result: Expor
     with store.cursor() as cur:
         cur.execute(
             f"SELECT {', '.join(select)} FROM {ctx.table} WHERE {where} ORDER BY {ROW}",
-            [ctx.segment_names] + params,
+            values + params,
         )
         while chunk := cur.fetchmany(FETCH_ROWS):
             for row in chunk:

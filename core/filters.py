@@ -92,6 +92,7 @@ class FilterContext:
     run: Run | None = None
     dataset_columns: tuple[str, ...] = ()
     dates: tuple[str, ...] = ()  # the run's date columns (core.views.RunContext.date_columns)
+    store: Any = None  # core.store.Store, for kinds that look up another run (transition)
 
 
 # -- the kinds -------------------------------------------------------------------------------------
@@ -459,6 +460,11 @@ KINDS: dict[str, FilterKind] = {k.key: k for k in (
     SegmentsKind(), RangesKind(), CategoriesKind(), RegionKind(), RuleKind(), OriginalKind(), DatesKind())}
 
 
+def register_kind(kind: FilterKind) -> None:
+    """Add a kind defined in another core module (core/model_filters.py) to the registry."""
+    KINDS[kind.key] = kind
+
+
 # -- the spec ----------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class FilterSpec:
@@ -470,6 +476,8 @@ class FilterSpec:
     rule: RuleChoice | None = None
     original: OriginalRows | None = None
     dates: DateRanges | None = None
+    poor_fit: bool | None = None  # core/model_filters.py
+    transition: Any = None  # core.model_filters.Transition
 
     def to_dict(self) -> dict:
         out: dict[str, Any] = {"run_id": self.run_id}
@@ -486,7 +494,7 @@ class FilterSpec:
     @classmethod
     def from_dict(cls, data: Any, numeric: list[str], categorical: list[str], k: int,
                   run: Run | None = None, dataset_columns: list[str] | None = None,
-                  dates: list[str] | None = None) -> "FilterSpec":
+                  dates: list[str] | None = None, store: Any = None) -> "FilterSpec":
         """Validate a client-sent spec against the run's columns and segments; raise InputError if bad.
         Valid segment ids are the run's (an outlier group has id k + 1), else 1..k."""
         if not isinstance(data, dict):
@@ -494,7 +502,7 @@ class FilterSpec:
         run_id = check_id(data.get("run_id"), "run")
         ids = tuple(run.segment_ids) if run is not None and run.segments else tuple(range(1, k + 1))
         ctx = FilterContext(list(numeric), list(categorical), ids, run, tuple(dataset_columns or ()),
-                            tuple(dates or ()))
+                            tuple(dates or ()), store)
         return cls(run_id, **{key: kind.parse(data.get(key), ctx) for key, kind in KINDS.items()})
 
 
@@ -592,3 +600,8 @@ def _id_list(ids: tuple[int, ...]) -> str:
 
 def _fmt(v: float) -> str:
     return f"{v:.6g}"
+
+
+# Kinds defined in their own modules register themselves on import (a plain import: safe whichever
+# module is imported first).
+import core.model_filters  # noqa: E402,F401

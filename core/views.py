@@ -216,7 +216,7 @@ def parse_spec(store: Store, data: Any) -> FilterSpec:
         raise InputError("filter must be an object")
     ctx = run_context(store, check_id(data.get("run_id"), "run"))
     return FilterSpec.from_dict(data, ctx.numeric, ctx.categorical, ctx.run.k, run=ctx.run,
-                                dataset_columns=ctx.dataset.names(), dates=ctx.date_columns)
+                                dataset_columns=ctx.dataset.names(), dates=ctx.date_columns, store=store)
 
 
 def run_where(store: Store, spec: FilterSpec) -> tuple[RunContext, str, list]:

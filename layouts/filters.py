@@ -251,8 +251,22 @@ def original_filter(run: Run) -> html.Div | None:
     )
 
 
+def poor_fit_filter(run: Run) -> html.Div | None:
+    """Only the customers a saved model fits poorly; offered on runs scored with a model."""
+    from core.model_filters import is_scored_run
+
+    if not is_scored_run(run):
+        return None
+    return html.Div(
+        dbc.Switch(id=ids.filter_control("poor_fit"), label="Only poor fits (far from every segment)",
+                   value=False, class_name="csi-label-sm"),
+        className="csi-filter",
+    )
+
+
 # One entry per column-less filter kind: a function of the run giving its control (or None).
 KIND_CONTROLS: list[Callable[[Run], Any]] = [rule_filter, original_filter]
+KIND_CONTROLS.append(poor_fit_filter)
 
 
 def kind_filters(run: Run) -> list:

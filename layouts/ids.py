@@ -79,6 +79,21 @@ EXPORT_BUTTON = "export-button"
 EXPORT_DOWNLOAD = "export-download"
 EXPORT_ALERT = "export-alert"
 
+# -- models, scoring, compare (layouts/models.py, callbacks/models.py) ------------------------------
+MODEL_DOWNLOAD_BUTTON = "model-download-button"
+MODEL_DOWNLOAD = "model-download"
+SCORE_UPLOAD = "score-upload"  # "Score a file with this run"
+SCORE_STATUS = "score-status"
+MODELS_ALERT = "models-alert"
+COMPARE_RUN = "compare-run"  # the other run to compare the current one with
+COMPARE_GRAPH = "compare-graph"  # the transition heatmap; a cell click sets the "transition" filter
+COMPARE_STATS = "compare-stats"  # ARI, kept / moved / new / gone
+
+# -- a view you can share (callbacks/url.py) --------------------------------------------------------
+LAST_VIEW = "last-view"  # dcc.Store(local): the last view's query string, restored without a link
+URL_PENDING = "url-pending"  # {dataset, run, spec} of an opened link, until its filter is restored
+URL_ALERT = "url-alert"  # "this link's run no longer exists", ...
+
 # -- pattern-matching ids: one component per column ---------------------------------------------
 HIST_TYPE = "hist"
 RANGE_TYPE = "range"
@@ -126,6 +141,7 @@ FILTER_INPUT_KINDS = {
     RANGE_TYPE: "ranges",  # value
     CATEGORY_TYPE: "categories",  # value
     DATE_RANGE_TYPE: "dates",  # value
+    COMPARE_GRAPH: "transition",  # clickData (core/model_filters.py)
 }
 
 # -- why this segment (layouts/why.py, callbacks/why.py) -------------------------------------------

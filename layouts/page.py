@@ -11,6 +11,7 @@ from layouts.data_panel import data_panel
 from layouts.filters import filter_panel, summary_bar
 from layouts.tables import customers_card, profile_card
 from layouts.why import why_card
+from layouts.models import models_card, url_alert
 
 TITLE = "Customer Segmentation Insight"
 
@@ -40,6 +41,8 @@ def stores(upload_limit_bytes: int) -> html.Div:
             dcc.Store(id=ids.UPLOAD_GATE, storage_type="memory"),
             dcc.Store(id=ids.PENDING_STORE, storage_type="memory"),
             dcc.Store(id=ids.UPLOAD_LIMIT, storage_type="memory", data=int(upload_limit_bytes)),
+            dcc.Store(id=ids.LAST_VIEW, storage_type="local"),
+            dcc.Store(id=ids.URL_PENDING, storage_type="memory"),
         ]
     )
 
@@ -54,6 +57,7 @@ def page(upload_limit_bytes: int) -> html.Div:
     main = dbc.Col(
         [
             summary_bar(),
+            url_alert(),
             dbc.Row(
                 [dbc.Col(scatter_card(), xs=12, xl=7), dbc.Col(elbow_card(), xs=12, xl=5)],
                 class_name="g-2",
@@ -62,6 +66,7 @@ def page(upload_limit_bytes: int) -> html.Div:
             why_card(),
             histograms_card(),
             customers_card(),
+            models_card(),
         ],
         xs=12,
         lg=9,

@@ -28,10 +28,12 @@ def test_every_filter_kind_builds_sql_from_checked_parts():
     """where_clause calls each registered kind's `where` (a method call the audit cannot follow):
     audit every FilterKind.where's returned SQL here, and make sure every registered kind has one."""
     audit = Audit(PROJECT_DIR, ["core"])
-    mod = audit.modules["core.filters"]
-    methods = {name.split(".")[0]: fn for name, fn in mod.functions.items() if name.endswith(".where")}
+    methods = {}
+    for module in ("core.filters", "core.model_filters"):  # the registry's home, and kinds registered from elsewhere
+        mod = audit.modules[module]
+        methods.update({name.split(".")[0]: (mod, fn) for name, fn in mod.functions.items() if name.endswith(".where")})
     assert {type(k).__name__ for k in KINDS.values()} <= set(methods)
-    for cls, fn in methods.items():
+    for cls, (mod, fn) in methods.items():
         if cls == "FilterKind":
             continue  # the abstract base raises
         assert audit._safe_returns(mod, fn, 0), f"{cls}.where splices something unchecked into SQL"
