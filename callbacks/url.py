@@ -88,7 +88,8 @@ def pending_run(pending: Any, dataset_id: Any) -> str | None:
 
 
 def restored_filter(store: Store, spec_data: Any, pending: Any, bounds: dict, range_columns: list[str],
-                    category_columns: list[str], kinds: list[str]) -> FilterUpdate | None:
+                    category_columns: list[str], kinds: list[str],
+                    date_columns: list[str] = ()) -> FilterUpdate | None:
     """The link's filter once its run's fresh spec has arrived (None: not yet, or nothing to restore)."""
     if not isinstance(pending, dict) or not isinstance(spec_data, dict) or spec_data.get("run_id") != pending.get("run"):
         return None
@@ -96,7 +97,7 @@ def restored_filter(store: Store, spec_data: Any, pending: Any, bounds: dict, ra
         return None
     spec = parse_spec(store, pending["spec"])
     return FilterUpdate(spec=spec, changed=spec.to_dict() != spec_data,
-                        controls=control_state(spec, bounds, range_columns, category_columns, kinds))
+                        controls=control_state(spec, bounds, range_columns, category_columns, kinds, date_columns))
 
 
 def view_search(store: Store, spec_data: Any) -> str:
@@ -123,24 +124,29 @@ def register(app: dash.Dash, store: Store) -> None:
                 selection=Output(ids.SCATTER_GRAPH, "selectedData", allow_duplicate=True),
                 alert=Output(ids.URL_ALERT, "children", allow_duplicate=True),
                 range_labels=Output(ids.range_label(ALL), "children", allow_duplicate=True),
+                dates=Output(ids.date_range(ALL), "value", allow_duplicate=True),
             )),
             pending=Output(ids.URL_PENDING, "data", allow_duplicate=True),
         ),
         inputs=dict(spec_data=Input(ids.FILTER_STORE, "data")),
         state=dict(pending=State(ids.URL_PENDING, "data"), mins=State(ids.range_slider(ALL), "min"),
-                   maxs=State(ids.range_slider(ALL), "max")),
+                   maxs=State(ids.range_slider(ALL), "max"), date_mins=State(ids.date_range(ALL), "min"),
+                   date_maxs=State(ids.date_range(ALL), "max")),
         prevent_initial_call=True,
     )
-    def restore_filter(spec_data, pending, mins, maxs):
-        slots = {name: _output_ids(name) for name in ("ranges", "categories", "kinds", "range_labels")}
-        bounds = {i["column"]: (lo, hi) for i, lo, hi in zip(slots["ranges"], mins or [], maxs or [])
+    def restore_filter(spec_data, pending, mins, maxs, date_mins, date_maxs):
+        slots = {name: _output_ids(name) for name in ("ranges", "categories", "kinds", "range_labels", "dates")}
+        bounds = {i["column"]: (lo, hi)
+                  for i, lo, hi in zip(slots["ranges"] + slots["dates"], (mins or []) + (date_mins or []),
+                                       (maxs or []) + (date_maxs or []))
                   if isinstance(lo, (int, float)) and isinstance(hi, (int, float))}
         arrived = isinstance(pending, dict) and isinstance(spec_data, dict) and spec_data.get("run_id") == pending.get("run")
         update, err = None, no_update
         if arrived:
             try:
                 update = restored_filter(store, spec_data, pending, bounds, [i["column"] for i in slots["ranges"]],
-                                         [i["column"] for i in slots["categories"]], [i["kind"] for i in slots["kinds"]])
+                                         [i["column"] for i in slots["categories"]], [i["kind"] for i in slots["kinds"]],
+                                         [i["column"] for i in slots["dates"]])
             except InputError as exc:
                 err = _warn(f"This link's filter could not be restored ({exc}).")
         controls = as_outputs(filter_outputs(update, err, slots, bounds))
