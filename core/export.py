@@ -32,6 +32,7 @@ import xlsxwriter
 from xlsxwriter.utility import _preserve_whitespace, xl_col_to_name
 from xlsxwriter.worksheet import CellNumberTuple, CellStringTuple, Worksheet
 
+from core.filled import FILLED, filled_columns, filled_export_sql
 from core.filters import FilterSpec
 from core.models import ROW, SEGMENT
 from core.profiling import profile_segments
@@ -270,30 +271,42 @@ def _copy(src: str, dst: Path) -> None:
 
 # -- Customers ----------------------------------------------------------------------------------
 def _customer_columns(ctx: RunContext) -> tuple[list[str], list[str], list[str]]:
-    """(SQL select list, headers, kinds) of the Customers sheet."""
+    """(SQL select list, headers, kinds) of the Customers sheet: the id (or the row number), then the
+    segment and its name, then the file's columns, then "Filled" when the run filled any value."""
     select, headers, kinds = [], [], []
     if not ctx.identifiers:
         select.append(ROW)
         headers.append("Row in file")
         kinds.append("number")
-    for col in ctx.columns:
+    lead = [c for c in ctx.columns if c in ctx.identifiers]
+    for col in lead + [c for c in ctx.columns if c not in ctx.identifiers]:
         select.append(quote_ident(col, ctx.columns))
         headers.append(col)
-        dtype = ctx.types.get(col, "VARCHAR").upper()
-        if col in ctx.identifiers and not dtype.startswith(_NUMERIC_TYPES):
-            kinds.append("text")
-        elif dtype.startswith(_NUMERIC_TYPES) or dtype.startswith("DECIMAL"):
-            kinds.append("number")
-        elif dtype == "BOOLEAN":
-            kinds.append("value")
-        elif dtype == "VARCHAR":
-            kinds.append("text")
-        else:
-            kinds.append("value")
-    select += [SEGMENT, f"(?::VARCHAR[])[{SEGMENT}]"]
-    headers += ["Segment", "Segment name"]
-    kinds += ["number", "text"]
+        kinds.append(_kind(ctx, col))
+    _segment_columns(select, headers, kinds, at=len(lead) if lead else 1)
+    if filled_columns(ctx.run, ctx.dataset.names()):
+        select.append(FILLED)
+        headers.append("Filled")
+        kinds.append("text")
     return select, headers, kinds
+
+
+def _segment_columns(select: list, headers: list, kinds: list, at: int) -> None:
+    """Segment and Segment name at position `at`: right after the id columns (or the row number)."""
+    select[at:at] = [SEGMENT, f"(?::VARCHAR[])[{SEGMENT}]"]
+    headers[at:at] = ["Segment", "Segment name"]
+    kinds[at:at] = ["number", "text"]
+
+
+def _kind(ctx: RunContext, col: str) -> str:
+    dtype = ctx.types.get(col, "VARCHAR").upper()
+    if col in ctx.identifiers and not dtype.startswith(_NUMERIC_TYPES):
+        return "text"
+    if dtype.startswith(_NUMERIC_TYPES) or dtype.startswith("DECIMAL"):
+        return "number"
+    if dtype == "BOOLEAN":
+        return "value"
+    return "text" if dtype == "VARCHAR" else "value"
 
 
 def _customers(store, ctx, where, params, workbook, cells: _Cells, result: ExportResult) -> None:
@@ -307,10 +320,14 @@ def _customers(store, ctx, where, params, workbook, cells: _Cells, result: Expor
     result.sheets.append(ws.name)
     write_string, write_number = _cell_writers(ws)
     r = 0  # last row written on the current sheet
+    filled = filled_export_sql(ctx.run, ctx.dataset.names())
+    # The filled fields come from the dataset table (it keeps the file's NULLs), joined by __row.
+    source, source_params = (ctx.table, []) if filled is None else (
+        f"{ctx.table} LEFT JOIN ({filled[0]}) USING ({ROW})", filled[1])
     with store.cursor() as cur:
         cur.execute(
-            f"SELECT {', '.join(select)} FROM {ctx.table} WHERE {where} ORDER BY {ROW}",
-            [ctx.segment_names] + params,
+            f"SELECT {', '.join(select)} FROM {source} WHERE {where} ORDER BY {ROW}",
+            [ctx.segment_names] + source_params + params,
         )
         while chunk := cur.fetchmany(FETCH_ROWS):
             for row in chunk:
