@@ -105,3 +105,15 @@ FILTER_INPUT_KINDS = {
     RANGE_TYPE: "ranges",  # value
     CATEGORY_TYPE: "categories",  # value
 }
+
+# -- the count bar's chips and the filter history (layouts/chips.py, callbacks/chips.py) ------------
+FILTER_HISTORY = "filter-history"  # {"past": [specs], "future": [specs]}: undo and redo
+FILTER_CHIPS = "filter-chips"  # one chip per active filter part
+UNDO_FILTER = "undo-filter"
+REDO_FILTER = "redo-filter"
+CHIP_REMOVE_TYPE = "chip-remove"
+
+
+def chip_remove(kind: str, column: str) -> dict:
+    """The remove button of one chip: a filter kind (core.filters.KINDS key) and its column ('' for none)."""
+    return {"type": CHIP_REMOVE_TYPE, "kind": kind, "column": column}
