@@ -57,3 +57,13 @@ def register(app: dash.Dash, store: Store) -> None:
     )
     def show_history(history):
         return history_buttons(history)
+
+    @app.callback(
+        Output(ids.CUSTOMER_GRID, "filterModel", allow_duplicate=True),
+        Output(ids.filter_control("search"), "value", allow_duplicate=True),
+        Input(ids.RUN_STORE, "data"),
+        prevent_initial_call=True,
+    )
+    def reset_grid_filters(_run_id):
+        # Another run starts with a fresh spec: the grid's filters and the search box start empty too.
+        return {}, ""

@@ -66,3 +66,5 @@ def test_a_filled_cell_shows_its_mark(dashboard):
     tip = dashboard.until(lambda: dashboard.js(
         "const t = document.querySelector('.ag-tooltip'); return t && t.innerText;"), "the tooltip")
     assert tip.startswith("filled with the ")
+    # the "only rows with original values" filter is offered for this run
+    assert dashboard.driver.find_elements(By.CSS_SELECTOR, css_id(ids.filter_control("original")))
