@@ -125,3 +125,13 @@ def test_scatter_without_identifier_has_no_ids(store, make_run, frames):
     run = make_run(frames.synthetic(100, seed=2).drop(columns=["id"]))
     data = views.scatter_sample(store, spec(store, run), 30, 0)
     assert data.ids == [] and data.id_label == "" and len(data.row) == 30
+
+
+def test_export_with_the_original_values_filter_has_no_filled_rows(store, holes, tmp_path):
+    run, frame = holes
+    out = tmp_path / "original.xlsx"
+    result = export.export_workbook(store, spec(store, run, original=True, search={"text": "1"}), out)
+    rows = list(openpyxl.load_workbook(out)["Customers"].iter_rows(values_only=True))[1:]
+    expected = frame[frame["age"].notna() & (frame["id"].astype(str).str.contains("1") | (frame[ROW] == 1))]
+    assert result.rows == len(rows) == len(expected) > 0
+    assert {r[-1] for r in rows} == {None}
