@@ -320,14 +320,13 @@ def _customers(store, ctx, where, params, workbook, cells: _Cells, result: Expor
     result.sheets.append(ws.name)
     write_string, write_number = _cell_writers(ws)
     r = 0  # last row written on the current sheet
-    filled = filled_export_sql(ctx.run, ctx.dataset.names())
+    filled_sql, filled_params = filled_export_sql(ctx.run, ctx.dataset.names())
     # The filled fields come from the dataset table (it keeps the file's NULLs), joined by __row.
-    source, source_params = (ctx.table, []) if filled is None else (
-        f"{ctx.table} LEFT JOIN ({filled[0]}) USING ({ROW})", filled[1])
+    source = f"{ctx.table} LEFT JOIN ({filled_sql}) USING ({ROW})" if filled_sql else ctx.table
     with store.cursor() as cur:
         cur.execute(
             f"SELECT {', '.join(select)} FROM {source} WHERE {where} ORDER BY {ROW}",
-            [ctx.segment_names] + source_params + params,
+            [ctx.segment_names] + filled_params + params,
         )
         while chunk := cur.fetchmany(FETCH_ROWS):
             for row in chunk:

@@ -46,12 +46,12 @@ def filled_by_row(store: Store, run: Run, dataset_columns: list[str], rows: list
     return out
 
 
-def filled_export_sql(run: Run, dataset_columns: list[str]) -> tuple[str, list[Any]] | None:
+def filled_export_sql(run: Run, dataset_columns: list[str]) -> tuple[str, list[Any]]:
     """A subquery (alias-free: join it USING (__row)) giving per filled row its filled fields as text
-    ("Income, Age"), and its parameters; None when the run filled nothing."""
+    ("Income, Age"), and its parameters; ("", []) when the run filled nothing."""
     columns = filled_columns(run, dataset_columns)
     if not columns:
-        return None
+        return "", []
     parts = ", ".join(f"CASE WHEN {quote_ident(c, dataset_columns)} IS NULL THEN ? END" for c in columns)
     any_null = " OR ".join(f"{quote_ident(c, dataset_columns)} IS NULL" for c in columns)
     sql = (f"SELECT {ROW}, concat_ws(', ', {parts}) AS {FILLED} "
