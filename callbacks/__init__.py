@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dash
 
-from callbacks import data, explore, export, mapping, models, segment, url, why
+from callbacks import chips, data, explore, export, mapping, models, segment, url, why
 from core.store import Store
 
 
@@ -18,3 +18,4 @@ def register_callbacks(app: dash.Dash, store: Store, *, default_dataset_id: str 
     why.register(app, store)
     models.register(app, store, max_upload_bytes=max_upload_bytes)
     url.register(app, store)
+    chips.register(app, store)

@@ -2,6 +2,7 @@
 from it through core.views: summary, profile table, scatter, histograms, the customer grid."""
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,7 +11,9 @@ import dash
 from dash import ALL, Input, Output, State, ctx, html, no_update
 
 from callbacks.common import as_outputs, error_boundary, outputs
-from callbacks.filter_state import CLEAR, Event, FilterUpdate, next_filter
+from callbacks.filter_state import (CLEAR, REDO, REMOVE, RESTORE, UNDO, Event, FilterUpdate, history_step,
+                                    next_filter, record)
+from core.grid_filters import GRID
 from core.profiling import profile_segments
 from core.store import Store
 from core.views import count, grid_page, histograms, parse_spec, run_context, scatter_sample
@@ -42,7 +45,9 @@ def summary_view(store: Store, spec_data: Any) -> SummaryView:
         return SummaryView(html.Span(theme.NO_RUN_MESSAGE, className="text-muted"), [], "Customers")
     spec = parse_spec(store, spec_data)
     selected, total = count(store, spec)
-    profiles = profile_segments(store, spec)  # names RFM runs first (core.rfm_naming.named_run)
+    # Every segment keeps its row (the chosen ones highlighted): profiled without the segment choice;
+    # profile_segments names RFM runs first (core.rfm_naming.named_run).
+    profiles = profile_segments(store, dataclasses.replace(spec, segments=()))
     run = run_context(store, spec.run_id).run
     names = {p.segment: p.name for p in profiles}
     chosen = [names.get(s) or f"segment {s}" for s in spec.segments]
@@ -130,17 +135,21 @@ class FilterOutputs:
     alert: Any
     range_labels: list
     dates: list = field(default_factory=list)  # the date sliders' values
+    grid: Any = no_update  # the customer grid's filterModel
+    history: Any = no_update  # undo/redo history (callbacks/filter_state.py)
 
 
 def filter_outputs(update: FilterUpdate | None, err: Any, slots: dict[str, list[dict]],
-                   bounds: dict) -> FilterOutputs:
+                   bounds: dict, history: Any = no_update) -> FilterOutputs:
     """The callback's answer for an update (or for none: everything unchanged, the alert set)."""
     keep = {name: [no_update] * len(items) for name, items in slots.items()}
     if update is None or (not update.changed and not update.clear_selections):
         return FilterOutputs(no_update, no_update, keep["ranges"], keep["categories"], keep["kinds"],
-                             no_update, err, keep["range_labels"], keep.get("dates", []))
+                             no_update, err, keep["range_labels"], keep.get("dates", []), history=history)
     c = update.controls
     return FilterOutputs(
+        grid=c.grid,
+        history=history,
         spec=update.spec.to_dict() if update.changed else no_update,
         segments=c.segments,
         ranges=[c.ranges[i["column"]] for i in slots["ranges"]],
@@ -176,6 +185,14 @@ def events_from_inputs(inputs: dict) -> list[Event]:
             elif isinstance(cid, dict) and cid.get("type") in ids.FILTER_BUTTON_KINDS:
                 if item.get("value"):  # a click (n_clicks); a button just drawn has none
                     events.append(Event(ids.FILTER_BUTTON_KINDS[cid["type"]], cid.get("value")))
+            elif cid in (ids.UNDO_FILTER, ids.REDO_FILTER):
+                if item.get("value"):
+                    events.append(Event(UNDO if cid == ids.UNDO_FILTER else REDO))
+            elif cid == ids.CUSTOMER_GRID:
+                events.append(Event(GRID, item.get("value")))
+            elif isinstance(cid, dict) and cid.get("type") == ids.CHIP_REMOVE_TYPE:
+                if item.get("value"):  # a chip just drawn fires with no click: nothing to remove
+                    events.append(Event(REMOVE, (cid.get("kind"), cid.get("column") or None)))
             elif isinstance(cid, dict) and cid.get("type") == ids.FILTER_CONTROL_TYPE:
                 events.append(Event(cid.get("kind"), item.get("value")))
             elif isinstance(cid, dict) and cid.get("type") in ids.FILTER_INPUT_KINDS:
@@ -203,6 +220,10 @@ def _register_filter(app: dash.Dash, store: Store) -> None:
         clear=Input(ids.CLEAR_FILTERS, "n_clicks"),
         why_rule=Input(ids.why_rule_button_all(), "n_clicks"),
         transition=Input(ids.COMPARE_GRAPH, "clickData"),
+        grid=Input(ids.CUSTOMER_GRID, "filterModel"),
+        chips=Input(ids.chip_remove(ALL, ALL), "n_clicks"),
+        undo=Input(ids.UNDO_FILTER, "n_clicks"),
+        redo=Input(ids.REDO_FILTER, "n_clicks"),
     )
 
     @app.callback(
@@ -216,14 +237,16 @@ def _register_filter(app: dash.Dash, store: Store) -> None:
             alert=Output(ids.FILTER_ALERT, "children"),
             range_labels=Output(ids.range_label(ALL), "children"),
             dates=Output(ids.date_range(ALL), "value"),
+            grid=Output(ids.CUSTOMER_GRID, "filterModel"),
+            history=Output(ids.FILTER_HISTORY, "data"),
         )),
         inputs=filter_inputs,
         state=dict(current=State(ids.FILTER_STORE, "data"), mins=State(ids.range_slider(ALL), "min"),
                    maxs=State(ids.range_slider(ALL), "max"), date_mins=State(ids.date_range(ALL), "min"),
-                   date_maxs=State(ids.date_range(ALL), "max")),
+                   date_maxs=State(ids.date_range(ALL), "max"), history=State(ids.FILTER_HISTORY, "data")),
         prevent_initial_call=True,
     )
-    def update_filter(current, mins, maxs, date_mins, date_maxs, **_inputs):
+    def update_filter(current, mins, maxs, date_mins, date_maxs, history, **_inputs):
         slots = {name: _output_ids(name) for name in ("ranges", "categories", "kinds", "range_labels", "dates")}
         bounds = {
             i["column"]: (lo, hi)
@@ -234,12 +257,26 @@ def _register_filter(app: dash.Dash, store: Store) -> None:
         events = events_from_inputs({name: ctx.args_grouping[name] for name in filter_inputs})
         if current is None or not events:
             return as_outputs(filter_outputs(None, no_update, slots, bounds))
+        events, history, stepped = undo_redo(events, current, history)
+        if not events:
+            return as_outputs(filter_outputs(None, no_update, slots, bounds, history))
         update, err = filter_update(store, current, events, bounds,
                                     [i["column"] for i in slots["ranges"]],
                                     [i["column"] for i in slots["categories"]],
                                     [i["kind"] for i in slots["kinds"]],
                                     [i["column"] for i in slots["dates"]])
-        return as_outputs(filter_outputs(update, err, slots, bounds))
+        if update is not None and not stepped:
+            history = record(history, current, update.spec.to_dict())
+        return as_outputs(filter_outputs(update, err, slots, bounds, history if update else no_update))
+
+
+def undo_redo(events: list[Event], current: dict, history: Any) -> tuple[list[Event], Any, bool]:
+    """Undo and redo become a RESTORE of the history's spec: (events, history, whether it stepped)."""
+    step = next((e.kind for e in events if e.kind in (UNDO, REDO)), None)
+    if step is None:
+        return events, history, False
+    target, history = history_step(history, current, step)
+    return ([Event(RESTORE, target)] if target is not None else []), history, True
 
 
 def _alert_or_keep(outputs_: dict) -> dict:

@@ -8,11 +8,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.errors import InputError
-from core.filters import KINDS, FilterSpec, apply_change, control_values
+from core.filters import KINDS, FilterSpec, apply_change, control_values, remove_item
+from core.grid_filters import GRID, grid_model, spec_from_grid_model
 from core.store import Store
 from core.views import parse_spec
 
 CLEAR = "clear"  # "Clear all filters": not a kind, it resets every kind
+REMOVE = "remove"  # a chip's remove button: value = (kind key, column or None)
+RESTORE = "restore"  # undo or redo: value = the spec JSON to go back to
+UNDO, REDO = "undo", "redo"  # the buttons; turned into RESTORE with the history (history_step)
+HISTORY_LIMIT = 30  # filter specs kept for undo (and as many for redo)
 
 
 @dataclass
@@ -31,6 +36,7 @@ class ControlValues:
     categories: dict[str, list[str]]
     kinds: dict[str, Any] = field(default_factory=dict)  # column-less kind -> its control's value
     dates: dict[str, list[int]] = field(default_factory=dict)  # date column -> slider value (day numbers)
+    grid: dict = field(default_factory=dict)  # the customer grid's filterModel
 
 
 @dataclass
@@ -50,6 +56,13 @@ def apply_events(current: dict, events: list[Event], bounds: dict[str, tuple[flo
     for ev in events:
         if ev.kind == CLEAR:
             spec = {"run_id": current.get("run_id")}
+        elif ev.kind == RESTORE:
+            spec = dict(ev.value) if isinstance(ev.value, dict) else spec
+        elif ev.kind == REMOVE:
+            key, column = ev.value
+            spec = remove_item(spec, key, column)
+        elif ev.kind == GRID:
+            spec = spec_from_grid_model(spec, ev.value, bounds)
         else:
             spec = apply_change(spec, ev.kind, ev.value, ev.column, bounds)
     return spec
@@ -63,6 +76,7 @@ def control_state(spec: FilterSpec, bounds: dict[str, tuple[float, float]], rang
         categories=control_values(spec, "categories", list(category_columns)),
         kinds={k: control_values(spec, k) for k in kinds if k in KINDS},
         dates=control_values(spec, "dates", list(date_columns), bounds),
+        grid=grid_model(spec.to_dict()),
     )
 
 
@@ -87,3 +101,41 @@ def next_filter(
                                list(date_columns)),
         clear_selections=any(e.kind == CLEAR for e in events),
     )
+
+
+# -- undo and redo: a small history of specs (a dcc.Store), bounded ---------------------------------
+def empty_history() -> dict:
+    return {"past": [], "future": []}
+
+
+def record(history: Any, old: dict, new: dict) -> dict:
+    """The history after a change from `old` to `new` (a new run starts a new history; redo is lost)."""
+    if old == new:
+        return history if _valid(history) else empty_history()
+    past = [h for h in (history or {}).get("past", []) if _same_run(h, new)] if _valid(history) else []
+    return {"past": (past + [old])[-HISTORY_LIMIT:], "future": []}
+
+
+def history_step(history: Any, current: dict, kind: str) -> tuple[dict | None, dict]:
+    """(the spec to restore or None, the history after it) for an undo or a redo."""
+    if not _valid(history):
+        return None, empty_history()
+    past, future = list(history["past"]), list(history["future"])
+    source, other = (past, future) if kind == UNDO else (future, past)
+    while source and not _same_run(source[-1], current):
+        source.pop()  # specs of an earlier run: that run is not shown any more
+    if not source:
+        return None, {"past": past, "future": future}
+    target = source.pop()
+    other.append(current)
+    del other[:-HISTORY_LIMIT]
+    return target, {"past": past, "future": future}
+
+
+def _valid(history: Any) -> bool:
+    return (isinstance(history, dict) and isinstance(history.get("past"), list)
+            and isinstance(history.get("future"), list))
+
+
+def _same_run(a: Any, b: Any) -> bool:
+    return isinstance(a, dict) and isinstance(b, dict) and a.get("run_id") == b.get("run_id")

@@ -125,6 +125,8 @@ def register(app: dash.Dash, store: Store) -> None:
                 alert=Output(ids.URL_ALERT, "children", allow_duplicate=True),
                 range_labels=Output(ids.range_label(ALL), "children", allow_duplicate=True),
                 dates=Output(ids.date_range(ALL), "value", allow_duplicate=True),
+                grid=Output(ids.CUSTOMER_GRID, "filterModel", allow_duplicate=True),
+                history=Output(ids.FILTER_HISTORY, "data", allow_duplicate=True),
             )),
             pending=Output(ids.URL_PENDING, "data", allow_duplicate=True),
         ),

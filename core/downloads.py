@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import InputError
-from core.export import _customer_columns
+from core.export import _customer_columns, customer_source
 from core.filters import FilterSpec
 from core.models import ROW
 from core.store import Store, quote_ident
@@ -34,11 +34,12 @@ def export_flat(store: Store, spec: FilterSpec, out: str | os.PathLike, fmt: str
     if fmt not in ("csv", "parquet"):
         raise InputError(f"export format must be one of {', '.join(FORMATS)}")
     ctx, where, params = run_where(store, spec)
-    select, headers, kinds, _values = _customer_columns(ctx)  # the Excel sheet's columns, without a transition's
-    cols, col_params = [], []
+    select, headers, kinds, values = _customer_columns(ctx, spec.transition)  # the Excel sheet's columns
+    source, source_params = customer_source(ctx)
+    cols, col_params, bound = [], [], iter(values)
     for expr, header, kind in zip(select, headers, kinds):
-        if expr.startswith("(?::VARCHAR[])"):  # the segment name: one bound list of names
-            col_params.append(ctx.segment_names)
+        if "?" in expr:  # a server-made value (segment names, a transition's previous segment): bound
+            col_params.append(next(bound))
         elif fmt == "csv" and kind == "text":  # a quote prefix where a spreadsheet would see a formula
             expr = f"CASE WHEN left({expr}, 1) IN (SELECT unnest(?::VARCHAR[])) THEN chr(39) || {expr} ELSE {expr} END"
             col_params.append(_FORMULA_STARTS)
@@ -46,9 +47,9 @@ def export_flat(store: Store, spec: FilterSpec, out: str | os.PathLike, fmt: str
     options = "(FORMAT csv, HEADER true)" if fmt == "csv" else "(FORMAT parquet, COMPRESSION zstd)"
     final = Path(out)
     part = final.with_name(final.name + ".part")
-    query = f"SELECT {', '.join(cols)} FROM {ctx.table} WHERE {where} ORDER BY {ROW}"
+    query = f"SELECT {', '.join(cols)} FROM {source} WHERE {where} ORDER BY {ROW}"
     with store.cursor() as cur:
-        cur.execute(f"COPY ({query}) TO ? {options}", col_params + params + [str(part)])
+        cur.execute(f"COPY ({query}) TO ? {options}", col_params + source_params + params + [str(part)])
         rows = cur.execute(f"SELECT count(*) FROM {ctx.table} WHERE {where}", params).fetchone()[0]
     os.replace(part, final)
     return FlatExport(rows=int(rows), path=str(final), fmt=fmt)

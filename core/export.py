@@ -32,6 +32,7 @@ import xlsxwriter
 from xlsxwriter.utility import _preserve_whitespace, xl_col_to_name
 from xlsxwriter.worksheet import CellNumberTuple, CellStringTuple, Worksheet
 
+from core.filled import FILLED, filled_columns, filled_export_sql
 from core.filters import FilterSpec
 from core.models import ROW, SEGMENT
 from core.profiling import profile_segments
@@ -270,38 +271,62 @@ def _copy(src: str, dst: Path) -> None:
 
 # -- Customers ----------------------------------------------------------------------------------
 def _customer_columns(ctx: RunContext, transition=None) -> tuple[list[str], list[str], list[str], list]:
-    """(SQL select list, headers, kinds, the select list's bound values) of the Customers sheet.
-    With a transition filter (core.model_filters.Transition) every row came from one segment of the
-    other run: its id and name follow as "Previous segment" and "Previous segment name"."""
+    """(SQL select list, headers, kinds, the select list's bound values) of the Customers sheet: the id
+    (or the row number), then the segment and its name, then (with a transition filter,
+    core.model_filters.Transition: every row came from one segment of the other run) "Previous segment"
+    and "Previous segment name", then the file's columns, then "Filled" when the run filled any value
+    (a column of customer_source's join)."""
     select, headers, kinds = [], [], []
     if not ctx.identifiers:
         select.append(ROW)
         headers.append("Row in file")
         kinds.append("number")
-    for col in ctx.columns:
+    lead = [c for c in ctx.columns if c in ctx.identifiers]
+    for col in lead + [c for c in ctx.columns if c not in ctx.identifiers]:
         select.append(quote_ident(col, ctx.columns))
         headers.append(col)
-        dtype = ctx.types.get(col, "VARCHAR").upper()
-        if col in ctx.identifiers and not dtype.startswith(_NUMERIC_TYPES):
-            kinds.append("text")
-        elif dtype.startswith(_NUMERIC_TYPES) or dtype.startswith("DECIMAL"):
-            kinds.append("number")
-        elif dtype == "BOOLEAN":
-            kinds.append("value")
-        elif dtype == "VARCHAR":
-            kinds.append("text")
-        else:
-            kinds.append("value")
-    select += [SEGMENT, f"(?::VARCHAR[])[{SEGMENT}]"]
-    headers += ["Segment", "Segment name"]
-    kinds += ["number", "text"]
+        kinds.append(_kind(ctx, col))
+    at = len(lead) if lead else 1
+    _segment_columns(select, headers, kinds, at=at)
     values: list = [ctx.segment_names]
     if transition is not None:
-        select += ["?::INTEGER", "?::VARCHAR"]
-        headers += ["Previous segment", "Previous segment name"]
-        kinds += ["number", "text"]
+        at += 2
+        select[at:at] = ["?::INTEGER", "?::VARCHAR"]
+        headers[at:at] = ["Previous segment", "Previous segment name"]
+        kinds[at:at] = ["number", "text"]
         values += [transition.from_segment, transition.from_name]
+    if filled_columns(ctx.run, ctx.dataset.names()):
+        select.append(FILLED)
+        headers.append("Filled")
+        kinds.append("text")
     return select, headers, kinds, values
+
+
+def customer_source(ctx: RunContext) -> tuple[str, list]:
+    """The FROM of the Customers rows and its bound values: the run table, joined by __row to the filled
+    fields from the dataset table (which keeps the file's NULLs) when the run filled any value."""
+    filled_sql, filled_params = filled_export_sql(ctx.run, ctx.dataset.names())
+    if not filled_sql:
+        return ctx.table, []
+    return f"{ctx.table} LEFT JOIN ({filled_sql}) USING ({ROW})", filled_params
+
+
+def _segment_columns(select: list, headers: list, kinds: list, at: int) -> None:
+    """Segment and Segment name at position `at`: right after the id columns (or the row number)."""
+    select[at:at] = [SEGMENT, f"(?::VARCHAR[])[{SEGMENT}]"]
+    headers[at:at] = ["Segment", "Segment name"]
+    kinds[at:at] = ["number", "text"]
+
+
+def _kind(ctx: RunContext, col: str) -> str:
+    dtype = ctx.types.get(col, "VARCHAR").upper()
+    if col in ctx.identifiers and not dtype.startswith(_NUMERIC_TYPES):
+        return "text"
+    if dtype.startswith(_NUMERIC_TYPES) or dtype.startswith("DECIMAL"):
+        return "number"
+    if dtype == "BOOLEAN":
+        return "value"
+    return "text" if dtype == "VARCHAR" else "value"
 
 
 def _customers(store, ctx, where, params, workbook, cells: _Cells, result: ExportResult,
@@ -316,10 +341,11 @@ def _customers(store, ctx, where, params, workbook, cells: _Cells, result: Expor
     result.sheets.append(ws.name)
     write_string, write_number = _cell_writers(ws)
     r = 0  # last row written on the current sheet
+    source, source_params = customer_source(ctx)
     with store.cursor() as cur:
         cur.execute(
-            f"SELECT {', '.join(select)} FROM {ctx.table} WHERE {where} ORDER BY {ROW}",
-            values + params,
+            f"SELECT {', '.join(select)} FROM {source} WHERE {where} ORDER BY {ROW}",
+            values + source_params + params,
         )
         while chunk := cur.fetchmany(FETCH_ROWS):
             for row in chunk:

@@ -17,23 +17,26 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from core.errors import InputError
-from core.filter_values import (
+from core.filter_values import (  # noqa: F401  (the selection helpers stay importable from here)
     UNCHANGED, _iso_day, day_number, day_text, range_from_selection, region_from_selection, segment_from_row,
 )
 from core.lasso import LASSO_VERTICES, lasso_sql, simplify
 from core.models import ROW, SEGMENT, X, Y, Run
+from core.filter_base import (MAX_RANGES, FilterContext, FilterKind, _clip, _finite_pair, _fmt, _id_list,  # noqa: F401
+                               _is_full, _number)
+from core.search import Search, SearchKind
 from core.store import check_id, dataset_table, quote_ident
 
 MAX_SEGMENTS = 11  # k + 1 with an outlier group
-MAX_RANGES = 200
 MAX_CATEGORY_VALUES = 1000
 MAX_LASSO_POINTS = 5000  # accepted from the client
 MAX_SHOWN_VALUES = 10  # category values named in words
 
 # kept importable from here: tests and the bench refer to them by these names
 _simplify = simplify
-__all__ = ["FilterSpec", "Region", "RuleChoice", "OriginalRows", "DateRanges", "FilterContext", "FilterKind", "KINDS",
-           "where_clause", "describe", "control_values", "apply_change", "UNCHANGED", "LASSO_VERTICES",
+__all__ = ["FilterSpec", "Region", "RuleChoice", "OriginalRows", "DateRanges", "FilterContext", "FilterKind",
+           "KINDS", "where_clause", "describe", "control_values", "apply_change", "Search", "active_items",
+           "remove_item", "register_kind", "UNCHANGED", "LASSO_VERTICES",
            "MAX_LASSO_POINTS"]
 
 
@@ -81,51 +84,7 @@ class DateRanges:
     columns: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class FilterContext:
-    """What a kind may check a client's value against: the run's filterable columns and segment ids,
-    and the run itself (kinds that need server-side facts: rules, features)."""
-
-    numeric: list[str]
-    categorical: list[str]
-    segment_ids: tuple[int, ...] = ()
-    run: Run | None = None
-    dataset_columns: tuple[str, ...] = ()
-    dates: tuple[str, ...] = ()  # the run's date columns (core.views.RunContext.date_columns)
-    store: Any = None  # core.store.Store, for kinds that look up another run (transition)
-
-
-# -- the kinds -------------------------------------------------------------------------------------
-class FilterKind:
-    """One filter kind. `key` is its JSON key in the spec and the FilterSpec field it fills."""
-
-    key: ClassVar[str]
-    empty: ClassVar[Any] = None
-    always_in_json: ClassVar[bool] = False  # the five original keys: the URL/Store shape stays the same
-
-    def parse(self, raw: Any, ctx: FilterContext) -> Any:
-        raise NotImplementedError
-
-    def to_json(self, value: Any) -> Any:
-        return value
-
-    def where(self, value: Any, ctx: FilterContext) -> tuple[str, list]:
-        raise NotImplementedError
-
-    def describe(self, value: Any, segment_names: list[str]) -> list[str]:
-        raise NotImplementedError
-
-    def control_value(self, value: Any, column: str | None = None,
-                      bounds: dict[str, tuple[float, float]] | None = None) -> Any:
-        """What the kind's control shows for `value` (its JSON by default)."""
-        return self.to_json(value)
-
-    def apply(self, current: Any, change: Any, column: str | None,
-              bounds: dict[str, tuple[float, float]]) -> Any:
-        """The kind's JSON after its control (or selection) sent `change`; UNCHANGED when it says nothing."""
-        return change if change not in (None, [], False, "") else self.to_json(self.empty)
-
-
+# -- the kinds (the base class: core/filter_base.py; the search kind: core/search.py) ----------
 class SegmentsKind(FilterKind):
     key = "segments"
     empty = ()
@@ -196,6 +155,12 @@ class RangesKind(FilterKind):
     def describe(self, value: dict, segment_names: list[str]) -> list[str]:
         return [f"{col} {_fmt(lo)} to {_fmt(hi)}" for col, (lo, hi) in value.items()]
 
+    def items(self, value: dict, segment_names: list[str]) -> list[tuple[str | None, str]]:
+        return [(col, f"{col} {_fmt(lo)} to {_fmt(hi)}") for col, (lo, hi) in value.items()]
+
+    def remove(self, current: Any, column: str | None) -> Any:
+        return {} if column is None else {c: v for c, v in (current or {}).items() if c != column}
+
     def control_value(self, value: dict, column: str | None = None, bounds: dict | None = None) -> Any:
         """A slider's [low, high]: the filtered range, else the column's full extent."""
         return list(value.get(column, (bounds or {}).get(column, (None, None))))
@@ -257,6 +222,12 @@ class CategoriesKind(FilterKind):
             more = len(values) - MAX_SHOWN_VALUES
             out.append(f"{col}: " + ", ".join(values[:MAX_SHOWN_VALUES]) + (f" and {more} more" if more > 0 else ""))
         return out
+
+    def items(self, value: dict, segment_names: list[str]) -> list[tuple[str | None, str]]:
+        return list(zip(value, self.describe(value, segment_names)))
+
+    def remove(self, current: Any, column: str | None) -> Any:
+        return {} if column is None else {c: v for c, v in (current or {}).items() if c != column}
 
     def control_value(self, value: dict, column: str | None = None, bounds: dict | None = None) -> Any:
         return list(value.get(column, ()))
@@ -457,7 +428,8 @@ class DatesKind(FilterKind):
 
 # The registry: order is the order of the WHERE's terms and of the words.
 KINDS: dict[str, FilterKind] = {k.key: k for k in (
-    SegmentsKind(), RangesKind(), CategoriesKind(), RegionKind(), RuleKind(), OriginalKind(), DatesKind())}
+    SegmentsKind(), RangesKind(), CategoriesKind(), RegionKind(), RuleKind(), OriginalKind(), DatesKind(),
+    SearchKind())}
 
 
 def register_kind(kind: FilterKind) -> None:
@@ -476,6 +448,7 @@ class FilterSpec:
     rule: RuleChoice | None = None
     original: OriginalRows | None = None
     dates: DateRanges | None = None
+    search: Search | None = None
     poor_fit: bool | None = None  # core/model_filters.py
     transition: Any = None  # core.model_filters.Transition
 
@@ -494,7 +467,8 @@ class FilterSpec:
     @classmethod
     def from_dict(cls, data: Any, numeric: list[str], categorical: list[str], k: int,
                   run: Run | None = None, dataset_columns: list[str] | None = None,
-                  dates: list[str] | None = None, store: Any = None) -> "FilterSpec":
+                  dates: list[str] | None = None, store: Any = None,
+                  search_columns: list[str] | None = None) -> "FilterSpec":
         """Validate a client-sent spec against the run's columns and segments; raise InputError if bad.
         Valid segment ids are the run's (an outlier group has id k + 1), else 1..k."""
         if not isinstance(data, dict):
@@ -502,7 +476,7 @@ class FilterSpec:
         run_id = check_id(data.get("run_id"), "run")
         ids = tuple(run.segment_ids) if run is not None and run.segments else tuple(range(1, k + 1))
         ctx = FilterContext(list(numeric), list(categorical), ids, run, tuple(dataset_columns or ()),
-                            tuple(dates or ()), store)
+                            search_columns=tuple(search_columns or ()), dates=tuple(dates or ()), store=store)
         return cls(run_id, **{key: kind.parse(data.get(key), ctx) for key, kind in KINDS.items()})
 
 
@@ -534,6 +508,25 @@ def describe(spec: FilterSpec, segment_names: list[str] | None = None) -> str:
     return "; ".join(parts) if parts else "none (all customers of the run)"
 
 
+def active_items(spec: FilterSpec, segment_names: list[str] | None = None
+                 ) -> list[tuple[str, str | None, str]]:
+    """Every active filter part as (kind key, column or None, words): the count bar's chips."""
+    out = []
+    for key, kind in KINDS.items():
+        value = getattr(spec, key)
+        if _active(kind, value):
+            out += [(key, col, words) for col, words in kind.items(value, segment_names or [])]
+    return out
+
+
+def remove_item(spec_json: dict, key: str, column: str | None) -> dict:
+    """The spec JSON without one part (a chip's remove button); unvalidated: parse it after."""
+    kind = KINDS.get(key)
+    if kind is None:
+        raise InputError(f"unknown filter kind '{str(key)[:40]}'")
+    return {**spec_json, key: kind.remove(spec_json.get(key), column)}
+
+
 def control_values(spec: FilterSpec, key: str, columns: list[str] | None = None,
                    bounds: dict[str, tuple[float, float]] | None = None) -> Any:
     """What the controls of kind `key` show: one value, or one per column when columns are given."""
@@ -552,54 +545,6 @@ def apply_change(spec_json: dict, key: str, change: Any, column: str | None,
         raise InputError(f"unknown filter kind '{str(key)[:40]}'")
     new = kind.apply(spec_json.get(key), change, column, bounds)
     return spec_json if new is UNCHANGED else {**spec_json, key: new}
-
-
-# -- helpers -----------------------------------------------------------------------------------------
-def _number(v: Any, what: str) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
-        raise InputError(f"{what} must be a number")
-    try:
-        f = float(v)
-    except OverflowError:  # an integer beyond the float range, e.g. 1e400 sent as digits
-        raise InputError(f"{what} must be finite") from None
-    if not math.isfinite(f):
-        raise InputError(f"{what} must be finite")
-    return f
-
-
-def _finite_pair(pair: Any) -> list:
-    for v in pair:
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-            raise InputError("range bounds must be finite numbers")
-    return list(pair)
-
-
-def _is_full(value: Any, bounds: tuple[float, float] | None) -> bool:
-    if bounds is None or not isinstance(value, (list, tuple)) or len(value) != 2:
-        return False
-    lo, hi = bounds
-    tol = (hi - lo) * 1e-9 if hi > lo else 1e-12
-    try:
-        return float(min(value)) <= lo + tol and float(max(value)) >= hi - tol
-    except (TypeError, ValueError):
-        return False
-
-
-def _clip(pair: list, bounds: tuple[float, float] | None) -> list:
-    lo, hi = sorted(pair)
-    if bounds is not None:
-        lo, hi = max(lo, bounds[0]), min(hi, bounds[1])
-        if lo > hi:  # a selection wholly outside the data: an empty range, kept as chosen
-            lo = hi = pair[0]
-    return [lo, hi]
-
-
-def _id_list(ids: tuple[int, ...]) -> str:
-    return ", ".join(str(i) for i in ids) or "none"
-
-
-def _fmt(v: float) -> str:
-    return f"{v:.6g}"
 
 
 # Kinds defined in their own modules register themselves on import (a plain import: safe whichever

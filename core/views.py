@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from core.errors import InputError
+from core.filled import FILLED, filled_by_row
 from core.filters import FilterSpec, describe, where_clause
 from core.sampling import HASH_BITS, MIN_POINTS_PER_SEGMENT, cutoffs, per_segment, quotas
 from core.dates import is_date_type
@@ -107,6 +108,8 @@ class ScatterData:
     background_y: list[float] = field(default_factory=list)
     background_segment: list[int] = field(default_factory=list)
     background_shown: int = 0
+    ids: list[str] = field(default_factory=list)  # the identifier of each selected point ([] without one)
+    id_label: str = ""  # the identifier column's name
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -216,7 +219,14 @@ def parse_spec(store: Store, data: Any) -> FilterSpec:
         raise InputError("filter must be an object")
     ctx = run_context(store, check_id(data.get("run_id"), "run"))
     return FilterSpec.from_dict(data, ctx.numeric, ctx.categorical, ctx.run.k, run=ctx.run,
-                                dataset_columns=ctx.dataset.names(), dates=ctx.date_columns, store=store)
+                                dataset_columns=ctx.dataset.names(), dates=ctx.date_columns, store=store,
+                                search_columns=search_columns(ctx))
+
+
+def search_columns(ctx: RunContext) -> list[str]:
+    """Columns the quick search looks in: identifiers and every text column of the run table."""
+    text = [c for c in ctx.columns if ctx.types.get(c, "").upper() == "VARCHAR"]
+    return list(dict.fromkeys(ctx.identifiers + text))
 
 
 def run_where(store: Store, spec: FilterSpec) -> tuple[RunContext, str, list]:
@@ -421,10 +431,12 @@ def scatter_sample(
     quota_sel = quotas(selected, max_points)
     quota_bg = quotas(unselected, background_points) if not spec.is_empty else {}
     key = f"(hash({ROW}) >> {64 - HASH_BITS})"
+    id_col = ctx.identifiers[0] if ctx.identifiers else None
+    ident = f"{quote_ident(id_col, ctx.columns)}::VARCHAR" if id_col else "NULL::VARCHAR"
     # Each branch keeps, per segment, the rows with the smallest hash: a cut-off on the hash makes
     # the WHERE drop most rows cheaply, QUALIFY then trims to the exact quota.
     branch = f"""
-        SELECT {ROW} AS r, {X} AS x, {Y} AS y, {SEGMENT} AS s, {{selected}} AS sel, {key} AS h
+        SELECT {ROW} AS r, {X} AS x, {Y} AS y, {SEGMENT} AS s, {{selected}} AS sel, {key} AS h, {ident} AS i
         FROM {ctx.table}
         WHERE {key} < (?::BIGINT[])[{SEGMENT}] AND {{condition}}
         QUALIFY row_number() OVER (PARTITION BY {SEGMENT} ORDER BY h, r) <= (?::BIGINT[])[{SEGMENT}]
@@ -434,7 +446,7 @@ def scatter_sample(
     if quota_bg:
         branches.append(branch.format(selected="FALSE", condition=f"({where}) IS NOT TRUE"))
         sql_params += [cutoffs(quota_bg, unselected, k)] + params + [per_segment(quota_bg, k)]
-    sql = f"SELECT r, x, y, s, sel FROM ({' UNION ALL '.join(f'({b})' for b in branches)}) ORDER BY h, r"
+    sql = f"SELECT r, x, y, s, sel, i FROM ({' UNION ALL '.join(f'({b})' for b in branches)}) ORDER BY h, r"
     with store.cursor() as cur:
         cols = cur.execute(sql, sql_params).fetchnumpy()
     sel = np.asarray(cols["sel"], dtype=bool)
@@ -455,6 +467,8 @@ def scatter_sample(
         background_y=_json_floats(y[~sel]),
         background_segment=seg[~sel].tolist(),
         background_shown=int((~sel).sum()),
+        ids=[v for v, keep in zip(cols["i"].tolist(), sel) if keep] if id_col else [],
+        id_label=id_col or "",
     )
 
 
@@ -526,7 +540,11 @@ def grid_page(
         ).fetchall()
     if mirrored:
         rows.reverse()
-    return [{f: _grid_value(v) for f, v in zip(fields, row)} for row in rows], total
+    page = [{f: _grid_value(v) for f, v in zip(fields, row)} for row in rows]
+    filled = filled_by_row(store, ctx.run, ctx.dataset.names(), [r[ROW] for r in page])
+    for r in page:  # the fields whose value was filled for the run (the grid marks those cells)
+        r[FILLED] = filled.get(r[ROW], [])
+    return page, total
 
 
 def _sort_keys(sort_model: Any, fields: list[str]) -> list[tuple[str, bool]]:

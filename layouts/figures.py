@@ -64,6 +64,16 @@ def spec_revision(spec: FilterSpec) -> str:
 
 
 # -- scatter ------------------------------------------------------------------------------------
+def _id_title(data: ScatterData) -> str:
+    """What a hover names the customer by: the identifier column, else the row number of the file."""
+    return f"{data.id_label}:" if data.id_label else "row"
+
+
+def _point_label(data: ScatterData, i: int) -> str:
+    # Hover text is data: Plotly renders it as HTML, so it is escaped like the names.
+    return _escape(str(data.ids[i])) if data.ids else str(data.row[i])
+
+
 def scatter_figure(
     data: ScatterData,
     spec: FilterSpec,
@@ -102,7 +112,8 @@ def scatter_figure(
                 "y": typed([data.y[i] for i in idx]),
                 "marker": {"color": theme.segment_color(seg), "size": 7, "opacity": 0.85,
                            "line": {"width": 0.5, "color": "white"}},
-                "hovertemplate": f"<b>{_escape(name)}</b><br>"
+                "customdata": [_point_label(data, i) for i in idx],
+                "hovertemplate": f"<b>{_escape(name)}</b><br>{_escape(_id_title(data))} %{{customdata}}<br>"
                 f"{_escape(data.x_label)}: %{{x:.4~g}}<br>{_escape(data.y_label)}: %{{y:.4~g}}<extra></extra>",
             }
         )

@@ -168,3 +168,14 @@ def why_rule_button_all() -> dict:
     from dash import ALL  # ids stay importable without Dash for everything else
 
     return {"type": WHY_RULE_TYPE, "value": ALL}
+# -- the count bar's chips and the filter history (layouts/chips.py, callbacks/chips.py) ------------
+FILTER_HISTORY = "filter-history"  # {"past": [specs], "future": [specs]}: undo and redo
+FILTER_CHIPS = "filter-chips"  # one chip per active filter part
+UNDO_FILTER = "undo-filter"
+REDO_FILTER = "redo-filter"
+CHIP_REMOVE_TYPE = "chip-remove"
+
+
+def chip_remove(kind: str, column: str) -> dict:
+    """The remove button of one chip: a filter kind (core.filters.KINDS key) and its column ('' for none)."""
+    return {"type": CHIP_REMOVE_TYPE, "kind": kind, "column": column}

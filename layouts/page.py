@@ -5,6 +5,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from layouts import ids
+from layouts.chips import chips_bar
 from layouts.charts import elbow_card, histograms_card, scatter_card
 from layouts.controls import segmentation_controls
 from layouts.data_panel import data_panel
@@ -58,6 +59,7 @@ def page(upload_limit_bytes: int) -> html.Div:
         [
             summary_bar(),
             url_alert(),
+            chips_bar(),
             dbc.Row(
                 [dbc.Col(scatter_card(), xs=12, xl=7), dbc.Col(elbow_card(), xs=12, xl=5)],
                 class_name="g-2",

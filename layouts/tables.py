@@ -2,14 +2,18 @@
 their cards, their AG Grid column definitions and the profile table's rows."""
 from __future__ import annotations
 
+import json
+
 import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import html
 
+from core.filled import FILLED, filled_columns, filled_note
+from core.grid_filters import NUMBER_OPTIONS, TEXT_OPTIONS
 from core.models import SEGMENT, Run, Segment, SegmentProfile
 from core.rfm_naming import better_direction
 from core.stability import stability_badge
-from core.views import SEGMENT_NAME, RunContext
+from core.views import SEGMENT_NAME, RunContext, search_columns
 from layouts import ids, theme
 from layouts.why import (PRECISION_HELP, STABILITY_HELP, TOP_DRIVERS, driver_labels, group_mix_text,
                          precision_recall_text, stability_text)
@@ -57,7 +61,7 @@ def customers_card() -> dbc.Card:
         [
             dbc.CardHeader(html.Span(id=ids.CUSTOMER_TITLE, children="Customers"), class_name="csi-card-header"),
             dbc.CardBody(
-                dag.AgGrid(
+                [quick_search(), dag.AgGrid(
                     id=ids.CUSTOMER_GRID,
                     rowModelType="infinite",
                     columnDefs=[],
@@ -71,10 +75,11 @@ def customers_card() -> dbc.Card:
                         "suppressFieldDotNotation": True,
                         "suppressCellFocus": True,
                         "localeText": {"noRowsToShow": theme.EMPTY_MESSAGE},
+                        "tooltipShowDelay": 200,
                     },
                     className="csi-grid",
                     style={"height": f"{theme.GRID_HEIGHT}px", "width": "100%"},
-                ),
+                )],
                 class_name="p-1",
             ),
         ],
@@ -214,9 +219,24 @@ def explain_fields(run: Run, seg: Segment) -> dict:
     }
 
 
+def quick_search() -> html.Div:
+    """Find customers by id or any text column: the "search" filter kind (SQL over the whole run);
+    sent on Enter or when the box loses focus."""
+    return html.Label(  # the label wraps the box: its accessible name
+        [html.Span("Find customers by id or any text column", className="visually-hidden"),
+         dbc.Input(id=ids.filter_control("search"), type="search", value="", debounce=True, size="sm",
+                   placeholder="Find customers: id or any text (press Enter)")],
+        className="csi-quick-search mb-1 w-100",
+    )
+
+
 def grid_columns(ctx: RunContext) -> list[dict]:
-    """The customer grid: identifier and segment first (pinned), then the original columns."""
-    cols = [{"field": c, "headerName": c, "pinned": "left"} for c in ctx.identifiers]
+    """The customer grid: identifier and segment first (pinned), then the original columns; number
+    and text column filters (they go into the filter spec); filled cells marked, with a tooltip."""
+    searchable = search_columns(ctx)
+    filled = set(filled_columns(ctx.run, ctx.dataset.names()))
+    cols = [{"field": c, "headerName": c, "pinned": "left", **_column_filter(ctx, c, searchable)}
+            for c in ctx.identifiers]
     cols.append(
         {
             "field": SEGMENT_NAME,
@@ -233,8 +253,30 @@ def grid_columns(ctx: RunContext) -> list[dict]:
         }
     )
     cols += [
-        {"field": c, "headerName": c, **({"type": "rightAligned"} if c in ctx.numeric else {})}
+        {"field": c, "headerName": c, **({"type": "rightAligned"} if c in ctx.numeric else {}),
+         **_column_filter(ctx, c, searchable), **(_filled_mark(ctx, c) if c in filled else {})}
         for c in ctx.columns
         if c not in ctx.identifiers
     ]
     return cols
+
+
+def _column_filter(ctx: RunContext, column: str, searchable: list[str]) -> dict:
+    """AG Grid's filter of a column: a number range (the "ranges" kind) or text contains ("search")."""
+    if column in ctx.numeric:
+        return {"filter": "agNumberColumnFilter",
+                "filterParams": {"filterOptions": NUMBER_OPTIONS, "maxNumConditions": 1, "buttons": ["reset"]}}
+    if column in searchable:
+        return {"filter": "agTextColumnFilter",
+                "filterParams": {"filterOptions": TEXT_OPTIONS, "maxNumConditions": 1, "buttons": ["reset"],
+                                 "debounceMs": 600}}
+    return {"filter": False}
+
+
+def _filled_mark(ctx: RunContext, column: str) -> dict:
+    """A filled cell (NULL in the file, filled for the run) gets the csi-filled style and a tooltip."""
+    has = f"params.data && params.data[{json.dumps(FILLED)}] && params.data[{json.dumps(FILLED)}].includes({json.dumps(column)})"
+    return {
+        "cellClassRules": {"csi-filled": has},
+        "tooltipValueGetter": {"function": f"({has}) ? {json.dumps(filled_note(ctx.run, column))} : undefined"},
+    }

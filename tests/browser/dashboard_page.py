@@ -383,3 +383,34 @@ Dashboard.toggle_kind = _toggle_kind
 Dashboard.choose_compare_run = _choose_compare_run
 Dashboard.matrix = _matrix
 Dashboard.click_matrix_cell = _click_matrix_cell
+    # -- finding customers and the active filters (tests/browser/test_grid_find.py) ------------------
+    def search(self, text: str) -> None:
+        """Type into the grid's quick search and press Enter (the box sends on Enter)."""
+        box = self.duo.find_element(css_id(ids.filter_control("search")))
+        box.clear()
+        box.send_keys(text + Keys.ENTER)
+
+    def chip_texts(self) -> list[str]:
+        return [e.text for e in self.driver.find_elements(By.CSS_SELECTOR, f"{css_id(ids.FILTER_CHIPS)} .csi-chip-text")]
+
+    def _click_in_view(self, element) -> None:
+        """Scroll to the button and click it (the DOM click when Chromium finds it covered mid-scroll)."""
+        self.js("arguments[0].scrollIntoView({block: 'center'});", element)
+        try:
+            element.click()
+        except Exception:  # noqa: BLE001 - ElementClickInterceptedException while the page moves
+            self.js("arguments[0].click();", element)
+
+    def remove_chip(self, kind: str, column: str = "") -> None:
+        self._click_in_view(self.duo.find_element(css_id(ids.chip_remove(kind, column))))
+
+    def undo(self) -> None:
+        button = self.duo.find_element(css_id(ids.UNDO_FILTER))
+        self.until(lambda: button.is_enabled(), "undo to be enabled")
+        self._click_in_view(button)
+
+    def filled_cells(self) -> list[tuple[str, str]]:
+        """(column id, text) of the customer grid's cells marked as filled."""
+        return [tuple(x) for x in self.js(
+            "return [...document.querySelectorAll(arguments[0] + ' .ag-cell.csi-filled')]"
+            ".map(c => [c.getAttribute('col-id'), c.innerText]);", css_id(ids.CUSTOMER_GRID))]

@@ -86,7 +86,11 @@ def test_clicking_a_profile_row_lists_that_segments_customers(dashboard):
     rows = dashboard.until(dashboard.customer_rows, "grid rows")
     segments = {r.get("__segment_name") for r in rows}
     assert segments == {name}
-    dashboard.until(lambda: dashboard.profile_names() == [name], "the profile to show only that segment")
+    # issue 15 item 7: the profile keeps every segment's row; the chosen one is highlighted
+    dashboard.until(lambda: len(dashboard.profile_names()) > 1 and name in dashboard.profile_names(),
+                    "the profile to keep every segment")
+    assert dashboard.js("return [...document.querySelectorAll(arguments[0])].map(r => r.innerText).join(' ');",
+                        "#profile-grid .ag-row.csi-row-selected").count(name) >= 1
 
 
 def test_running_with_a_chosen_k_resegments_the_page(dashboard):

@@ -122,7 +122,13 @@ def test_all_filtered_out_shows_empty_states(sample):
 def test_contradicting_filters_are_empty_not_an_error(sample):
     spec = sample.spec(segments=[4], ranges={"Annual Income (k$)": [100, 140]})
     v = summary_view(sample.store, spec)
-    assert v.alert is None and v.profile_rows == []
+    assert v.alert is None and "No customers match" in v.grid_title
+    # The profile table keeps the other segments' rows (issue 15 item 7): those with such incomes.
+    with sample.store.cursor() as cur:
+        present = [r[0] for r in cur.execute(
+            f'SELECT DISTINCT __segment FROM {sample.run.table} WHERE "Annual Income (k$)" BETWEEN 100 AND 140 '
+            "ORDER BY 1").fetchall()]
+    assert [r["segment"] for r in v.profile_rows] == present and 4 not in present
 
 
 def test_no_run_yet_shows_a_message(sample):

@@ -64,18 +64,20 @@ def test_export_matches_the_database(store, mall_run, tmp_path):
     assert wb.sheetnames == result.sheets
     customers = sheet_rows(wb["Customers"])
     header, body = customers[0], customers[1:]
-    assert header == ("CustomerID", "Gender", "Age", "Annual Income (k$)", "Spending Score (1-100)",
-                      "Segment", "Segment name")
+    # the segment right after the id (issue 15); "Filled" last: this run fills Age but the file has no blank
+    assert header == ("CustomerID", "Segment", "Segment name", "Gender", "Age", "Annual Income (k$)",
+                      "Spending Score (1-100)", "Filled")
     assert len(body) == selected
     with store.cursor() as cur:
         db = cur.execute(
-            f"""SELECT "CustomerID", "Gender", "Age", "Annual Income (k$)", "Spending Score (1-100)", {SEGMENT}
+            f"""SELECT "CustomerID", {SEGMENT}, "Gender", "Age", "Annual Income (k$)", "Spending Score (1-100)"
                 FROM run_{mall_run.run_id} WHERE {SEGMENT} IN (1, 2) AND "Gender" = 'Female' ORDER BY {ROW}"""
         ).fetchall()
     names = {seg.id: seg.name for seg in mall_run.segments}
-    assert [r[:6] for r in body] == [tuple(r) for r in db]
-    assert all(r[6] == names[r[5]] for r in body)
-    assert {r[6] for r in body} == {names[1], names[2]}
+    assert [(r[0], r[1], *r[3:7]) for r in body] == [tuple(r) for r in db]
+    assert all(r[2] == names[r[1]] for r in body)
+    assert {r[2] for r in body} == {names[1], names[2]}
+    assert {r[7] for r in body} == {None}
 
     segments = sheet_rows(wb["Segments"])
     assert segments[0][:4] == ("Segment", "Name", "Customers", "Share of selection")
@@ -117,7 +119,7 @@ def test_text_is_never_a_formula_or_a_link(store, make_run, frames, tmp_path):
     wb = openpyxl.load_workbook(out)
     ws = wb["Customers"]
     header = [c.value for c in ws[1]]
-    assert header[:7] == ["id", "age", "=SUM(1)", "region", "note", "score", "big"]
+    assert header[:9] == ["id", "Segment", "Segment name", "age", "=SUM(1)", "region", "note", "score", "big"]
     note_col = header.index("note") + 1
     values = [ws.cell(row=i + 2, column=note_col) for i in range(len(DANGEROUS))]
     for cell, expected in zip(values, DANGEROUS):
@@ -128,8 +130,10 @@ def test_text_is_never_a_formula_or_a_link(store, make_run, frames, tmp_path):
         assert cell.data_type in ("s", "str", "inlineStr")
         if expected[0] in "=+-@\t\r":
             assert cell.quotePrefix, expected
-    assert ws.cell(row=1, column=3).quotePrefix  # a column name starting with '='
-    assert ws.cell(row=2, column=4).value == "=cmd|' /C calc'!A0" and ws.cell(row=2, column=4).quotePrefix
+    danger = header.index("=SUM(1)") + 1
+    assert ws.cell(row=1, column=danger).quotePrefix  # a column name starting with '='
+    assert ws.cell(row=2, column=danger + 1).value == "=cmd|' /C calc'!A0"
+    assert ws.cell(row=2, column=danger + 1).quotePrefix
     score = [ws.cell(row=i + 2, column=header.index("score") + 1).value for i in range(4)]
     assert score[:3] == [None, None, None]  # NaN and infinities are blank
     assert score[3] == 2.5
@@ -187,8 +191,8 @@ def test_empty_selection_exports_headers_only(store, mall_run, tmp_path):
     result = export.export_workbook(store, spec(store, mall_run, ranges={"Age": [500, 600]}), out)
     assert result.rows == 0
     wb = openpyxl.load_workbook(out)
-    assert sheet_rows(wb["Customers"]) == [("CustomerID", "Gender", "Age", "Annual Income (k$)",
-                                             "Spending Score (1-100)", "Segment", "Segment name")]
+    assert sheet_rows(wb["Customers"]) == [("CustomerID", "Segment", "Segment name", "Gender", "Age",
+                                             "Annual Income (k$)", "Spending Score (1-100)", "Filled")]
     assert {r[0]: r[1] for r in sheet_rows(wb["Run"])}["Rows exported"] == 0
 
 
@@ -197,7 +201,7 @@ def test_dataset_without_identifier_exports_the_file_row(store, make_run, frames
     run = make_run(frame)
     export.export_workbook(store, spec(store, run, segments=[1]), tmp_path / "noid.xlsx")
     rows = sheet_rows(openpyxl.load_workbook(tmp_path / "noid.xlsx")["Customers"])
-    assert rows[0][0] == "Row in file"
+    assert rows[0][:3] == ("Row in file", "Segment", "Segment name")
     expected = (np.flatnonzero(frame[SEGMENT].to_numpy() == 1) + 1).tolist()
     assert [r[0] for r in rows[1:]] == expected
 

@@ -434,6 +434,6 @@ def test_an_outlier_group_is_a_valid_segment(store, make_run, frames):
 
 def test_every_kind_is_registered_with_its_words_and_sql():
     assert list(filters.KINDS) == ["segments", "ranges", "categories", "region", "rule", "original", "dates",
-                                  "poor_fit", "transition"]
+                                  "search", "poor_fit", "transition"]
     for key, kind in filters.KINDS.items():
         assert kind.key == key and hasattr(FilterSpec, "__dataclass_fields__") and key in FilterSpec.__dataclass_fields__

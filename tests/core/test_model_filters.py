@@ -130,7 +130,8 @@ def test_the_filtered_export_carries_both_segment_columns(store, mall, tmp_path)
     result = export_workbook(store, spec, tmp_path / "moved.xlsx")
     rows = CalamineWorkbook.from_path(str(tmp_path / "moved.xlsx")).get_sheet_by_name("Customers").to_python()
     header = rows[0]
-    assert header[-4:] == ["Segment", "Segment name", "Previous segment", "Previous segment name"]
+    at = header.index("Segment")  # right after the id (issue 15): then the previous segment
+    assert header[at:at + 4] == ["Segment", "Segment name", "Previous segment", "Previous segment name"]
     assert result.rows == len(rows) - 1 == matrix.counts[i][j]
-    assert {(r[-4], r[-3], r[-2], r[-1]) for r in rows[1:]} == {
+    assert {tuple(r[at:at + 4]) for r in rows[1:]} == {
         (matrix.to_ids[j], matrix.to_names[j], matrix.from_ids[i], matrix.from_names[i])}

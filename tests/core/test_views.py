@@ -11,6 +11,7 @@ import pytest
 
 from core import views
 from core.errors import InputError
+from core.filled import FILLED
 from core.models import ROW, SEGMENT, X, Y
 from core.store import run_table
 
@@ -251,7 +252,7 @@ def test_grid_pages_cover_the_selection_in_sort_order(store, synth):
     assert seen == len(sel) == len(rows)
     assert [r[ROW] for r in rows] == expected[ROW].tolist()
     first = rows[0]
-    assert list(first) == ["id", "age", "spend", "region", ROW, SEGMENT, views.SEGMENT_NAME]
+    assert list(first) == ["id", "age", "spend", "region", ROW, SEGMENT, views.SEGMENT_NAME, FILLED]
     original = frame.set_index(ROW).loc[first[ROW]]
     assert (first["id"], first["age"], first["spend"], first["region"]) == (
         original["id"], original["age"], original["spend"], original["region"])

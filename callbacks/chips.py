@@ -1,0 +1,69 @@
+"""The count bar's chips (one per active filter part) and the undo / redo buttons' state. Removing a
+chip, undo and redo themselves change the filter in callbacks/explore.py's update_filter."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import dash
+from dash import Input, Output, no_update
+
+from callbacks.common import as_outputs, error_boundary, outputs
+from core.filters import active_items
+from core.store import Store
+from core.views import parse_spec, run_context
+from layouts import chips, ids
+
+
+@dataclass
+class ChipsView:
+    chips: Any
+    alert: Any = None
+
+
+@error_boundary("listing the active filters", lambda err, *_: ChipsView(no_update, err))
+def chips_view(store: Store, spec_data: Any) -> ChipsView:
+    if spec_data is None:
+        return ChipsView(chips.chips([]))
+    spec = parse_spec(store, spec_data)
+    names = run_context(store, spec.run_id).segment_names
+    return ChipsView(chips.chips(active_items(spec, names)))
+
+
+def history_buttons(history: Any) -> tuple[bool, bool]:
+    """(undo disabled, redo disabled) for the filter history."""
+    if not isinstance(history, dict):
+        return True, True
+    return not history.get("past"), not history.get("future")
+
+
+def register(app: dash.Dash, store: Store) -> None:
+    @app.callback(
+        output=outputs(ChipsView, dict(
+            chips=Output(ids.FILTER_CHIPS, "children"),
+            alert=Output(ids.VIEWS_ALERT, "children", allow_duplicate=True),
+        )),
+        inputs=dict(spec_data=Input(ids.FILTER_STORE, "data")),
+        prevent_initial_call=True,
+    )
+    def show_chips(spec_data):
+        view = as_outputs(chips_view(store, spec_data))
+        return {**view, "alert": no_update if view["alert"] is None else view["alert"]}
+
+    @app.callback(
+        Output(ids.UNDO_FILTER, "disabled"),
+        Output(ids.REDO_FILTER, "disabled"),
+        Input(ids.FILTER_HISTORY, "data"),
+    )
+    def show_history(history):
+        return history_buttons(history)
+
+    @app.callback(
+        Output(ids.CUSTOMER_GRID, "filterModel", allow_duplicate=True),
+        Output(ids.filter_control("search"), "value", allow_duplicate=True),
+        Input(ids.RUN_STORE, "data"),
+        prevent_initial_call=True,
+    )
+    def reset_grid_filters(_run_id):
+        # Another run starts with a fresh spec: the grid's filters and the search box start empty too.
+        return {}, ""
