@@ -103,3 +103,18 @@ def test_unknown_format_is_refused(store, tmp_path):
     run = ensure_sample(store)
     with pytest.raises(InputError):
         export_flat(store, FilterSpec(run.run_id), tmp_path / "x.json", "json")
+
+
+def test_csv_export_carries_the_filled_column_like_the_workbook(store, tmp_path):
+    f = tmp_path / "gaps.csv"
+    f.write_text("id,income,score\n1,10,1\n2,,5\n3,30,\n4,40,2\n5,50,7\n6,60,8\n7,70,9\n8,80,3\n")
+    from core.ingest import load_file
+    from core.segmentation import run_segmentation
+
+    info = load_file(store, f)
+    run = run_segmentation(store, info.dataset_id, ["income", "score"], k=2)
+    export_flat(store, FilterSpec(run.run_id), tmp_path / "out.csv", "csv")
+    with open(tmp_path / "out.csv", newline="") as fh:
+        rows = {r["id"]: r for r in csv.DictReader(fh)}
+    assert list(next(iter(rows.values())))[:3] == ["id", "Segment", "Segment name"]
+    assert rows["2"]["Filled"] == "income" and rows["3"]["Filled"] == "score" and rows["1"]["Filled"] == ""
