@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dash
 
-from callbacks import data, explore, export, segment
+from callbacks import data, datasets, explore, export, segment
 from core.store import Store
 
 
@@ -14,3 +14,4 @@ def register_callbacks(app: dash.Dash, store: Store, *, default_dataset_id: str 
     segment.register(app, store)
     explore.register(app, store)
     export.register(app, store)
+    datasets.register(app, store)

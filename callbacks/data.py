@@ -8,7 +8,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 import dash
-from dash import Input, Output, State, html, no_update
+from dash import Input, Output, State, ctx, html, no_update
 
 from callbacks.common import as_outputs, error_alert, error_boundary, outputs
 from core import pipeline
@@ -19,6 +19,7 @@ from core.store import Store, check_id
 from layouts import ids
 from layouts.controls import DEFAULT_K, LOG_SCALE_OPTION, SCALE_OPTIONS
 from layouts.data_panel import quality_report
+from layouts.datasets import duplicate_text
 from layouts.feedback import alert
 
 MAX_LISTED_DATASETS = 200
@@ -134,6 +135,7 @@ class UploadResult:
     dataset_id: str | None  # None when nothing was loaded
     run_id: str | None
     message: Any  # an alert
+    duplicate: DatasetInfo | None = None  # the same bytes are already loaded as this dataset
 
 
 @error_boundary("loading the upload", lambda err, *_, **__: UploadResult(None, None, err))
@@ -145,12 +147,17 @@ def handle_upload(
     transactions: bool = False,
     mapping: dict | None = None,
     max_bytes: int,
+    force: bool = False,
 ) -> UploadResult:
     """Load an uploaded file as a new dataset and segment it with the defaults.
 
     A file that cannot be loaded leaves nothing behind (the alert says what to fix). A file that loads
     but cannot be segmented with the defaults is kept and selected, with a warning."""
     name, data = decode_upload(contents, filename, max_bytes)
+    existing = None if force else pipeline.already_loaded(store, data)
+    if existing is not None:
+        # Nothing is loaded: the person chooses between the loaded copy and a second one.
+        return UploadResult(None, None, None, duplicate=existing)
     info = pipeline.ingest_upload(store, name, data, transactions=bool(transactions), mapping=mapping)
     try:
         run = run_segmentation(store, info.dataset_id, pipeline.initial_features(info), k="auto",
@@ -184,13 +191,21 @@ class UploadView:
     value: Any
     alert: Any
     contents: Any = None
+    offer_open: bool = False  # "already loaded as ...: open it / load again"
+    offer_text: Any = ""
+    duplicate: Any = None  # the dataset id the offer opens
 
 
-@error_boundary("reading the column mapping", lambda err, *_: UploadView(no_update, no_update, err))
+@error_boundary("reading the column mapping", lambda err, *_, **__: UploadView(no_update, no_update, err))
 def upload_view(store: Store, contents: Any, filename: Any, transactions: Any, mapping: tuple,
-                max_bytes: int) -> UploadView:
+                max_bytes: int, *, force: bool = False) -> UploadView:
     result = handle_upload(store, contents, filename, transactions=bool(transactions),
-                           mapping=clean_mapping(*mapping), max_bytes=max_bytes)
+                           mapping=clean_mapping(*mapping), max_bytes=max_bytes, force=force)
+    if result.duplicate is not None:
+        # The file's contents stay in the upload component, so "Load again" can still load them.
+        return UploadView(no_update, no_update, None, contents=no_update, offer_open=True,
+                          offer_text=duplicate_text(result.duplicate.name),
+                          duplicate=result.duplicate.dataset_id)
     if result.dataset_id is None:
         # Nothing was loaded: the previous dataset stays selected and usable.
         return UploadView(no_update, no_update, result.message)
@@ -296,8 +311,11 @@ def _register_upload(app: dash.Dash, store: Store, max_upload_bytes: int) -> Non
             value=Output(ids.DATASET_PICKER, "value", allow_duplicate=True),
             alert=Output(ids.UPLOAD_ALERT, "children"),
             contents=Output(ids.UPLOAD, "contents"),
+            offer_open=Output(ids.DUPLICATE_OFFER, "is_open"),
+            offer_text=Output(ids.DUPLICATE_TEXT, "children"),
+            duplicate=Output(ids.DUPLICATE_STORE, "data"),
         )),
-        inputs=dict(gate=Input(ids.UPLOAD_GATE, "data")),
+        inputs=dict(gate=Input(ids.UPLOAD_GATE, "data"), again=Input(ids.DUPLICATE_AGAIN, "n_clicks")),
         state=dict(contents=State(ids.UPLOAD, "contents"), filename=State(ids.UPLOAD, "filename"),
                    transactions=State(ids.RFM_SWITCH, "value"), customer=State(ids.MAP_CUSTOMER, "value"),
                    date=State(ids.MAP_DATE, "value"), amount=State(ids.MAP_AMOUNT, "value")),
@@ -307,8 +325,9 @@ def _register_upload(app: dash.Dash, store: Store, max_upload_bytes: int) -> Non
         ],
         prevent_initial_call=True,
     )
-    def upload(gate, contents, filename, transactions, customer, date, amount):
+    def upload(gate, again, contents, filename, transactions, customer, date, amount):
         if not contents:
             return {f.name: no_update for f in fields(UploadView)}
+        force = ctx.triggered_id == ids.DUPLICATE_AGAIN
         return as_outputs(upload_view(store, contents, filename, transactions, (customer, date, amount),
-                                      max_upload_bytes))
+                                      max_upload_bytes, force=force))

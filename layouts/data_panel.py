@@ -8,6 +8,7 @@ from dash import dcc, html
 
 from core.models import QualityReport
 from layouts import ids
+from layouts.datasets import dataset_manager, duplicate_offer
 
 
 def data_panel() -> dbc.Card:
@@ -44,6 +45,7 @@ def data_panel() -> dbc.Card:
                     dbc.Collapse(rfm_mapping(), id=ids.RFM_MAPPING, is_open=False),
                     html.Div(id=ids.UPLOAD_CLIENT_ALERT),
                     html.Div(id=ids.UPLOAD_ALERT),
+                    duplicate_offer(),
                     dbc.Label("Dataset", html_for=ids.DATASET_PICKER, class_name="csi-label mt-2"),
                     dcc.Dropdown(
                         id=ids.DATASET_PICKER,
@@ -52,6 +54,7 @@ def data_panel() -> dbc.Card:
                         placeholder="Choose a stored dataset",
                         className="csi-dropdown",
                     ),
+                    dataset_manager(),
                     html.Div(id=ids.DATASET_ALERT),
                     html.Div(id=ids.QUALITY_REPORT, className="mt-2"),
                 ]
@@ -182,6 +185,7 @@ def _findings_table(findings: list) -> Any:
             size="sm",
             bordered=False,
             hover=True,
+            responsive=True,
             class_name="csi-findings mb-0",
         )
         if rows

@@ -105,3 +105,30 @@ FILTER_INPUT_KINDS = {
     RANGE_TYPE: "ranges",  # value
     CATEGORY_TYPE: "categories",  # value
 }
+
+# -- datasets kept: rename, delete (with a confirmation), runs, duplicate uploads (layouts/datasets.py)
+DATASET_NAME = "dataset-name"  # the rename input
+DATASET_RENAME = "dataset-rename"
+DATASET_DELETE = "dataset-delete"  # opens the confirmation
+DELETE_MODAL = "delete-modal"
+DELETE_CONFIRM = "delete-confirm"
+DELETE_CANCEL = "delete-cancel"
+DELETE_TEXT = "delete-text"
+RUNS_LIST = "runs-list"  # one button per stored run of the chosen dataset
+RUN_OPEN_TYPE = "run-open"
+DUPLICATE_OFFER = "duplicate-offer"  # "this file is already loaded as ...: open it / load again"
+DUPLICATE_OPEN = "duplicate-open"
+DUPLICATE_AGAIN = "duplicate-again"
+DUPLICATE_STORE = "duplicate-store"  # the dataset id the duplicate offer points to
+DUPLICATE_TEXT = "duplicate-text"
+
+# -- help (layouts/help.py) --------------------------------------------------------------------
+HELP_BUTTON = "help-button"
+HELP_MODAL = "help-modal"
+HELP_CLOSE = "help-close"
+HELP_SEEN = "help-seen"  # dcc.Store (local): the "how to read this" was shown once
+
+
+def run_open(run_id: str) -> dict:
+    """The button of a stored run in the runs list."""
+    return {"type": RUN_OPEN_TYPE, "run": run_id}
