@@ -100,7 +100,7 @@ def register(app: dash.Dash, store: Store) -> None:
     @app.callback(
         output=outputs(RenameView, dict(
             options=Output(ids.DATASET_PICKER, "options", allow_duplicate=True),
-            alert=Output(ids.DATASET_ALERT, "children", allow_duplicate=True),
+            alert=Output(ids.DATASET_ACTION_ALERT, "children"),
         )),
         inputs=dict(_clicks=Input(ids.DATASET_RENAME, "n_clicks"), _submit=Input(ids.DATASET_NAME, "n_submit")),
         state=dict(dataset_id=State(ids.DATASET_PICKER, "value"), name=State(ids.DATASET_NAME, "value")),
@@ -125,7 +125,7 @@ def register(app: dash.Dash, store: Store) -> None:
         output=outputs(DeleteView, dict(
             options=Output(ids.DATASET_PICKER, "options", allow_duplicate=True),
             value=Output(ids.DATASET_PICKER, "value", allow_duplicate=True),
-            alert=Output(ids.DATASET_ALERT, "children", allow_duplicate=True),
+            alert=Output(ids.DATASET_ACTION_ALERT, "children", allow_duplicate=True),
             modal_open=Output(ids.DELETE_MODAL, "is_open", allow_duplicate=True),
         )),
         inputs=dict(_confirm=Input(ids.DELETE_CONFIRM, "n_clicks")),

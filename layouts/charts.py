@@ -64,4 +64,8 @@ def histogram_graph(column: str) -> html.Div:
             figure=placeholder_figure("", theme.HIST_HEIGHT),
         ),
         className="csi-hist",
+        # Reachable with Tab (a chart is otherwise skipped), and named for screen readers.
+        tabIndex="0",
+        role="group",
+        **{"aria-label": f"Histogram of {column} by segment"},
     )

@@ -18,7 +18,7 @@ def dataset_manager() -> html.Div:
         [
             html.Div(
                 [
-                    dbc.Label("Name", html_for=ids.DATASET_NAME, class_name="visually-hidden"),
+                    dbc.Label("Name", html_for=ids.DATASET_NAME, class_name="csi-label-sm mb-0 align-self-center"),
                     dbc.Input(id=ids.DATASET_NAME, type="text", size="sm", maxLength=120,
                               placeholder="Dataset name", debounce=False),
                     dbc.Button("Rename", id=ids.DATASET_RENAME, size="sm", color="secondary", outline=True),
@@ -26,6 +26,7 @@ def dataset_manager() -> html.Div:
                 ],
                 className="csi-dataset-actions",
             ),
+            html.Div(id=ids.DATASET_ACTION_ALERT),
             html.Div("Runs of this dataset", className="csi-label mt-2"),
             html.Div(id=ids.RUNS_LIST, className="csi-runs-list"),
             delete_dialog(),

@@ -114,6 +114,7 @@ DELETE_MODAL = "delete-modal"
 DELETE_CONFIRM = "delete-confirm"
 DELETE_CANCEL = "delete-cancel"
 DELETE_TEXT = "delete-text"
+DATASET_ACTION_ALERT = "dataset-action-alert"  # what a rename or delete did
 RUNS_LIST = "runs-list"  # one button per stored run of the chosen dataset
 RUN_OPEN_TYPE = "run-open"
 DUPLICATE_OFFER = "duplicate-offer"  # "this file is already loaded as ...: open it / load again"

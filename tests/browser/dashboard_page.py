@@ -251,3 +251,33 @@ class Dashboard:
 
     def severe_logs(self) -> list[dict]:
         return [e for e in self.duo.get_logs() if e.get("level") == "SEVERE"]
+
+    # -- keyboard, datasets, help (tests/browser/test_page.py) --------------------------------------
+    def focused(self) -> str:
+        """Where the keyboard focus is: 'hist', 'profile-header', 'profile-cell', 'grid-header',
+        'grid-cell', or the focused element's id / tag."""
+        return self.js(
+            "const e = document.activeElement; if (!e) return '';"
+            "if (e.closest('.csi-hist')) return 'hist';"
+            f"const p = e.closest('{css_id(ids.PROFILE_GRID)}'), g = e.closest('{css_id(ids.CUSTOMER_GRID)}');"
+            "const part = e.closest('.ag-header') ? 'header' : (e.closest('.ag-cell') ? 'cell' : 'other');"
+            "if (p) return 'profile-' + part; if (g) return 'grid-' + part;"
+            "return e.id || e.tagName.toLowerCase();")
+
+    def tab_through(self, presses: int, start_id: str) -> list[str]:
+        """Focus `start_id`, press Tab `presses` times; where the focus was after each press."""
+        self.js("document.getElementById(arguments[0]).focus();", start_id)
+        seen = []
+        for _ in range(presses):
+            ActionChains(self.driver).send_keys(Keys.TAB).perform()
+            seen.append(self.focused())
+        return seen
+
+    def delete_dataset(self, confirm: bool = True) -> None:
+        self.duo.find_element(css_id(ids.DATASET_DELETE)).click()
+        self.until(lambda: self.duo.find_element(css_id(ids.DELETE_CONFIRM)).is_displayed(), "the dialog")
+        button = ids.DELETE_CONFIRM if confirm else ids.DELETE_CANCEL
+        self.duo.find_element(css_id(button)).click()
+
+    def dataset_names(self) -> list[str]:
+        return [d.name for d in self.store.list_datasets()]

