@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dash
 
-from callbacks import data, datasets, explore, export, segment
+from callbacks import data, datasets, explore, export, help, segment
 from core.store import Store
 
 
@@ -15,3 +15,4 @@ def register_callbacks(app: dash.Dash, store: Store, *, default_dataset_id: str 
     explore.register(app, store)
     export.register(app, store)
     datasets.register(app, store)
+    help.register(app)

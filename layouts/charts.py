@@ -5,6 +5,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from layouts import ids, theme
+from layouts.help import help_icon
 from layouts.figures import ELBOW_CONFIG, HIST_CONFIG, SCATTER_CONFIG, placeholder_figure
 
 
@@ -37,7 +38,7 @@ def scatter_card() -> dbc.Card:
 
 def elbow_card() -> dbc.Card:
     return _card(
-        "Choosing k: inertia and silhouette",
+        ["Choosing k: inertia and silhouette", help_icon("elbow")],
         dcc.Graph(
             id=ids.ELBOW_GRAPH,
             config=ELBOW_CONFIG,

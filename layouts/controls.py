@@ -11,6 +11,7 @@ from core.models import Run
 from core.quality import FILL_METHODS
 from core.segmentation import K_MAX, K_MIN, SCALES
 from layouts import ids
+from layouts.help import help_icon
 
 # Words for the core's choices (the choices themselves live in core.segmentation / core.quality).
 SCALE_LABELS = {"standard": "Standardise", "minmax": "Min–max", "none": "None", "log": "Log + standardise"}
@@ -39,7 +40,7 @@ def segmentation_controls() -> dbc.Card:
                         [
                             html.Div(
                                 [
-                                    dbc.Label("Scaling", class_name="csi-label"),
+                                    dbc.Label(["Scaling", help_icon("scaling")], class_name="csi-label"),
                                     dbc.RadioItems(
                                         id=ids.SCALE, options=SCALE_OPTIONS, value="standard",
                                         class_name="csi-radios",

@@ -12,6 +12,7 @@ from dash import dcc, html
 
 from core.models import Run
 from layouts import ids, theme
+from layouts.help import help_icon
 
 
 def filter_panel() -> dbc.Card:
@@ -177,7 +178,7 @@ def rule_filter(run: Run) -> html.Div | None:
         return None
     return html.Div(
         [
-            dbc.Label("Matching a segment's rule", class_name="csi-label-sm mb-0"),
+            dbc.Label(["Matching a segment's rule", help_icon("rule")], class_name="csi-label-sm mb-0"),
             dcc.Dropdown(
                 id=ids.filter_control("rule"),
                 options=[{"label": f"{s.name}: {s.rule}", "value": s.id} for s in with_rules],

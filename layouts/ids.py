@@ -125,7 +125,7 @@ DUPLICATE_TEXT = "duplicate-text"
 
 # -- help (layouts/help.py) --------------------------------------------------------------------
 HELP_BUTTON = "help-button"
-HELP_MODAL = "help-modal"
+HELP_PANEL = "help-panel"  # the "how to read this" card (open on a first visit)
 HELP_CLOSE = "help-close"
 HELP_SEEN = "help-seen"  # dcc.Store (local): the "how to read this" was shown once
 

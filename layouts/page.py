@@ -9,6 +9,7 @@ from layouts.charts import elbow_card, histograms_card, scatter_card
 from layouts.controls import segmentation_controls
 from layouts.data_panel import data_panel
 from layouts.filters import filter_panel, summary_bar
+from layouts.help import help_button, how_to_read_panel
 from layouts.tables import customers_card, profile_card
 
 TITLE = "Customer Segmentation Insight"
@@ -20,6 +21,7 @@ def navbar() -> dbc.Navbar:
             [
                 dbc.NavbarBrand(TITLE, class_name="fw-bold"),
                 html.Span("K-Means segments you can filter, drill into and export", className="csi-tagline"),
+                help_button(),
             ],
             fluid=True,
         ),
@@ -51,6 +53,7 @@ def page(upload_limit_bytes: int) -> html.Div:
     )
     main = dbc.Col(
         [
+            how_to_read_panel(),
             summary_bar(),
             dbc.Row(
                 [dbc.Col(scatter_card(), xs=12, xl=7), dbc.Col(elbow_card(), xs=12, xl=5)],

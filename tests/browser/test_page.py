@@ -60,3 +60,21 @@ def test_delete_asks_first_and_then_shows_the_newest_dataset_left(dashboard, tmp
                     or "Deleted" in dashboard.alert_text(ids.DATASET_ACTION_ALERT), "the confirmation")
     dashboard.until(lambda: dashboard.dataset_label().startswith("shop"), "the newest dataset left")
     assert sample.dataset_id not in {d.dataset_id for d in store.list_datasets()}
+
+
+def test_the_guide_opens_on_a_first_visit_and_from_the_navbar_and_words_explain_themselves(dashboard):
+    panel = f"#{ids.HELP_PANEL}"
+    dashboard.until(lambda: "How to read this dashboard" in dashboard.duo.find_element(panel).text,
+                    "the guide on a first visit")
+    dashboard.duo.find_element(f"#{ids.HELP_CLOSE}").click()
+    dashboard.until(lambda: not dashboard.duo.find_element(f"#{ids.HELP_CLOSE}").is_displayed(), "the guide closed")
+    # A returning visitor (the flag is kept in the browser) does not get it again.
+    dashboard.driver.refresh()
+    dashboard.wait_loaded()
+    assert not dashboard.duo.find_element(f"#{ids.HELP_CLOSE}").is_displayed()
+    dashboard.duo.find_element(f"#{ids.HELP_BUTTON}").click()
+    dashboard.until(lambda: dashboard.duo.find_element(f"#{ids.HELP_CLOSE}").is_displayed(), "the guide reopened")
+    # Focusing a "?" shows its explanation.
+    dashboard.js("document.getElementById('help-scaling').focus();")
+    dashboard.until(lambda: "Min-max" in dashboard.js(
+        "const t = document.querySelector('.tooltip'); return t ? t.textContent : '';"), "the tooltip")
