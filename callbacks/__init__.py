@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import dash
 
-from callbacks import data, datasets, explore, export, help, segment
+from pathlib import Path
+
+from callbacks import data, datasets, explore, export, help, progress, segment
+from core.config import Settings
 from core.store import Store
 
 
 def register_callbacks(app: dash.Dash, store: Store, *, default_dataset_id: str | None,
-                       max_upload_bytes: int) -> None:
+                       max_upload_bytes: int, import_dir: Path | None = None) -> None:
     data.register(app, store, default_dataset_id=default_dataset_id, max_upload_bytes=max_upload_bytes)
     segment.register(app, store)
     explore.register(app, store)
     export.register(app, store)
     datasets.register(app, store)
     help.register(app)
+    progress.register(app, store, import_dir or Settings().import_dir)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import dash
-from dash import Input, Output, State, html, no_update
+from dash import Input, Output, html, no_update
 
 from callbacks.common import as_outputs, error_boundary, outputs
 from core.errors import InputError
@@ -145,24 +145,7 @@ def register(app: dash.Dash, store: Store) -> None:
         Input(ids.K_AUTO, "value"),
     )
 
-    @app.callback(
-        output=dict(run_id=Output(ids.RUN_STORE, "data", allow_duplicate=True),
-                    alert=Output(ids.RUN_ALERT, "children")),
-        inputs=dict(n_clicks=Input(ids.RUN_BUTTON, "n_clicks")),
-        state=dict(dataset_id=State(ids.DATASET_PICKER, "value"), features=State(ids.FEATURES, "value"),
-                   scale=State(ids.SCALE, "value"), fill=State(ids.FILL, "value"),
-                   k=State(ids.K_SLIDER, "value"), auto=State(ids.K_AUTO, "value")),
-        running=[
-            (Output(ids.RUN_BUTTON, "disabled"), True, False),
-            (Output(ids.RUN_STATUS, "style"), {"display": "flex"}, {"display": "none"}),
-        ],
-        prevent_initial_call=True,
-    )
-    def run_button(n_clicks, dataset_id, features, scale, fill, k, auto):
-        if not n_clicks:
-            return {"run_id": no_update, "alert": no_update}
-        run_id, message = start_run(store, dataset_id, features, scale, fill, k, auto)
-        return {"run_id": run_id or no_update, "alert": message}
+    # The Run button starts a background job with progress: callbacks/progress.py (start_run_job).
 
     @app.callback(
         output=outputs(RunView, dict(

@@ -9,6 +9,7 @@ from dash import dcc, html
 from core.models import QualityReport
 from layouts import ids
 from layouts.datasets import dataset_manager, duplicate_offer
+from layouts.progress import import_panel
 
 
 def data_panel() -> dbc.Card:
@@ -46,6 +47,7 @@ def data_panel() -> dbc.Card:
                     html.Div(id=ids.UPLOAD_CLIENT_ALERT),
                     html.Div(id=ids.UPLOAD_ALERT),
                     duplicate_offer(),
+                    import_panel(),
                     dbc.Label("Dataset", html_for=ids.DATASET_PICKER, class_name="csi-label mt-2"),
                     dcc.Dropdown(
                         id=ids.DATASET_PICKER,

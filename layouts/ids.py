@@ -133,3 +133,12 @@ HELP_SEEN = "help-seen"  # dcc.Store (local): the "how to read this" was shown o
 def run_open(run_id: str) -> dict:
     """The button of a stored run in the runs list."""
     return {"type": RUN_OPEN_TYPE, "run": run_id}
+
+# -- progress of long work and the import folder (layouts/progress.py) -------------------------
+JOB_STORE = "job-store"  # {"job_id", "kind"} of the job this page follows
+JOB_POLL = "job-poll"  # dcc.Interval asking for the job's progress while one runs
+JOB_PROGRESS = "job-progress"  # the stage and percentage
+IMPORT_PICKER = "import-picker"  # files of the server's import folder
+IMPORT_REFRESH = "import-refresh"
+IMPORT_BUTTON = "import-button"
+IMPORT_ALERT = "import-alert"

@@ -10,6 +10,7 @@ from layouts.controls import segmentation_controls
 from layouts.data_panel import data_panel
 from layouts.filters import filter_panel, summary_bar
 from layouts.help import help_button, how_to_read_panel
+from layouts.progress import job_tracker
 from layouts.tables import customers_card, profile_card
 
 TITLE = "Customer Segmentation Insight"
@@ -46,7 +47,7 @@ def stores(upload_limit_bytes: int) -> html.Div:
 
 def page(upload_limit_bytes: int) -> html.Div:
     sidebar = dbc.Col(
-        [data_panel(), segmentation_controls(), filter_panel()],
+        [data_panel(), segmentation_controls(), job_tracker(), filter_panel()],
         xs=12,
         lg=3,
         class_name="csi-sidebar",
