@@ -281,3 +281,23 @@ class Dashboard:
 
     def dataset_names(self) -> list[str]:
         return [d.name for d in self.store.list_datasets()]
+
+    def choose_in_dropdown(self, component_id: str, text: str) -> None:
+        """Open a dcc.Dropdown, type to search, press Enter (as a keyboard user does). The options
+        may still be arriving: then close it and open it again."""
+        menu = ("const m = document.querySelector('.dash-dropdown-content, [role=listbox]');"
+                "return m ? m.textContent : '';")
+        for _ in range(4):
+            self.duo.find_element(f"#{component_id}").click()
+            ActionChains(self.driver).send_keys(text).perform()
+            try:
+                wait.until(lambda: text in self.js(menu), 5, poll=0.2)
+                break
+            except TestingTimeoutError:
+                ActionChains(self.driver).send_keys(Keys.ESCAPE).perform()
+        ActionChains(self.driver).send_keys(Keys.ENTER).perform()
+        self.until(lambda: text in self.duo.find_element(f"#{component_id}").text, f"{text!r} chosen")
+        ActionChains(self.driver).send_keys(Keys.ESCAPE).perform()  # the menu closes
+
+    def progress_text(self) -> str:
+        return self.duo.find_element(f"#{ids.JOB_PROGRESS}").text

@@ -77,3 +77,34 @@ def test_the_guide_opens_on_a_first_visit_and_from_the_navbar_and_words_explain_
     dashboard.js("document.getElementById('help-scaling').focus();")
     dashboard.until(lambda: "Min-max" in dashboard.js(
         "const t = document.querySelector('.tooltip'); return t ? t.textContent : '';"), "the tooltip")
+
+
+def test_import_and_run_of_a_200k_file_show_stage_and_percentage(dashboard, app_store):
+    from core.synth import write_customers
+
+    _, settings = app_store
+    settings.import_dir.mkdir(parents=True, exist_ok=True)
+    write_customers(200_000, settings.import_dir / "big_customers.parquet", fmt="parquet")
+    dashboard.duo.find_element(f"#{ids.IMPORT_REFRESH}").click()
+    dashboard.choose_in_dropdown(ids.IMPORT_PICKER, "big_customers")
+    dashboard.duo.find_element(f"#{ids.IMPORT_BUTTON}").click()
+    dashboard.until(lambda: "Imported big_customers.parquet" in dashboard.alert_text(ids.IMPORT_ALERT),
+                    "the import", timeout=120)
+    dashboard.until(lambda: dashboard.dataset_label().startswith("big_customers"), "the imported dataset shown")
+    dashboard.until(lambda: "not been segmented" in dashboard.alert_text(ids.DATASET_ALERT), "the page to follow")
+    button = dashboard.duo.find_element(f"#{ids.RUN_BUTTON}")
+    dashboard.until(lambda: dashboard.js(
+        "arguments[0].scrollIntoView({block: 'center'}); const r = arguments[0].getBoundingClientRect();"
+        "return document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2) === arguments[0];", button),
+        "the Run button in view")
+    button.click()
+    seen: list[str] = []
+
+    def progress_or_done():
+        text = dashboard.progress_text()
+        if text:
+            seen.append(text)
+        return "segments" in dashboard.alert_text(ids.RUN_ALERT)
+
+    dashboard.until(progress_or_done, "the run to finish", timeout=240)
+    assert any(t.startswith("Segmenting 'big_customers':") and "%" in t for t in seen), seen
