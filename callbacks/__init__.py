@@ -6,7 +6,7 @@ import dash
 
 from pathlib import Path
 
-from callbacks import data, datasets, explore, export, help, progress, segment
+from callbacks import data, datasets, explore, export, export_form, help, progress, segment
 from core.config import Settings
 from core.store import Store
 
@@ -19,4 +19,5 @@ def register_callbacks(app: dash.Dash, store: Store, *, default_dataset_id: str 
     export.register(app, store)
     datasets.register(app, store)
     help.register(app)
+    export_form.register(app)
     progress.register(app, store, import_dir or Settings().import_dir)

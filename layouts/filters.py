@@ -12,6 +12,7 @@ from dash import dcc, html
 
 from core.models import Run
 from layouts import ids, theme
+from layouts.export_form import export_form
 from layouts.help import help_icon
 
 
@@ -64,6 +65,7 @@ def summary_bar() -> dbc.Card:
                                     n_clicks=0,
                                 ),
                                 dcc.Download(id=ids.EXPORT_DOWNLOAD),
+                                export_form(),
                             ],
                             className="csi-actions",
                         ),

@@ -142,3 +142,9 @@ IMPORT_PICKER = "import-picker"  # files of the server's import folder
 IMPORT_REFRESH = "import-refresh"
 IMPORT_BUTTON = "import-button"
 IMPORT_ALERT = "import-alert"
+
+# -- export in another format: a plain HTML form posted to /download/export (layouts/export_form.py)
+EXPORT_FORM = "export-form"
+EXPORT_SPEC = "export-spec"  # hidden input: the filter spec as JSON, filled in the browser
+EXPORT_FORMAT = "export-format"
+EXPORT_SUBMIT = "export-submit"
