@@ -20,7 +20,7 @@ from layouts import figures, ids, theme
 from layouts.charts import histogram_graph
 from layouts.controls import k_note, run_summary
 from layouts.feedback import alert
-from layouts.filters import category_filter, kind_filters, range_filter, segment_options
+from layouts.filters import category_filter, features_first, kind_filters, range_filter, segment_options
 from layouts.tables import grid_columns, profile_columns
 
 MAX_FEATURES = 50  # a request-size guard: the core checks every name
@@ -119,8 +119,8 @@ def run_view(store: Store, run_id: Any) -> RunView:
         summary=run_summary(run),
         segment_options=segment_options([(s.id, s.name, s.size) for s in sorted(run.segments, key=lambda s: s.id)]),
         segments=[],
-        range_filters=[range_filter(c, *bounds[c], integer=c in ctx.integer_columns)
-                       for c in ctx.numeric if c in bounds],
+        range_filters=features_first([(c, range_filter(c, *bounds[c], integer=c in ctx.integer_columns))
+                                      for c in ctx.numeric if c in bounds], run.features),
         category_filters=[category_filter(c, v) for c, v in categories.items() if v],
         kind_filters=kind_filters(run),
         histograms=[histogram_graph(c) for c in hist_cols],

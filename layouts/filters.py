@@ -229,3 +229,23 @@ def customers_title(selected: int, chosen_segments: list[str]) -> str:
     if chosen_segments:
         return f"Customers in {', '.join(chosen_segments)}: {selected:,}"
     return f"Customers: {selected:,} selected"
+
+
+MORE_FILTERS_AFTER = 0  # every control of a column outside the run's features goes under "More filters"
+
+
+def features_first(controls: list[tuple[str, Any]], features: list[str] | tuple[str, ...]) -> list:
+    """Filter controls (column, control) with the run's features first, in the run's order, and the
+    rest folded under "More filters (n)" (a native <details>: keyboard-accessible, no callback), so a
+    wide table's 25 sliders do not bury the ones that matter for this run."""
+    order = {f: i for i, f in enumerate(features)}
+    first = sorted(((c, x) for c, x in controls if c in order), key=lambda cx: order[cx[0]])
+    rest = [x for c, x in controls if c not in order]
+    if len(rest) <= MORE_FILTERS_AFTER:
+        return [x for _, x in first]
+    return [x for _, x in first] + [
+        html.Details(
+            [html.Summary(f"More filters ({len(rest)})", className="csi-more-filters-summary"), *rest],
+            className="csi-more-filters",
+        )
+    ]

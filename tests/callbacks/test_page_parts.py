@@ -65,3 +65,17 @@ def test_grid_cells_take_focus_and_tab_leaves_the_grids():
         assert options["suppressCellFocus"] is False
         assert options["tabToNextCell"] == {"function": "false"}
         assert options["tabToNextHeader"] == {"function": "false"}
+
+
+def test_the_runs_features_come_first_and_the_rest_under_more_filters(sample):
+    from dash import html
+
+    from callbacks.segment import run_view
+
+    view = run_view(sample.store, sample.run.run_id)
+    first = [c.children[1].id["column"] for c in view.range_filters[:-1]]
+    assert first == ["Annual Income (k$)", "Spending Score (1-100)"] == sample.run.features
+    more = view.range_filters[-1]
+    assert isinstance(more, html.Details)
+    assert more.children[0].children == "More filters (1)"
+    assert [c.children[1].id["column"] for c in more.children[1:]] == ["Age"]
