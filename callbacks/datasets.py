@@ -135,6 +135,10 @@ def register(app: dash.Dash, store: Store) -> None:
     def confirm_delete(_confirm, dataset_id):
         return as_outputs(delete(store, dataset_id))
 
+    _register_runs_and_duplicates(app, store)
+
+
+def _register_runs_and_duplicates(app: dash.Dash, store: Store) -> None:
     @app.callback(
         Output(ids.RUNS_LIST, "children"),
         Input(ids.DATASET_PICKER, "value"),
