@@ -13,9 +13,11 @@ MAX_FEATURES_SHOWN = 4
 
 
 def dataset_manager() -> html.Div:
-    """Rename and delete the chosen dataset, and the list of its runs."""
-    return html.Div(
+    """Rename and delete the chosen dataset, and the list of its runs; folded (a native <details>)
+    so that the segmentation controls keep their place in the sidebar."""
+    return html.Details(
         [
+            html.Summary("Manage this dataset and its runs", id=ids.DATASET_MANAGE, className="csi-more-filters-summary"),
             html.Div(
                 [
                     dbc.Label("Name", html_for=ids.DATASET_NAME, class_name="csi-label-sm mb-0 align-self-center"),
@@ -30,7 +32,8 @@ def dataset_manager() -> html.Div:
             html.Div("Runs of this dataset", className="csi-label mt-2"),
             html.Div(id=ids.RUNS_LIST, className="csi-runs-list"),
             delete_dialog(),
-        ]
+        ],
+        className="csi-more-filters",
     )
 
 

@@ -148,3 +148,5 @@ EXPORT_FORM = "export-form"
 EXPORT_SPEC = "export-spec"  # hidden input: the filter spec as JSON, filled in the browser
 EXPORT_FORMAT = "export-format"
 EXPORT_SUBMIT = "export-submit"
+DATASET_MANAGE = "dataset-manage"  # the summary that unfolds rename/delete/runs
+IMPORT_OPEN = "import-open"  # the summary that unfolds the import-folder panel

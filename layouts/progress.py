@@ -64,9 +64,10 @@ def import_options(candidates: list[ImportCandidate]) -> list[dict]:
 
 def import_panel() -> html.Div:
     """Files an operator put in the server's import folder; large files come this way, not uploaded."""
-    return html.Div(
+    return html.Details(
         [
-            dbc.Label("Server import folder", html_for=ids.IMPORT_PICKER, class_name="csi-label mt-2"),
+            html.Summary("Server import folder", id=ids.IMPORT_OPEN, className="csi-more-filters-summary"),
+            dbc.Label("File to import", html_for=ids.IMPORT_PICKER, class_name="csi-label-sm mt-1"),
             html.Div(
                 [
                     dcc.Dropdown(id=ids.IMPORT_PICKER, options=[], placeholder="No files waiting",
@@ -77,5 +78,6 @@ def import_panel() -> html.Div:
                 className="csi-dataset-actions",
             ),
             html.Div(id=ids.IMPORT_ALERT),
-        ]
+        ],
+        className="csi-more-filters",
     )

@@ -43,6 +43,10 @@ def load_extra(store, folder: Path, source: Path) -> str:
     info = pipeline.load_path(store, copy, source.stem, source_name=source.name)
     run_segmentation(store, info.dataset_id, pipeline.initial_features(info), k="auto",
                      scale=pipeline.initial_scale(info))
+    # The page opens the app's default dataset if it exists, else the newest: show the wide file.
+    for other in store.list_datasets():
+        if other.dataset_id != info.dataset_id:
+            store.delete_dataset(other.dataset_id)
     return info.name
 
 
@@ -115,29 +119,10 @@ def wait_for_page(driver, timeout: float = 60.0) -> None:
     raise TimeoutError("the dashboard did not finish drawing")
 
 
-def choose_dataset(driver, name: str) -> None:
-    """Pick a dataset in the picker with the keyboard, as a person would."""
-    from selenium.webdriver.common.action_chains import ActionChains
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.common.keys import Keys
-
-    driver.find_element(By.CSS_SELECTOR, "#dataset-picker").click()
-    ActionChains(driver).send_keys(name).perform()
-    time.sleep(1.0)
-    ActionChains(driver).send_keys(Keys.ENTER).perform()
-    deadline = time.time() + 60
-    while name not in driver.find_element(By.CSS_SELECTOR, "#dataset-picker").text:
-        if time.time() > deadline:
-            raise TimeoutError(f"could not choose {name}")
-        time.sleep(0.3)
-    ActionChains(driver).send_keys(Keys.ESCAPE).perform()
-    time.sleep(3.0)  # the run's views replace the sample's
-
-
 def shoot(out: Path, width: int, height: int, url: str | None, viewport_only: bool,
           extra: Path | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        url, stop, shown = (url, None, None) if url else start_app(Path(tmp), extra)
+        url, stop, _ = (url, None, None) if url else start_app(Path(tmp), extra)
         driver = browser(width, height)
         try:
             driver.get(url)
@@ -145,9 +130,6 @@ def shoot(out: Path, width: int, height: int, url: str | None, viewport_only: bo
             driver.execute_script("window.localStorage.setItem('help-seen', 'true');")
             driver.get(url)
             wait_for_page(driver)
-            if shown:
-                choose_dataset(driver, shown)
-                wait_for_page(driver)
             if not viewport_only:
                 full = driver.execute_script("return document.documentElement.scrollHeight")
                 set_viewport(driver, width, max(height, int(full)))

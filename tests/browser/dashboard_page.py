@@ -273,7 +273,13 @@ class Dashboard:
             seen.append(self.focused())
         return seen
 
+    def unfold(self, summary_id: str) -> None:
+        """Open a folded section (<details>) by its summary, if it is closed."""
+        if not self.js("return document.getElementById(arguments[0]).parentElement.open;", summary_id):
+            self.duo.find_element(css_id(summary_id)).click()
+
     def delete_dataset(self, confirm: bool = True) -> None:
+        self.unfold(ids.DATASET_MANAGE)
         self.duo.find_element(css_id(ids.DATASET_DELETE)).click()
         self.until(lambda: self.duo.find_element(css_id(ids.DELETE_CONFIRM)).is_displayed(), "the dialog")
         button = ids.DELETE_CONFIRM if confirm else ids.DELETE_CANCEL

@@ -85,6 +85,7 @@ def test_import_and_run_of_a_200k_file_show_stage_and_percentage(dashboard, app_
     _, settings = app_store
     settings.import_dir.mkdir(parents=True, exist_ok=True)
     write_customers(200_000, settings.import_dir / "big_customers.parquet", fmt="parquet")
+    dashboard.unfold(ids.IMPORT_OPEN)
     dashboard.duo.find_element(f"#{ids.IMPORT_REFRESH}").click()
     dashboard.choose_in_dropdown(ids.IMPORT_PICKER, "big_customers")
     dashboard.duo.find_element(f"#{ids.IMPORT_BUTTON}").click()
