@@ -147,7 +147,7 @@ def handle_upload(
     transactions: bool = False,
     mapping: dict | None = None,
     max_bytes: int,
-    force: bool = False,
+    force: bool = True,
 ) -> UploadResult:
     """Load an uploaded file as a new dataset and segment it with the defaults.
 
@@ -157,7 +157,8 @@ def handle_upload(
     existing = None if force else pipeline.already_loaded(store, data)
     if existing is not None:
         # Nothing is loaded: the person chooses between the loaded copy and a second one.
-        return UploadResult(None, None, None, duplicate=existing)
+        return UploadResult(None, None, alert(f"This file is already loaded as '{existing.name}'.", color="info"),
+                            duplicate=existing)
     info = pipeline.ingest_upload(store, name, data, transactions=bool(transactions), mapping=mapping)
     try:
         run = run_segmentation(store, info.dataset_id, pipeline.initial_features(info), k="auto",
@@ -199,6 +200,8 @@ class UploadView:
 @error_boundary("reading the column mapping", lambda err, *_, **__: UploadView(no_update, no_update, err))
 def upload_view(store: Store, contents: Any, filename: Any, transactions: Any, mapping: tuple,
                 max_bytes: int, *, force: bool = False) -> UploadView:
+    # The page checks for an earlier copy of the same bytes (force=False); handle_upload's other
+    # callers (tests, tools) load what they are given.
     result = handle_upload(store, contents, filename, transactions=bool(transactions),
                            mapping=clean_mapping(*mapping), max_bytes=max_bytes, force=force)
     if result.duplicate is not None:

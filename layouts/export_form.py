@@ -18,11 +18,11 @@ def export_form() -> html.Form:
     return html.Form(
         [
             dcc.Input(id=ids.EXPORT_SPEC, type="hidden", name=SPEC_FIELD, value=""),
-            html.Label("Export format", htmlFor=ids.EXPORT_FORMAT, className="visually-hidden"),
             html.Select(
                 [html.Option(FORMAT_LABELS.get(f, f), value=f) for f in FORMATS],
                 id=ids.EXPORT_FORMAT,
                 name=FORMAT_FIELD,
+                **{"aria-label": "Export format"},
                 className="form-select form-select-sm csi-export-format",
             ),
             html.Button("Download", id=ids.EXPORT_SUBMIT, type="submit",
