@@ -86,6 +86,7 @@ def create_app(store: Store | None = None, settings: Settings | None = None) -> 
         store,
         default_dataset_id=sample_run.dataset_id,
         max_upload_bytes=upload_limit_bytes(settings),
+        import_dir=settings.import_dir,
     )
     register_routes(app.server, store, settings)
     app.csi_store = store  # for tests and tools: the store this app serves

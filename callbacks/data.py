@@ -8,7 +8,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 import dash
-from dash import Input, Output, State, html, no_update
+from dash import Input, Output, State, ctx, html, no_update
 
 from callbacks import url
 from callbacks.common import as_outputs, error_alert, error_boundary, outputs
@@ -22,6 +22,7 @@ from core.store import Store, check_id
 from layouts import ids
 from layouts.controls import DEFAULT_K, FILL_OPTIONS, LOG_SCALE_OPTION, SCALE_OPTIONS
 from layouts.data_panel import quality_report
+from layouts.datasets import duplicate_text
 from layouts.feedback import alert
 
 MAX_LISTED_DATASETS = 200
@@ -140,6 +141,7 @@ class UploadResult:
     dataset_id: str | None  # None when nothing was loaded
     run_id: str | None
     message: Any  # an alert
+    duplicate: DatasetInfo | None = None  # the same bytes are already loaded as this dataset
 
 
 @error_boundary("loading the upload", lambda err, *_, **__: UploadResult(None, None, err))
@@ -151,12 +153,18 @@ def handle_upload(
     transactions: bool = False,
     mapping: dict | None = None,
     max_bytes: int,
+    force: bool = True,
 ) -> UploadResult:
     """Load an uploaded file as a new dataset and segment it with the defaults.
 
     A file that cannot be loaded leaves nothing behind (the alert says what to fix). A file that loads
     but cannot be segmented with the defaults is kept and selected, with a warning."""
     name, data = decode_upload(contents, filename, max_bytes)
+    existing = None if force else pipeline.already_loaded(store, data)
+    if existing is not None:
+        # Nothing is loaded: the person chooses between the loaded copy and a second one.
+        return UploadResult(None, None, alert(f"This file is already loaded as '{existing.name}'.", color="info"),
+                            duplicate=existing)
     info = pipeline.ingest_upload(store, name, data, transactions=bool(transactions), mapping=mapping)
     return segment_loaded(store, info)
 
@@ -214,16 +222,25 @@ class UploadView:
     alert: Any
     contents: Any = None
     pending: Any = no_update  # a transactions file waiting for its mapping (PENDING_STORE)
+    offer_open: bool = False  # "already loaded as ...: open it / load again"
+    offer_text: Any = ""
+    duplicate: Any = None  # the dataset id the offer opens
 
 
-@error_boundary("reading the upload", lambda err, *_: UploadView(no_update, no_update, err))
+@error_boundary("reading the upload", lambda err, *_, **__: UploadView(no_update, no_update, err))
 def upload_view(store: Store, contents: Any, filename: Any, transactions: Any, max_bytes: int,
-                previous: Any = None) -> UploadView:
-    """A customer table loads and segments at once; a transactions file waits for its mapping."""
+                previous: Any = None, *, force: bool = False) -> UploadView:
+    """A customer table loads and segments at once (unless the same bytes are loaded already: the page
+    offers to open that copy or load again); a transactions file waits for its mapping."""
     if transactions:
         pending = start_mapping(store, contents, filename, max_bytes, previous)
         return UploadView(no_update, no_update, None, pending=pending)
-    result = handle_upload(store, contents, filename, max_bytes=max_bytes)
+    result = handle_upload(store, contents, filename, max_bytes=max_bytes, force=force)
+    if result.duplicate is not None:
+        # The file's contents stay in the upload component, so "Load again" can still load them.
+        return UploadView(no_update, no_update, None, contents=no_update, offer_open=True,
+                          offer_text=duplicate_text(result.duplicate.name),
+                          duplicate=result.duplicate.dataset_id)
     dropped = no_update
     if isinstance(previous, dict):  # a transactions file left waiting is replaced by this upload
         discard_pending(store, previous.get("token"))
@@ -351,8 +368,11 @@ def _register_upload(app: dash.Dash, store: Store, max_upload_bytes: int) -> Non
             alert=Output(ids.UPLOAD_ALERT, "children"),
             contents=Output(ids.UPLOAD, "contents"),
             pending=Output(ids.PENDING_STORE, "data"),
+            offer_open=Output(ids.DUPLICATE_OFFER, "is_open"),
+            offer_text=Output(ids.DUPLICATE_TEXT, "children"),
+            duplicate=Output(ids.DUPLICATE_STORE, "data"),
         )),
-        inputs=dict(gate=Input(ids.UPLOAD_GATE, "data")),
+        inputs=dict(gate=Input(ids.UPLOAD_GATE, "data"), again=Input(ids.DUPLICATE_AGAIN, "n_clicks")),
         state=dict(contents=State(ids.UPLOAD, "contents"), filename=State(ids.UPLOAD, "filename"),
                    transactions=State(ids.RFM_SWITCH, "value"), previous=State(ids.PENDING_STORE, "data")),
         running=[
@@ -361,7 +381,9 @@ def _register_upload(app: dash.Dash, store: Store, max_upload_bytes: int) -> Non
         ],
         prevent_initial_call=True,
     )
-    def upload(gate, contents, filename, transactions, previous):
+    def upload(gate, again, contents, filename, transactions, previous):
         if not contents:
             return {f.name: no_update for f in fields(UploadView)}
-        return as_outputs(upload_view(store, contents, filename, transactions, max_upload_bytes, previous))
+        force = ctx.triggered_id == ids.DUPLICATE_AGAIN
+        return as_outputs(upload_view(store, contents, filename, transactions, max_upload_bytes, previous,
+                                      force=force))

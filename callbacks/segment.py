@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import dash
-from dash import Input, Output, State, html, no_update
+from dash import Input, Output, html, no_update
 
 from callbacks.common import as_outputs, error_boundary, outputs
 from callbacks.why import group_mix
@@ -25,7 +25,7 @@ from layouts import figures, ids, theme
 from layouts.charts import histogram_graph
 from layouts.controls import k_note, run_summary, scale_help, slider_k
 from layouts.feedback import alert
-from layouts.filters import category_filter, date_filter, kind_filters, range_filter, segment_options
+from layouts.filters import category_filter, date_filter, features_first, kind_filters, range_filter, segment_options
 from layouts.tables import grid_columns, profile_columns
 
 MAX_FEATURES = 50  # a request-size guard: the core checks every name
@@ -154,9 +154,10 @@ def run_view(store: Store, run_id: Any) -> RunView:
         summary=run_summary(run),
         segment_options=segment_options([(s.id, s.name, s.size) for s in sorted(run.segments, key=lambda s: s.id)]),
         segments=[],
-        range_filters=[range_filter(c, *bounds[c], integer=c in ctx.integer_columns)
-                       for c in ctx.numeric if c in bounds]
-        + [date_filter(c, *dates[c]) for c in ctx.date_columns if c in dates],
+        range_filters=features_first([(c, range_filter(c, *bounds[c], integer=c in ctx.integer_columns))
+                                      for c in ctx.numeric if c in bounds]
+                                     + [(c, date_filter(c, *dates[c])) for c in ctx.date_columns if c in dates],
+                                     run.features),
         category_filters=[category_filter(c, v, is_yes_no(v, _reason(ctx, c))) for c, v in categories.items()],
         kind_filters=kind_filters(run),
         histograms=[histogram_graph(c) for c in hist_cols],
@@ -195,25 +196,7 @@ def register(app: dash.Dash, store: Store) -> None:
     def show_segments_mode(dataset_id):
         return segments_mode(store, dataset_id)
 
-    @app.callback(
-        output=dict(run_id=Output(ids.RUN_STORE, "data", allow_duplicate=True),
-                    alert=Output(ids.RUN_ALERT, "children")),
-        inputs=dict(n_clicks=Input(ids.RUN_BUTTON, "n_clicks")),
-        state=dict(dataset_id=State(ids.DATASET_PICKER, "value"), features=State(ids.FEATURES, "value"),
-                   scale=State(ids.SCALE, "value"), fill=State(ids.FILL, "value"),
-                   k=State(ids.K_SLIDER, "value"), auto=State(ids.K_AUTO, "value"),
-                   mode=State(ids.SEGMENTS_MODE, "value")),
-        running=[
-            (Output(ids.RUN_BUTTON, "disabled"), True, False),
-            (Output(ids.RUN_STATUS, "style"), {"display": "flex"}, {"display": "none"}),
-        ],
-        prevent_initial_call=True,
-    )
-    def run_button(n_clicks, dataset_id, features, scale, fill, k, auto, mode):
-        if not n_clicks:
-            return {"run_id": no_update, "alert": no_update}
-        run_id, message = start_run(store, dataset_id, features, scale, fill, k, auto, mode)
-        return {"run_id": run_id or no_update, "alert": message}
+    # The Run button starts a background job with progress: callbacks/progress.py (start_run_job).
 
     @app.callback(
         output=outputs(RunView, dict(

@@ -12,21 +12,19 @@ the job id, in a dcc.Store), and it is lost on restart, when the published datas
 from __future__ import annotations
 
 import logging
-import threading
-import time
-import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
+from core import jobs
 from core.errors import InputError
+from core.jobs import Job, start_job
 
 log = logging.getLogger("csi.imports")
 
 IMPORT_SUFFIXES = (".csv", ".txt", ".tsv", ".tab", ".dat", ".xlsx", ".parquet", ".pq")
 PARTIAL_SUFFIX = ".partial"  # files still being copied in are hidden until renamed
 MAX_LISTED = 200
-MAX_JOBS_KEPT = 50
 
 
 @dataclass(frozen=True)
@@ -91,24 +89,8 @@ def resolve_import(import_dir: Path, name: object) -> Path:
     return path
 
 
-# -- jobs -----------------------------------------------------------------------------------------
-@dataclass
-class ImportJob:
-    job_id: str
-    name: str
-    stage: str = "queued"  # queued | reading | done | failed
-    fraction: float = 0.0
-    started: float = field(default_factory=time.time)
-    finished: float | None = None
-    dataset_id: str | None = None
-    message: str = ""
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-_jobs: dict[str, ImportJob] = {}
-_jobs_lock = threading.Lock()
+# -- jobs (the machinery is core/jobs.py; these names stay for the routes, the CLI and the tests) ----
+ImportJob = Job
 
 
 def start_import(name: str, work: Callable[[Callable[[str, float], None]], str]) -> ImportJob:
@@ -116,42 +98,8 @@ def start_import(name: str, work: Callable[[Callable[[str, float], None]], str])
 
     `work` does the import (the caller binds the store and the path); `progress(stage, fraction)`
     updates the job. InputError ends the job with its message; anything else with a generic one."""
-    job = ImportJob(uuid.uuid4().hex[:16], name)
-    with _jobs_lock:
-        _jobs[job.job_id] = job
-        for old in sorted(_jobs.values(), key=lambda j: j.started)[:-MAX_JOBS_KEPT]:
-            _jobs.pop(old.job_id, None)
-
-    def progress(stage: str, fraction: float) -> None:
-        with _jobs_lock:
-            job.stage, job.fraction = stage, max(0.0, min(1.0, float(fraction)))
-
-    def target() -> None:
-        try:
-            dataset_id = work(progress)
-            with _jobs_lock:
-                job.stage, job.fraction, job.dataset_id = "done", 1.0, dataset_id
-                job.message = "imported"
-        except InputError as exc:
-            with _jobs_lock:
-                job.stage, job.message = "failed", str(exc)
-        except Exception:  # a bug: the message stays generic, the log has the traceback
-            log.exception("import of %s failed", name)
-            with _jobs_lock:
-                job.stage, job.message = "failed", "the import failed on the server; the error was logged"
-        finally:
-            with _jobs_lock:
-                job.finished = time.time()
-
-    threading.Thread(target=target, name=f"import-{job.job_id}", daemon=True).start()
-    return job
+    return start_job(name, work, kind="import", done_message="imported")
 
 
 def job_status(job_id: object) -> ImportJob:
-    if not isinstance(job_id, str):
-        raise InputError("unknown import")
-    with _jobs_lock:
-        job = _jobs.get(job_id)
-        if job is None:
-            raise InputError("unknown import (the server may have restarted)")
-        return ImportJob(**job.to_dict())
+    return jobs.job_status(job_id, "import")

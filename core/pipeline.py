@@ -1,6 +1,7 @@
 """End-to-end steps shared by the app and the CLI: the bundled sample, uploads, file -> segments."""
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
@@ -104,6 +105,16 @@ def remove_stale_uploads(store: Store) -> None:
     shutil.rmtree(store.path.parent / "uploads", ignore_errors=True)
 
 
+def content_hash(data: bytes) -> str:
+    """The SHA-256 of a file's bytes: how a file uploaded twice is recognised."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def already_loaded(store: Store, data: bytes) -> DatasetInfo | None:
+    """The newest dataset loaded from exactly these bytes, if any."""
+    return store.find_by_hash(content_hash(data))
+
+
 def ingest_upload(
     store: Store,
     filename: str,
@@ -123,10 +134,14 @@ def ingest_upload(
     try:
         path = folder / name
         path.write_bytes(data)
-        return load_path(
+        info = load_path(
             store, path, Path(name).stem, transactions=transactions, mapping=mapping,
             date_order=date_order, source_name=name,
         )
+        # Recorded right after publishing, so that the same bytes uploaded again are recognised.
+        with store.transaction() as cur:
+            store.set_content_hash(cur, info.dataset_id, content_hash(data))
+        return info
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

@@ -6,6 +6,7 @@ from dash import dcc, html
 
 from layouts import ids, theme
 from layouts.controls import K_HELP
+from layouts.help import help_icon
 from layouts.figures import ELBOW_CONFIG, HIST_CONFIG, SCATTER_CONFIG, placeholder_figure
 
 
@@ -38,7 +39,7 @@ def scatter_card() -> dbc.Card:
 
 def elbow_card() -> dbc.Card:
     return _card(
-        "Choosing k: inertia, silhouette and stability",
+        ["Choosing k: inertia, silhouette and stability", help_icon("elbow")],
         [
             dcc.Graph(
                 id=ids.ELBOW_GRAPH,
@@ -46,7 +47,7 @@ def elbow_card() -> dbc.Card:
                 style={"height": f"{theme.ELBOW_HEIGHT}px"},
                 figure=placeholder_figure("Loading…", theme.ELBOW_HEIGHT),
             ),
-            html.Div(K_HELP, id=ids.K_HELP, className="csi-help px-2 pb-1"),
+            html.Div(K_HELP, id=ids.K_HELP, className="csi-helptext px-2 pb-1"),
         ],
     )
 
@@ -68,4 +69,8 @@ def histogram_graph(column: str) -> html.Div:
             figure=placeholder_figure("", theme.HIST_HEIGHT),
         ),
         className="csi-hist",
+        # Reachable with Tab (a chart is otherwise skipped), and named for screen readers.
+        tabIndex="0",
+        role="group",
+        **{"aria-label": f"Histogram of {column} by segment"},
     )

@@ -11,6 +11,7 @@ from core.models import Run
 from core.quality import FILL_METHODS
 from core.segmentation import K_MAX, K_MIN, SCALES
 from layouts import ids
+from layouts.help import help_icon
 
 # Words for the core's choices (the choices themselves live in core.segmentation / core.quality).
 SCALE_LABELS = {"auto": "Auto", "standard": "Standardise", "minmax": "Min–max", "none": "None",
@@ -107,9 +108,9 @@ def scale_and_fill() -> html.Div:
         [
             html.Div(
                 [
-                    dbc.Label("Scaling", class_name="csi-label"),
+                    dbc.Label(["Scaling", help_icon("scaling")], class_name="csi-label"),
                     dbc.RadioItems(id=ids.SCALE, options=SCALE_OPTIONS, value="auto", class_name="csi-radios"),
-                    html.Div(SCALE_HELP["auto"], id=ids.SCALE_HELP, className="csi-help"),
+                    html.Div(SCALE_HELP["auto"], id=ids.SCALE_HELP, className="csi-helptext"),
                 ]
             ),
             html.Div(

@@ -9,6 +9,8 @@ from dash import dcc, html
 from core.models import QualityReport
 from layouts import ids
 from layouts.mapping import mapping_panel
+from layouts.datasets import dataset_manager, duplicate_offer
+from layouts.progress import import_panel
 
 
 def data_panel() -> dbc.Card:
@@ -45,6 +47,8 @@ def data_panel() -> dbc.Card:
                     dbc.Collapse(rfm_mapping(), id=ids.RFM_MAPPING, is_open=False),
                     html.Div(id=ids.UPLOAD_CLIENT_ALERT),
                     html.Div(id=ids.UPLOAD_ALERT),
+                    duplicate_offer(),
+                    import_panel(),
                     dbc.Label("Dataset", html_for=ids.DATASET_PICKER, class_name="csi-label mt-2"),
                     dcc.Dropdown(
                         id=ids.DATASET_PICKER,
@@ -53,6 +57,7 @@ def data_panel() -> dbc.Card:
                         placeholder="Choose a stored dataset",
                         className="csi-dropdown",
                     ),
+                    dataset_manager(),
                     html.Div(id=ids.DATASET_ALERT),
                     html.Div(id=ids.QUALITY_REPORT, className="mt-2"),
                     html.Div(id=ids.ROLES_TABLE, className="mt-2"),
@@ -166,6 +171,7 @@ def _findings_table(findings: list) -> Any:
             size="sm",
             bordered=False,
             hover=True,
+            responsive=True,
             class_name="csi-findings mb-0",
         )
         if rows
@@ -212,7 +218,7 @@ def roles_table(roles: dict[str, dict[str, str]]) -> dbc.Accordion:
     headline = ", ".join(f"{n} {role}" for role, n in counts.items())
     # Collapsed like the quality report: the segmentation controls stay in view below it.
     return dbc.Accordion(
-        dbc.AccordionItem([html.Div(ROLE_HELP, className="csi-help mb-1"), html.Div(table, className="csi-roles")],
+        dbc.AccordionItem([html.Div(ROLE_HELP, className="csi-helptext mb-1"), html.Div(table, className="csi-roles")],
                           title=f"Column roles — {headline}", item_id="roles"),
         start_collapsed=True,
         class_name="csi-quality csi-roles-report",

@@ -74,6 +74,9 @@ def _point_label(data: ScatterData, i: int) -> str:
     return _escape(str(data.ids[i])) if data.ids else str(data.row[i])
 
 
+SCATTER_LEGEND = {"orientation": "h", "x": 0, "xanchor": "left", "y": 1.02, "yanchor": "bottom",
+                  "font": {"size": 11}}
+
 def scatter_figure(
     data: ScatterData,
     spec: FilterSpec,
@@ -140,8 +143,10 @@ def scatter_figure(
         selectionrevision=spec_revision(spec),
         xaxis={"title": {"text": data.x_label}},
         yaxis={"title": {"text": data.y_label}},
-        legend={"orientation": "h", "y": -0.18, "x": 0, "font": {"size": 11}},
-        margin={"l": 60, "r": 16, "t": 16, "b": 40},
+        # Above the plot: a legend of 5+ segments wraps onto several rows, and below the plot those
+        # rows ran over the PC1 axis title. Plotly grows the top margin to fit them.
+        legend=SCATTER_LEGEND,
+        margin={"l": 60, "r": 16, "t": 16, "b": 44, "autoexpand": True},
         shapes=_region_shapes(spec),
     )
     if data.selected == 0:

@@ -15,6 +15,8 @@ from core.filter_values import day_number, day_text, yes_no_options
 from core.models import Run
 from core.roles import BIRTH_YEAR_MIN
 from layouts import ids, theme
+from layouts.export_form import export_form
+from layouts.help import help_icon
 
 
 def filter_panel() -> dbc.Card:
@@ -66,6 +68,7 @@ def summary_bar() -> dbc.Card:
                                     n_clicks=0,
                                 ),
                                 dcc.Download(id=ids.EXPORT_DOWNLOAD),
+                                export_form(),
                             ],
                             className="csi-actions",
                         ),
@@ -227,7 +230,7 @@ def rule_filter(run: Run) -> html.Div | None:
         return None
     return html.Div(
         [
-            dbc.Label("Matching a segment's rule", class_name="csi-label-sm mb-0"),
+            dbc.Label(["Matching a segment's rule", help_icon("rule")], class_name="csi-label-sm mb-0"),
             dcc.Dropdown(
                 id=ids.filter_control("rule"),
                 options=[{"label": f"{s.name}: {s.rule}", "value": s.id} for s in with_rules],
@@ -290,3 +293,23 @@ def customers_title(selected: int, chosen_segments: list[str]) -> str:
     if chosen_segments:
         return f"Customers in {', '.join(chosen_segments)}: {selected:,}"
     return f"Customers: {selected:,} selected"
+
+
+MORE_FILTERS_AFTER = 0  # every control of a column outside the run's features goes under "More filters"
+
+
+def features_first(controls: list[tuple[str, Any]], features: list[str] | tuple[str, ...]) -> list:
+    """Filter controls (column, control) with the run's features first, in the run's order, and the
+    rest folded under "More filters (n)" (a native <details>: keyboard-accessible, no callback), so a
+    wide table's 25 sliders do not bury the ones that matter for this run."""
+    order = {f: i for i, f in enumerate(features)}
+    first = sorted(((c, x) for c, x in controls if c in order), key=lambda cx: order[cx[0]])
+    rest = [x for c, x in controls if c not in order]
+    if len(rest) <= MORE_FILTERS_AFTER:
+        return [x for _, x in first]
+    return [x for _, x in first] + [
+        html.Details(
+            [html.Summary(f"More filters ({len(rest)})", className="csi-more-filters-summary"), *rest],
+            className="csi-more-filters",
+        )
+    ]

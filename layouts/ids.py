@@ -179,3 +179,48 @@ CHIP_REMOVE_TYPE = "chip-remove"
 def chip_remove(kind: str, column: str) -> dict:
     """The remove button of one chip: a filter kind (core.filters.KINDS key) and its column ('' for none)."""
     return {"type": CHIP_REMOVE_TYPE, "kind": kind, "column": column}
+
+# -- datasets kept: rename, delete (with a confirmation), runs, duplicate uploads (layouts/datasets.py)
+DATASET_NAME = "dataset-name"  # the rename input
+DATASET_RENAME = "dataset-rename"
+DATASET_DELETE = "dataset-delete"  # opens the confirmation
+DELETE_MODAL = "delete-modal"
+DELETE_CONFIRM = "delete-confirm"
+DELETE_CANCEL = "delete-cancel"
+DELETE_TEXT = "delete-text"
+DATASET_ACTION_ALERT = "dataset-action-alert"  # what a rename or delete did
+RUNS_LIST = "runs-list"  # one button per stored run of the chosen dataset
+RUN_OPEN_TYPE = "run-open"
+DUPLICATE_OFFER = "duplicate-offer"  # "this file is already loaded as ...: open it / load again"
+DUPLICATE_OPEN = "duplicate-open"
+DUPLICATE_AGAIN = "duplicate-again"
+DUPLICATE_STORE = "duplicate-store"  # the dataset id the duplicate offer points to
+DUPLICATE_TEXT = "duplicate-text"
+
+# -- help (layouts/help.py) --------------------------------------------------------------------
+HELP_BUTTON = "help-button"
+HELP_PANEL = "help-panel"  # the "how to read this" card (open on a first visit)
+HELP_CLOSE = "help-close"
+HELP_SEEN = "help-seen"  # dcc.Store (local): the "how to read this" was shown once
+
+
+def run_open(run_id: str) -> dict:
+    """The button of a stored run in the runs list."""
+    return {"type": RUN_OPEN_TYPE, "run": run_id}
+
+# -- progress of long work and the import folder (layouts/progress.py) -------------------------
+JOB_STORE = "job-store"  # {"job_id", "kind"} of the job this page follows
+JOB_POLL = "job-poll"  # dcc.Interval asking for the job's progress while one runs
+JOB_PROGRESS = "job-progress"  # the stage and percentage
+IMPORT_PICKER = "import-picker"  # files of the server's import folder
+IMPORT_REFRESH = "import-refresh"
+IMPORT_BUTTON = "import-button"
+IMPORT_ALERT = "import-alert"
+
+# -- export in another format: a plain HTML form posted to /download/export (layouts/export_form.py)
+EXPORT_FORM = "export-form"
+EXPORT_SPEC = "export-spec"  # hidden input: the filter spec as JSON, filled in the browser
+EXPORT_FORMAT = "export-format"
+EXPORT_SUBMIT = "export-submit"
+DATASET_MANAGE = "dataset-manage"  # the summary that unfolds rename/delete/runs
+IMPORT_OPEN = "import-open"  # the summary that unfolds the import-folder panel

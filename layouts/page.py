@@ -10,6 +10,8 @@ from layouts.charts import elbow_card, histograms_card, scatter_card
 from layouts.controls import segmentation_controls
 from layouts.data_panel import data_panel
 from layouts.filters import filter_panel, summary_bar
+from layouts.help import help_button, how_to_read_panel
+from layouts.progress import job_tracker
 from layouts.tables import customers_card, profile_card
 from layouts.why import why_card
 from layouts.models import models_card, url_alert
@@ -23,6 +25,7 @@ def navbar() -> dbc.Navbar:
             [
                 dbc.NavbarBrand(TITLE, class_name="fw-bold"),
                 html.Span("K-Means segments you can filter, drill into and export", className="csi-tagline"),
+                help_button(),
             ],
             fluid=True,
         ),
@@ -50,13 +53,14 @@ def stores(upload_limit_bytes: int) -> html.Div:
 
 def page(upload_limit_bytes: int) -> html.Div:
     sidebar = dbc.Col(
-        [data_panel(), segmentation_controls(), filter_panel()],
+        [data_panel(), segmentation_controls(), job_tracker(), filter_panel()],
         xs=12,
         lg=3,
         class_name="csi-sidebar",
     )
     main = dbc.Col(
         [
+            how_to_read_panel(),
             summary_bar(),
             url_alert(),
             chips_bar(),

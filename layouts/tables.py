@@ -40,7 +40,11 @@ def profile_card() -> dbc.Card:
                         "domLayout": "autoHeight",
                         "suppressFieldDotNotation": True,
                         "rowHeight": theme.PROFILE_ROW_HEIGHT,
-                        "suppressCellFocus": True,
+                        # Cells take focus (arrow keys move inside the grid); Tab and Shift+Tab
+                        # leave the grid instead of cycling through its header rows and cells.
+                        "suppressCellFocus": False,
+                        "tabToNextCell": {"function": "false"},
+                        "tabToNextHeader": {"function": "false"},
                         "localeText": {"noRowsToShow": theme.EMPTY_MESSAGE},
                         "tooltipShowDelay": 300,
                     },
@@ -73,7 +77,11 @@ def customers_card() -> dbc.Card:
                         "maxBlocksInCache": 20,
                         "infiniteInitialRowCount": 1,
                         "suppressFieldDotNotation": True,
-                        "suppressCellFocus": True,
+                        # Cells take focus (arrow keys move inside the grid); Tab and Shift+Tab
+                        # leave the grid instead of cycling through its header rows and cells.
+                        "suppressCellFocus": False,
+                        "tabToNextCell": {"function": "false"},
+                        "tabToNextHeader": {"function": "false"},
                         "localeText": {"noRowsToShow": theme.EMPTY_MESSAGE},
                         "tooltipShowDelay": 200,
                     },

@@ -172,7 +172,7 @@ def _rule_block(segment: Segment) -> html.Div:
             html.Div("Rule (DuckDB SQL a CRM can run)", className="csi-label"),
             html.Code(segment.rule, className="csi-why-rule d-block"),
             html.Div(precision_recall_text(segment), className="csi-note", title=PRECISION_HELP),
-            html.Div(PRECISION_HELP, className="csi-help"),
+            html.Div(PRECISION_HELP, className="csi-helptext"),
             dbc.Button("Show customers matching this rule", id=ids.why_rule_button(segment.id), n_clicks=0,
                        size="sm", color="primary", outline=True, class_name="mt-1"),
         ],

@@ -414,3 +414,59 @@ Dashboard.click_matrix_cell = _click_matrix_cell
         return [tuple(x) for x in self.js(
             "return [...document.querySelectorAll(arguments[0] + ' .ag-cell.csi-filled')]"
             ".map(c => [c.getAttribute('col-id'), c.innerText]);", css_id(ids.CUSTOMER_GRID))]
+
+    # -- keyboard, datasets, help (tests/browser/test_page.py) --------------------------------------
+    def focused(self) -> str:
+        """Where the keyboard focus is: 'hist', 'profile-header', 'profile-cell', 'grid-header',
+        'grid-cell', or the focused element's id / tag."""
+        return self.js(
+            "const e = document.activeElement; if (!e) return '';"
+            "if (e.closest('.csi-hist')) return 'hist';"
+            f"const p = e.closest('{css_id(ids.PROFILE_GRID)}'), g = e.closest('{css_id(ids.CUSTOMER_GRID)}');"
+            "const part = e.closest('.ag-header') ? 'header' : (e.closest('.ag-cell') ? 'cell' : 'other');"
+            "if (p) return 'profile-' + part; if (g) return 'grid-' + part;"
+            "return e.id || e.tagName.toLowerCase();")
+
+    def tab_through(self, presses: int, start_id: str) -> list[str]:
+        """Focus `start_id`, press Tab `presses` times; where the focus was after each press."""
+        self.js("document.getElementById(arguments[0]).focus();", start_id)
+        seen = []
+        for _ in range(presses):
+            ActionChains(self.driver).send_keys(Keys.TAB).perform()
+            seen.append(self.focused())
+        return seen
+
+    def unfold(self, summary_id: str) -> None:
+        """Open a folded section (<details>) by its summary, if it is closed."""
+        if not self.js("return document.getElementById(arguments[0]).parentElement.open;", summary_id):
+            self.duo.find_element(css_id(summary_id)).click()
+
+    def delete_dataset(self, confirm: bool = True) -> None:
+        self.unfold(ids.DATASET_MANAGE)
+        self.duo.find_element(css_id(ids.DATASET_DELETE)).click()
+        self.until(lambda: self.duo.find_element(css_id(ids.DELETE_CONFIRM)).is_displayed(), "the dialog")
+        button = ids.DELETE_CONFIRM if confirm else ids.DELETE_CANCEL
+        self.duo.find_element(css_id(button)).click()
+
+    def dataset_names(self) -> list[str]:
+        return [d.name for d in self.store.list_datasets()]
+
+    def choose_in_dropdown(self, component_id: str, text: str) -> None:
+        """Open a dcc.Dropdown, type to search, press Enter (as a keyboard user does). The options
+        may still be arriving: then close it and open it again."""
+        menu = ("const m = document.querySelector('.dash-dropdown-content, [role=listbox]');"
+                "return m ? m.textContent : '';")
+        for _ in range(4):
+            self.duo.find_element(f"#{component_id}").click()
+            ActionChains(self.driver).send_keys(text).perform()
+            try:
+                wait.until(lambda: text in self.js(menu), 5, poll=0.2)
+                break
+            except TestingTimeoutError:
+                ActionChains(self.driver).send_keys(Keys.ESCAPE).perform()
+        ActionChains(self.driver).send_keys(Keys.ENTER).perform()
+        self.until(lambda: text in self.duo.find_element(f"#{component_id}").text, f"{text!r} chosen")
+        ActionChains(self.driver).send_keys(Keys.ESCAPE).perform()  # the menu closes
+
+    def progress_text(self) -> str:
+        return self.duo.find_element(f"#{ids.JOB_PROGRESS}").text

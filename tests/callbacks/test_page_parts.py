@@ -1,0 +1,81 @@
+"""The page's help, the scatter legend's place, and the keyboard options of the grids."""
+from __future__ import annotations
+
+from callbacks.help import help_state
+from core.filters import FilterSpec
+from core.views import ScatterData
+from layouts import ids
+from layouts.figures import scatter_figure
+from layouts.help import HELP_TEXTS, help_icon
+from layouts.page import page
+from layouts.tables import customers_card, profile_card
+
+from cb_helpers import text_of
+
+
+def find(component, wanted_id):
+    if getattr(component, "id", None) == wanted_id:
+        return component
+    children = getattr(component, "children", None)
+    for child in children if isinstance(children, (list, tuple)) else [children]:
+        if child is not None and not isinstance(child, (str, int, float)):
+            hit = find(child, wanted_id)
+            if hit is not None:
+                return hit
+    return None
+
+
+def test_first_visit_opens_the_guide_and_a_returning_visit_does_not():
+    assert help_state(None, None, False) == (True, True)  # no flag in the browser: first visit
+    assert help_state(None, True, False) == (False, True)
+    assert help_state(ids.HELP_CLOSE, True, True) == (False, True)
+    assert help_state(ids.HELP_BUTTON, True, False) == (True, True)
+    assert help_state(ids.HELP_BUTTON, True, True) == (False, True)
+
+
+def test_every_technical_word_has_an_explanation_on_the_page():
+    words = {"Standardise", "Min-max", "log", "silhouette", "elbow", "Stability", "Precision", "Recall"}
+    text = " ".join(t for _, t in HELP_TEXTS.values()).lower()
+    assert all(w.lower() in text for w in words)
+    shown = page(1024)
+    for key in ("scaling", "elbow"):
+        assert find(shown, f"help-{key}") is not None, key
+    assert find(shown, ids.HELP_BUTTON) is not None and find(shown, ids.HELP_PANEL) is not None
+    icon = help_icon("stability")
+    assert "refitted" in text_of(icon)
+
+
+def test_the_scatter_legend_sits_above_the_plot_with_many_segments():
+    n = 7
+    data = ScatterData(
+        x=[float(i) for i in range(n)], y=[float(i) for i in range(n)], segment=list(range(1, n + 1)),
+        row=list(range(1, n + 1)), shown=n, selected=n, total=n, x_label="PC1", y_label="PC2",
+    )
+    spec = FilterSpec(run_id="0123456789ab")
+    fig = scatter_figure(data, spec, [f"Segment number {i}" for i in range(1, n + 1)])
+    legend, xaxis = fig["layout"]["legend"], fig["layout"]["xaxis"]
+    assert xaxis["title"]["text"] == "PC1"
+    # Above the plotting area (paper y > 1, anchored at its bottom), so never over the x axis title.
+    assert legend["y"] > 1 and legend["yanchor"] == "bottom"
+
+
+def test_grid_cells_take_focus_and_tab_leaves_the_grids():
+    for card, grid_id in ((profile_card(), ids.PROFILE_GRID), (customers_card(), ids.CUSTOMER_GRID)):
+        options = find(card, grid_id).dashGridOptions
+        assert options["suppressCellFocus"] is False
+        assert options["tabToNextCell"] == {"function": "false"}
+        assert options["tabToNextHeader"] == {"function": "false"}
+
+
+def test_the_runs_features_come_first_and_the_rest_under_more_filters(sample):
+    from dash import html
+
+    from callbacks.segment import run_view
+
+    view = run_view(sample.store, sample.run.run_id)
+    first = [c.children[1].id["column"] for c in view.range_filters[:-1]]
+    assert first == ["Annual Income (k$)", "Spending Score (1-100)"] == sample.run.features
+    more = view.range_filters[-1]
+    assert isinstance(more, html.Details)
+    assert more.children[0].children == "More filters (1)"
+    assert [c.children[1].id["column"] for c in more.children[1:]] == ["Age"]
