@@ -7,7 +7,9 @@ expressions below are the Spark spelling of core.ingest's `_typed_expr`.
 """
 from __future__ import annotations
 
-from core import ingest, quality
+from core import quality
+from core.ingest import base as ingest_base
+from core.ingest import coltypes
 from core.models import IDENTIFIER, NUMERIC
 from core.spark.columns import col
 
@@ -30,7 +32,7 @@ def missing(t):
     """core.ingest's missing test: no value, or one of the missing tokens (any case)."""
     from pyspark.sql import functions as F
 
-    return t.isNull() | F.lower(t).isin(list(ingest.MISSING_TOKENS))
+    return t.isNull() | F.lower(t).isin(list(ingest_base.MISSING_TOKENS))
 
 
 def to_double(t):
@@ -46,12 +48,12 @@ def parse(t, style: str):
 
     # rlike with ^(?:...)$ is DuckDB's regexp_full_match
     if style == "thousands":
-        inner = F.when(t.contains(",") & t.rlike(f"^(?:{ingest._TH})$"), F.regexp_replace(t, ",", "")).otherwise(t)
+        inner = F.when(t.contains(",") & t.rlike(f"^(?:{coltypes._TH})$"), F.regexp_replace(t, ",", "")).otherwise(t)
     elif style == "comma":
         inner = (
-            F.when(t.contains(",") & t.rlike(f"^(?:{ingest._DC})$"),
+            F.when(t.contains(",") & t.rlike(f"^(?:{coltypes._DC})$"),
                    F.regexp_replace(F.regexp_replace(t, r"\.", ""), ",", "."))
-            .when(t.rlike(f"^(?:{ingest._DOT_TH})$"), F.regexp_replace(t, r"\.", ""))
+            .when(t.rlike(f"^(?:{coltypes._DOT_TH})$"), F.regexp_replace(t, r"\.", ""))
             .otherwise(t)
         )
     else:
@@ -63,7 +65,7 @@ def usable(x):
     """A finite number small enough to square (core.ingest's `_usable`); NULL stays NULL."""
     from pyspark.sql import functions as F
 
-    return ~F.isnan(x) & (F.abs(x) <= ingest.MAX_ABS)
+    return ~F.isnan(x) & (F.abs(x) <= ingest_base.MAX_ABS)
 
 
 def _whole(x):
@@ -82,7 +84,7 @@ def profile(frame, columns: list[str], types: dict[str, str], delimiter: str | N
     """core.ingest's `_profile` + `_profile_distinct` computed by Spark: one plan per column."""
     from pyspark.sql import functions as F
 
-    plans = [ingest._Plan(c, duckdb_type(types[c]), ingest._is_native_number(duckdb_type(types[c])),
+    plans = [coltypes._Plan(c, duckdb_type(types[c]), coltypes._is_native_number(duckdb_type(types[c])),
                           trimmed=True) for c in columns]
     aggs = []
     for p in plans:
@@ -119,7 +121,7 @@ def _number_styles(frame, plans: list, delimiter: str | None) -> None:
     aggs = []
     for p in plans:
         v = col(p.name)
-        th, dc = v.rlike(f"^(?:{ingest._TH})$"), v.rlike(f"^(?:{ingest._DC})$")
+        th, dc = v.rlike(f"^(?:{coltypes._TH})$"), v.rlike(f"^(?:{coltypes._DC})$")
         has = v.contains(",")
         aggs += [_count_if(has & th & ~dc), _count_if(has & dc & ~th), _count_if(has & th & dc)]
     stats = frame.agg(*aggs).first()
@@ -148,8 +150,8 @@ def _distinct(frame, plans: list) -> None:
         present = q.isNotNull() if p.native else ~missing(v)
         if quality.is_id_like(p.name):
             aggs += [F.count_distinct(F.when(present, v)),
-                     _count_if(present & v.rlike(f"^(?:{ingest._INT})$")),
-                     _count_if(v.rlike(f"^(?:{ingest._LEAD0})$"))]
+                     _count_if(present & v.rlike(f"^(?:{coltypes._INT})$")),
+                     _count_if(v.rlike(f"^(?:{coltypes._LEAD0})$"))]
         else:
             aggs += [F.approx_count_distinct(F.when(present, v), 0.01), F.lit(0), F.lit(0)]
     stats = frame.agg(*aggs).first()

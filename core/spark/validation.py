@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from core import ingest, quality
+from core import quality
+from core.ingest import base as ingest_base
+from core.ingest import coltypes
 from core.models import CATEGORICAL, IDENTIFIER, NUMERIC, ROW, ColumnInfo
 from core.spark.columns import col
 from core.spark.reading import SparkInput
@@ -63,7 +65,7 @@ def clean_and_validate(spark, data: SparkInput) -> CleanDataset:
         kept = frame.join(first, ROW, "left_semi")
     kept = kept.cache()
     rows_loaded = kept.count()
-    ingest._decide_roles(plans, rows_loaded, repairs, warnings)
+    coltypes._decide_roles(plans, rows_loaded, repairs, warnings)
 
     typed = kept.select(F.col(ROW), *[typed_column(p) for p in plans])
     typed = narrow_integers(typed, plans).cache()
@@ -172,8 +174,8 @@ def _few_points_warning(typed, columns: list[ColumnInfo], constant: list[str], w
     numeric = [c.name for c in columns if c.role == NUMERIC and c.name not in constant]
     if not numeric:
         return
-    n = typed.select(*[col(c) for c in numeric[:50]]).distinct().limit(ingest.FEW_POINTS).count()
-    if n < ingest.FEW_POINTS:
+    n = typed.select(*[col(c) for c in numeric[:50]]).distinct().limit(ingest_base.FEW_POINTS).count()
+    if n < ingest_base.FEW_POINTS:
         warnings.append(
             f"the numeric columns hold only {n} distinct point{'s' if n != 1 else ''}; "
             f"segmentation can form at most {n} segment{'s' if n != 1 else ''}"
