@@ -10,11 +10,12 @@
   row in one Spark pass each and the lower inertia wins. Up to 50,000 rows the sweep's model IS the
   DuckDB engine's final model, so small inputs match it exactly; above, MLlib's full-data fit
   usually wins. (k-means|| alone, seeded, landed one Mall customer off the best partition when the
-  input came in three Parquet parts: its sampling depends on the partitioning.) Segments are matched
-  by size (ids 1..k, 1 = largest, ties by centroid, like core.segmentation.relabel_by_size).
+  input came in three Parquet parts: its sampling depends on the partitioning.) The outlier group and
+  segment ids 1..k by size come from core/spark/explaining.py (core.kmeans.partition's rules).
 - PCA (more than two encoded features): pyspark.ml PCA for the components, signs fixed the way
   scikit-learn fixes them (largest |loading| positive), rows projected after centring.
-- Names and actions: core.profiling from per-segment means that Spark aggregates.
+- Names, actions, drivers, rules, stability: core/spark/explaining.py. The sweep also computes
+  core.stability.stability_by_k on its sample, so suggest_k and k_reason use stability as in DuckDB.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.models import ROW, SEGMENT, X, Y, ElbowPoint, Segment
+from core.models import ROW, SEGMENT, X, Y, ElbowPoint
 from core.segmentation import (
     K_MAX,
     SILHOUETTE_SAMPLE,
