@@ -445,6 +445,21 @@ class Partition:
         return self.outlier_threshold is not None
 
 
+def label_clusters(C: np.ndarray, sizes: np.ndarray, n: int) -> tuple[list[int], int, np.ndarray]:
+    """Steps 3-4 of `partition` (also the Spark engine's): from the clusters' sizes (extreme customers
+    not counted) to (segment id per centroid, k, which clusters were merged into the outlier group)."""
+    small = np.asarray(sizes) < MIN_SEGMENT_SHARE * n
+    if small.all():  # nothing regular would remain: keep every cluster
+        small[:] = False
+    regular = [j for j in range(len(C)) if not small[j]]
+    order = sorted(regular, key=lambda j: (-int(sizes[j]), tuple(np.round(C[j], 12))))
+    k = len(order)
+    seg = [k + 1] * len(C)
+    for rank, j in enumerate(order):
+        seg[j] = rank + 1
+    return seg, k, small
+
+
 def partition(X: np.ndarray, model: KMeans, seed: int) -> Partition:
     """From a fitted K-Means to segments with an outlier group (docs/EXPLAIN.md):
     1. customers farther from their nearest centroid than `outlier_threshold` are extreme;
@@ -464,15 +479,7 @@ def partition(X: np.ndarray, model: KMeans, seed: int) -> Partition:
     idx, dist = nearest_centroid(X, C)
     far = dist > thr
     sizes = np.bincount(idx[~far], minlength=len(C))
-    small = sizes < MIN_SEGMENT_SHARE * len(X)
-    if small.all():  # nothing regular would remain: keep every cluster
-        small[:] = False
-    regular = [j for j in range(len(C)) if not small[j]]
-    order = sorted(regular, key=lambda j: (-int(sizes[j]), tuple(np.round(C[j], 12))))
-    k = len(order)
-    seg = [k + 1] * len(C)
-    for rank, j in enumerate(order):
-        seg[j] = rank + 1
+    seg, k, small = label_clusters(C, sizes, len(X))
     flagged = bool(far.any() or small.any())
     if not flagged:
         return Partition(C, seg, k, None, float(model.inertia_))

@@ -204,12 +204,19 @@ def _fit_run(data: PreparedData, k_value: int | None, scale: str, seed: int, tel
     sil_idx = _sample_index(len(X_scaled), SILHOUETTE_SAMPLE, seed + 1)
     sil = silhouettes(X_scaled if sil_idx is None else X_scaled[sil_idx],
                       [labels if sil_idx is None else labels[sil_idx]])[0]
-    reason = k_reason(sweep.points, stab, k_final, k_value is not None)
-    if part.k < k_final:  # still one sentence: say where the missing segments went
-        merged = k_final - part.k
-        reason = (f"{reason[:-1]}; {merged} of its clusters held under 1% of the customers and joined the "
-                  f"outlier group, leaving {part.k} segment{'s' if part.k != 1 else ''}.")
+    reason = final_k_reason(sweep.points, stab, k_final, k_value is not None, part.k)
     return _Fitted(X_scaled, scaler, sweep, stab, suggested, reason, part, labels, sil)
+
+
+def final_k_reason(points, stab: dict, k_final: int, chosen: bool, k_regular: int) -> str:
+    """core.kmeans.k_reason, plus where the missing segments went when clusters joined the outlier group
+    (one sentence; the Spark engine uses it too)."""
+    reason = k_reason(points, stab, k_final, chosen)
+    if k_regular < k_final:
+        merged = k_final - k_regular
+        reason = (f"{reason[:-1]}; {merged} of its clusters held under 1% of the customers and joined the "
+                  f"outlier group, leaving {k_regular} segment{'s' if k_regular != 1 else ''}.")
+    return reason
 
 
 def _explain(data: PreparedData, f: _Fitted, seed: int, explain: bool) -> _Texts:

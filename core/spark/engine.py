@@ -21,7 +21,7 @@ from core.models import (
 from core.pipeline import initial_features, initial_scale
 from core.profiling import profile_segments
 from core.roles import column_roles
-from core.segmentation import K_MIN, _check_parameters
+from core.segmentation import K_MIN, _check_parameters, final_k_reason
 from core.spark import features as feat
 from core.spark import fitting, publish
 from core.spark.reading import read_input
@@ -117,8 +117,9 @@ def _segment(store: Store, spark, source: str, features, k, scale, fill, seed, n
     k_final = k_value if k_value is not None else sweep.suggested
     clock.lap("sweep")
     fit = fitting.final_fit(prepared, scaler, sweep, k_final, seed)
-    run = _run(info, prepared, scaler, sweep, fit, scale, fill, seed)
-    run.segments = fitting.segments(fit, prepared)
+    run = _run(info, prepared, scaler, sweep, fit, scale, fill, seed, k_value is not None)
+    explained = fitting.segments(fit, prepared, sweep, seed)
+    run.segments = explained.segments
     clock.lap("fit")
     files = publish.result_folder(store, run.run_id)
     try:
@@ -127,7 +128,7 @@ def _segment(store: Store, spark, source: str, features, k, scale, fill, seed, n
         publish.write_profile(files, run)
         clock.lap("write")
         run.fit_seconds = round(sum(clock.timings.values()), 3)
-        info, run = publish.register(store, files, info, run)
+        info, run = publish.register(store, files, info, run, explained.rules, prepared.numeric)
     except BaseException:
         shutil.rmtree(files.folder, ignore_errors=True)  # a failure leaves no half-written results
         raise
@@ -149,24 +150,27 @@ def _check_size(prepared: feat.SparkFeatures, k_value: int | None) -> None:
         raise InputError(f"only {prepared.distinct} distinct customers; choose k of at most {prepared.distinct}")
 
 
-def _run(info, prepared, scaler, sweep, fit, scale: str, fill: str, seed: int) -> Run:
+def _run(info, prepared, scaler, sweep, fit, scale: str, fill: str, seed: int, chosen: bool) -> Run:
     roles = column_roles(info)
     logged = {e for e, lg in zip(prepared.encoded, scaler.log) if lg}
     transforms = {f: ("log1p" if f in logged else "none") for f in prepared.numeric}
-    reason = ("the k with the highest silhouette among 2..10" if fit.k == sweep.suggested
-              else f"chosen by the user (the highest silhouette is at k = {sweep.suggested})")
+    part = fit.part
+    reason = final_k_reason(sweep.points, sweep.stability_by_k, fit.k_fit, chosen, part.k)
     return Run(
         run_id=new_id(), dataset_id=info.dataset_id,
         created_at=dt.datetime.now().strftime("%Y-%m-%d %H:%M:%S"),
         features=prepared.numeric + prepared.categorical, encoded_features=list(prepared.encoded),
-        k=fit.k, suggested_k=sweep.suggested, scale=scale, fill=fill, seed=seed, elbow=sweep.points,
+        k=part.k, suggested_k=sweep.suggested, scale=scale, fill=fill, seed=seed, elbow=sweep.points,
         silhouette=fit.silhouette, inertia=fit.inertia, explained_variance=fit.explained_variance,
         x_label=fit.x_label, y_label=fit.y_label, rows_clustered=prepared.rows,
         rows_excluded=prepared.rows_excluded, excluded_by_rule=prepared.excluded_by_rule,
         filled=prepared.filled, segments=[], sampled=sweep.sampled,
-        feature_roles={c: r["role"] for c, r in roles.items()}, transforms=transforms, k_reason=reason,
-        scaler={"center": scaler.center, "scale": scaler.scale}, centroids_scaled=fit.centers.tolist(),
-        centroid_segments=list(range(1, fit.k + 1)), engine=ENGINE,
+        feature_roles={c: r["role"] for c, r in roles.items()}, transforms=transforms,
+        stability_by_k=dict(sweep.stability_by_k), k_reason=reason,
+        scaler={"center": scaler.center, "scale": scaler.scale},
+        centroids_scaled=[[float(v) for v in c] for c in part.centroids_scaled],
+        centroid_segments=[int(s) for s in part.centroid_segments],
+        outlier_threshold=part.outlier_threshold, engine=ENGINE,
     )
 
 

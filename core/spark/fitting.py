@@ -10,11 +10,12 @@
   row in one Spark pass each and the lower inertia wins. Up to 50,000 rows the sweep's model IS the
   DuckDB engine's final model, so small inputs match it exactly; above, MLlib's full-data fit
   usually wins. (k-means|| alone, seeded, landed one Mall customer off the best partition when the
-  input came in three Parquet parts: its sampling depends on the partitioning.) Segments are matched
-  by size (ids 1..k, 1 = largest, ties by centroid, like core.segmentation.relabel_by_size).
+  input came in three Parquet parts: its sampling depends on the partitioning.) The outlier group and
+  segment ids 1..k by size come from core/spark/explaining.py (core.kmeans.partition's rules).
 - PCA (more than two encoded features): pyspark.ml PCA for the components, signs fixed the way
   scikit-learn fixes them (largest |loading| positive), rows projected after centring.
-- Names and actions: core.profiling from per-segment means that Spark aggregates.
+- Names, actions, drivers, rules, stability: core/spark/explaining.py. The sweep also computes
+  core.stability.stability_by_k on its sample, so suggest_k and k_reason use stability as in DuckDB.
 """
 from __future__ import annotations
 
@@ -22,8 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.models import ROW, SEGMENT, X, Y, ElbowPoint, Segment
-from core.profiling import name_segments, suggest_action
+from core.models import ROW, SEGMENT, X, Y, ElbowPoint
 from core.segmentation import (
     K_MAX,
     SILHOUETTE_SAMPLE,
@@ -35,7 +35,10 @@ from core.segmentation import (
     silhouettes,
     suggest_k,
 )
+from core.spark.explaining import Explained, explain, nearest, segment_column, spark_partition
 from core.spark.features import Scaler, SparkFeatures
+from core.stability import stability_by_k
+from core.kmeans import Partition, assign
 
 MAX_ITER = 100
 TOL = 1e-6  # centroid movement in the scaled space at which MLlib stops
@@ -48,14 +51,16 @@ class Sweep:
     sample_raw: np.ndarray  # rows on the driver (original units), for the silhouette
     sampled: bool
     centers: dict[int, np.ndarray]  # k -> the sweep's scikit-learn centroids (scaled space)
+    sample_X: np.ndarray  # the same rows in the fitted space
+    stability_by_k: dict[str, float]  # core.stability.stability_by_k on the sample
 
 
 @dataclass
 class Fit:
     """The final model and its segments; `assigned` holds __row, __segment, __x, __y on Spark."""
 
-    k: int
-    centers: np.ndarray  # k x m, scaled space, in segment-id order (row i = segment i + 1)
+    k_fit: int  # clusters fitted (k asked); part.k regular segments remain
+    part: Partition  # centroids, their segment ids, outlier threshold (core.kmeans.partition)
     inertia: float
     silhouette: float | None
     assigned: object
@@ -74,10 +79,12 @@ def sample_sweep(data: SparkFeatures, scaler: Scaler, seed: int) -> Sweep:
         frame = frame.orderBy(F.xxhash64(F.col(ROW), F.lit(seed)), ROW).limit(SWEEP_SAMPLE_ROWS)
     rows = frame.orderBy(ROW).select(*data.names).collect()
     raw = np.array([list(r) for r in rows], dtype=np.float64).reshape(len(rows), len(data.names))
+    X_s = scaler.apply(raw)
     with numeric_threads():
-        sweep = _sweep(scaler.apply(raw), K_MAX, seed)
-    centers = {k: np.asarray(m.cluster_centers_, dtype=np.float64) for k, m in sweep.models.items()}
-    return Sweep(sweep.points, suggest_k(sweep.points), raw, sampled, centers)
+        sweep = _sweep(X_s, K_MAX, seed)
+        centers = {k: np.asarray(m.cluster_centers_, dtype=np.float64) for k, m in sweep.models.items()}
+        stab = stability_by_k(X_s, centers, seed)
+    return Sweep(sweep.points, suggest_k(sweep.points, stab), raw, sampled, centers, X_s, stab)
 
 
 def final_fit(data: SparkFeatures, scaler: Scaler, sweep: Sweep, k: int, seed: int) -> Fit:
@@ -99,44 +106,28 @@ def final_fit(data: SparkFeatures, scaler: Scaler, sweep: Sweep, k: int, seed: i
         candidates.append(sweep.centers[k])
     best = None
     for centers in candidates:
-        label, dist = _nearest(centers, m)
-        stats = {int(r[0]): (int(r[1]), float(r[2])) for r in
-                 vec.groupBy(label.alias("__pred")).agg(F.count(F.lit(1)), F.sum(dist)).collect()}
-        cost = sum(c for _, c in stats.values())
+        label, dist = nearest(centers, m)
+        cost = float(vec.agg(F.sum(dist)).first()[0] or 0.0)
         if best is None or cost < best[0] * (1 - 1e-9):
-            best = (cost, centers, label, [stats.get(j, (0, 0.0))[0] for j in range(k)])
-    cost, centers, label, sizes = best
-    order = sorted(range(k), key=lambda j: (-int(sizes[j]), tuple(np.round(centers[j], 12))))
-    segment_of = {j: rank + 1 for rank, j in enumerate(order)}
-    mapping = F.create_map(*[F.lit(v) for j in range(k) for v in (j, segment_of[j])])
-    assigned = vec.withColumn(SEGMENT, mapping[label].cast("int"))
+            best = (cost, centers)
+    cost, centers = best
+    full = sweep.sample_X if not sweep.sampled else None
+    part = spark_partition(vec, centers, cost, m, data.rows, full, seed)
+    assigned = vec.withColumn(SEGMENT, segment_column(part, m))
     x, y, x_label, y_label, ratios = _coordinates(assigned, data, scaler, seed)
     assigned = assigned.select(ROW, SEGMENT, x.alias(X), y.alias(Y),
                                *[F.col(f"c{i}") for i in range(m)], *[F.col(f"s{i}") for i in range(m)])
-    ordered = centers[order]
-    return Fit(k, ordered, cost, _silhouette(sweep, scaler, ordered, seed), assigned, x_label, y_label, ratios)
+    return Fit(k, part, part.inertia, _silhouette(sweep, part, seed), assigned, x_label, y_label, ratios)
 
 
-def _nearest(centers: np.ndarray, m: int):
-    """(index of the nearest centre, squared distance to it) as Spark columns; ties go to the first
-    centre, as in scikit-learn and MLlib."""
-    from pyspark.sql import functions as F
-
-    dists = [sum((F.col(f"s{i}") - float(c[i])) ** 2 for i in range(m)) for c in centers]
-    if len(dists) == 1:
-        return F.lit(0), dists[0]
-    best = F.least(*dists)
-    label = F.coalesce(*[F.when(d == best, F.lit(j)) for j, d in enumerate(dists)])
-    return label, best
-
-
-def _silhouette(sweep: Sweep, scaler: Scaler, centers: np.ndarray, seed: int) -> float | None:
-    """The silhouette of the final segments on (at most SILHOUETTE_SAMPLE of) the sweep's rows."""
-    X_s = scaler.apply(sweep.sample_raw)
+def _silhouette(sweep: Sweep, part: Partition, seed: int) -> float | None:
+    """The silhouette of the final segments (core.kmeans.assign, the outlier group included, as the
+    DuckDB engine) on (at most SILHOUETTE_SAMPLE of) the sweep's rows."""
+    X_s = sweep.sample_X
     idx = _sample_index(len(X_s), SILHOUETTE_SAMPLE, seed + 1)
     if idx is not None:
         X_s = X_s[idx]
-    labels = ((X_s[:, None, :] - centers[None, :, :]) ** 2).sum(axis=2).argmin(axis=1)
+    labels, _ = assign(X_s, part)
     with numeric_threads():
         return silhouettes(X_s, [labels])[0]
 
@@ -163,32 +154,7 @@ def _coordinates(assigned, data: SparkFeatures, scaler: Scaler, seed: int):
     return coords[0], coords[1], labels[0], labels[1], ratios
 
 
-def segments(fit: Fit, data: SparkFeatures) -> list[Segment]:
-    """Size, share, centroid in original units, scatter centre, name and action per segment; names
-    and actions from core.profiling on the scaled means, as the DuckDB engine does."""
-    from pyspark.sql import functions as F
-
-    m = len(data.encoded)
-    frame = fit.assigned
-    per = {int(r[0]): r for r in frame.groupBy(SEGMENT).agg(
-        F.count(F.lit(1)), F.avg(X), F.avg(Y), *[F.avg(f"c{i}") for i in range(m)],
-        *[F.avg(f"s{i}") for i in range(m)]).collect()}
-    base = frame.agg(*[F.avg(f"s{i}") for i in range(m)], *[F.stddev_pop(f"s{i}") for i in range(m)]).first()
-    base_mean = np.array([float(v) for v in base[:m]])
-    base_std = np.array([float(v or 0.0) for v in base[m:]])
-    seg_means = np.array([[float(per[s][4 + m + i]) if s in per else base_mean[i] for i in range(m)]
-                          for s in range(1, fit.k + 1)])
-    names = name_segments(seg_means, base_mean, base_std, data.encoded, onehot=data.onehot)
-    out = []
-    for s in range(1, fit.k + 1):
-        r = per.get(s)
-        z = {f: (0.0 if base_std[j] <= 1e-12 else float((seg_means[s - 1, j] - base_mean[j]) / base_std[j]))
-             for j, f in enumerate(data.encoded)}
-        size = int(r[1]) if r else 0
-        out.append(Segment(
-            id=s, name=names[s - 1], action=suggest_action(z, onehot=data.onehot), size=size,
-            share=size / max(1, data.rows),
-            centroid={} if r is None else {e: float(r[4 + i]) for i, e in enumerate(data.encoded)},
-            xy=None if r is None else [float(r[2]), float(r[3])],
-        ))
-    return out
+def segments(fit: Fit, data: SparkFeatures, sweep: Sweep, seed: int) -> Explained:
+    """Segments with their explanations (core/spark/explaining.py)."""
+    return explain(fit.assigned, fit.part, sweep.sample_raw, sweep.sample_X, data.encoded, data.onehot,
+                   data.rows, seed)

@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from core import quality
+from core.explain import Rule, rule_scores, rule_sql
 from core.models import ROW, DatasetInfo, RuleFinding, Run
 from core.store import Store, dataset_table, run_table
 
@@ -65,9 +66,11 @@ def write_profile(files: ResultFiles, run: Run) -> None:
     pq.write_table(pa.table(cols), files.profile)
 
 
-def register(store: Store, files: ResultFiles, info: DatasetInfo, run: Run) -> tuple[DatasetInfo, Run]:
+def register(store: Store, files: ResultFiles, info: DatasetInfo, run: Run, rules: dict[int, Rule] | None = None,
+             numeric: list[str] | None = None) -> tuple[DatasetInfo, Run]:
     """Import the Parquet results as ds_<id> and run_<id>, with their issues and rejects, and register
-    the dataset (its quality findings built from the issues) and the run: one transaction."""
+    the dataset (its quality findings built from the issues) and the run with its segments' rules and
+    their precision and recall over every customer (core.explain.rule_scores): one transaction."""
     ds, rt = dataset_table(info.dataset_id), run_table(run.run_id)
     with store.transaction() as cur:
         cur.execute(f"CREATE TABLE {ds} AS SELECT * FROM read_parquet(?) ORDER BY {ROW}", [files.glob("dataset")])
@@ -84,8 +87,18 @@ def register(store: Store, files: ResultFiles, info: DatasetInfo, run: Run) -> t
         info.quality.findings = _findings(cur, info)
         store.insert_dataset(cur, info)
         cur.execute(f"CREATE TABLE {rt} AS SELECT * FROM read_parquet(?) ORDER BY {ROW}", [files.glob("run")])
+        _score_rules(cur, rt, run, rules or {}, numeric or [])
         store.insert_run(cur, run)
     return info, run
+
+
+def _score_rules(cur, table: str, run: Run, rules: dict[int, Rule], numeric: list[str]) -> None:
+    scores = rule_scores(cur, table, rules, numeric)
+    for seg in run.segments:
+        rule = rules.get(seg.id)
+        if rule is not None:
+            seg.rule = rule_sql(rule, numeric)
+            seg.rule_precision, seg.rule_recall = scores[seg.id]
 
 
 def _findings(cur, info: DatasetInfo) -> list[RuleFinding]:

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core import ingest
+from core.ingest import base as ingest_base
+from core.ingest.sniff import _sniff
 from core.errors import InputError
 from core.models import ROW
 from core.spark.columns import col
@@ -76,7 +78,7 @@ def _read_csv(spark, files: list[Path], source: str) -> SparkInput:
     from pyspark.sql import functions as F
 
     with open(files[0], "rb") as fh:
-        head = fh.read(ingest.SNIFF_BYTES)
+        head = fh.read(ingest_base.SNIFF_BYTES)
     if head.startswith(b"\xef\xbb\xbf"):
         head = head[3:]
     try:
@@ -88,7 +90,7 @@ def _read_csv(spark, files: list[Path], source: str) -> SparkInput:
             text, encoding = head.decode("latin-1"), "ISO-8859-1"
     if not text.strip():
         raise InputError(f"'{source}' is empty (only blank lines); nothing to load")
-    dialect = ingest._sniff(text)
+    dialect = _sniff(text)
     if dialect.kind != "delimited" or dialect.skip:
         raise InputError(
             f"'{source}': the Spark engine reads delimited text (comma, semicolon, tab, pipe) without a "

@@ -7,8 +7,10 @@ expressions below are the Spark spelling of core.ingest's `_typed_expr`.
 """
 from __future__ import annotations
 
-from core import ingest, quality
-from core.models import IDENTIFIER, NUMERIC
+from core import quality, roles
+from core.ingest import base as ingest_base
+from core.ingest import coltypes
+from core.models import EXCLUDED, IDENTIFIER, NUMERIC
 from core.spark.columns import col
 
 _SPARK_TO_DUCKDB = {
@@ -30,7 +32,7 @@ def missing(t):
     """core.ingest's missing test: no value, or one of the missing tokens (any case)."""
     from pyspark.sql import functions as F
 
-    return t.isNull() | F.lower(t).isin(list(ingest.MISSING_TOKENS))
+    return t.isNull() | F.lower(t).isin(list(ingest_base.MISSING_TOKENS))
 
 
 def to_double(t):
@@ -40,18 +42,39 @@ def to_double(t):
     return F.when(F.lower(t).rlike(_NUMBER_TEXT), t.try_cast("double"))
 
 
+def clean(t):
+    """core.ingest's `_clean`: text without currency signs, percent sign and accounting brackets
+    ("(1,234)" -> "-1,234"); values of any other shape are left as they are."""
+    from pyspark.sql import functions as F
+
+    return (F.when(t.rlike(f"^(?:{coltypes._ACCOUNTING})$"), F.concat(F.lit("-"), F.regexp_replace(t, r"[()$€£¥\s]", "")))
+            .when(t.rlike(f"^(?:{coltypes._DECORATED})$"), F.regexp_replace(t, r"[$€£¥%\s]", ""))
+            .otherwise(t))
+
+
+def text_of(p):
+    """The text of a column as numbers are read from it (core.ingest's `_text`: cleaned when decorated)."""
+    t = col(p.name).cast("string")
+    return clean(t) if p.decor else t
+
+
+def number(t, p):
+    """core.ingest's `_number`: a DOUBLE from raw text `t` of plan `p` (decorations removed, its style)."""
+    return parse(clean(t) if p.decor else t, p.style)
+
+
 def parse(t, style: str):
     """core.ingest's `_parse`: a DOUBLE from trimmed text in the column's number style."""
     from pyspark.sql import functions as F
 
     # rlike with ^(?:...)$ is DuckDB's regexp_full_match
     if style == "thousands":
-        inner = F.when(t.contains(",") & t.rlike(f"^(?:{ingest._TH})$"), F.regexp_replace(t, ",", "")).otherwise(t)
+        inner = F.when(t.contains(",") & t.rlike(f"^(?:{coltypes._TH})$"), F.regexp_replace(t, ",", "")).otherwise(t)
     elif style == "comma":
         inner = (
-            F.when(t.contains(",") & t.rlike(f"^(?:{ingest._DC})$"),
+            F.when(t.contains(",") & t.rlike(f"^(?:{coltypes._DC})$"),
                    F.regexp_replace(F.regexp_replace(t, r"\.", ""), ",", "."))
-            .when(t.rlike(f"^(?:{ingest._DOT_TH})$"), F.regexp_replace(t, r"\.", ""))
+            .when(t.rlike(f"^(?:{coltypes._DOT_TH})$"), F.regexp_replace(t, r"\.", ""))
             .otherwise(t)
         )
     else:
@@ -63,7 +86,7 @@ def usable(x):
     """A finite number small enough to square (core.ingest's `_usable`); NULL stays NULL."""
     from pyspark.sql import functions as F
 
-    return ~F.isnan(x) & (F.abs(x) <= ingest.MAX_ABS)
+    return ~F.isnan(x) & (F.abs(x) <= ingest_base.MAX_ABS)
 
 
 def _whole(x):
@@ -79,38 +102,78 @@ def _count_if(cond):
 
 
 def profile(frame, columns: list[str], types: dict[str, str], delimiter: str | None) -> list:
-    """core.ingest's `_profile` + `_profile_distinct` computed by Spark: one plan per column."""
+    """core.ingest's `_profile` (+ `_profile_distinct`, `_profile_whole_numbers`) computed by Spark."""
+    plans = [coltypes._Plan(c, duckdb_type(types[c]), coltypes._is_native_number(duckdb_type(types[c])),
+                            trimmed=True) for c in columns]
+    commas: dict[str, object] = {}
+    _basic_stats(frame, plans, commas)
+    decorated = [p for p in plans if p.currency or p.percent]  # read again with the signs removed
+    for p in decorated:
+        p.decor = True
+        commas.pop(p.name, None)
+    _basic_stats(frame, decorated, commas)
+    _number_styles(frame, list(commas.values()), delimiter)
+    _distinct(frame, plans)
+    _whole_numbers(frame, plans)
+    return plans
+
+
+def _basic_stats(frame, plans: list, commas: dict) -> None:
+    """Present, plain-parsed, comma-holding, non-finite and whole values per column, an example of a
+    value that is not a number, and values with currency or percent signs (core.ingest's `_basic_stats`)."""
     from pyspark.sql import functions as F
 
-    plans = [ingest._Plan(c, duckdb_type(types[c]), ingest._is_native_number(duckdb_type(types[c])),
-                          trimmed=True) for c in columns]
+    if not plans:
+        return
     aggs = []
     for p in plans:
         v = col(p.name)
         if p.native:
             d = v.cast("double")
             aggs += [F.count(v), F.count(v), F.lit(0), _count_if(d.isNotNull() & ~usable(d)),
-                     _count_if(_whole(d)), F.lit(None).cast("string")]
+                     _count_if(_whole(d)), F.lit(None).cast("string"), F.lit(0), F.lit(0)]
             continue
-        v = v.cast("string")
+        v = text_of(p)
         x = to_double(v)
         present = ~missing(v)
+        money = v.contains("$") | v.contains("€") | v.contains("£") | v.contains("¥") | v.contains("(")
         aggs += [
             _count_if(present), _count_if(present & x.isNotNull()), _count_if(v.contains(",")),
             _count_if(x.isNotNull() & ~usable(x)), _count_if(_whole(x)),
             F.min(F.when(present & x.isNull(), v)),
+            F.lit(0) if p.decor else _count_if(money), F.lit(0) if p.decor else _count_if(v.contains("%")),
         ]
-    stats = frame.agg(*aggs).first() if aggs else []
-    commas = []
+    stats = frame.agg(*aggs).first()
     for i, p in enumerate(plans):
-        present, plain, comma, nonfinite, whole, example = stats[6 * i: 6 * i + 6]
+        present, plain, comma, nonfinite, whole, example, money, pct = stats[8 * i: 8 * i + 8]
         p.present, p.parsed, p.nonfinite, p.whole, p.example = (
             int(present or 0), int(plain or 0), int(nonfinite or 0), int(whole or 0), example)
+        if not p.decor:
+            p.currency, p.percent = int(money or 0), int(pct or 0)
         if comma:
-            commas.append(p)
-    _number_styles(frame, commas, delimiter)
-    _distinct(frame, plans)
-    return plans
+            commas[p.name] = p
+
+
+def _whole_numbers(frame, plans: list) -> None:
+    """core.ingest's `_profile_whole_numbers`: smallest, largest and (when few, exactly) distinct values
+    of whole-number columns, which tell integer codes and birth years from quantities (core/roles.py)."""
+    from pyspark.sql import functions as F
+
+    need = [p for p in plans if p.present and p.parsed == p.present and p.whole == p.parsed
+            and not p.nonfinite and p.style == "plain" and not quality.is_id_like(p.name)]
+    if not need:
+        return
+    xs = [col(p.name).cast("double") if p.native else number(col(p.name).cast("string"), p) for p in need]
+    aggs = [a for x in xs for a in (F.min(x), F.max(x), F.approx_count_distinct(x, 0.01))]
+    stats = frame.agg(*aggs).first()
+    for i, p in enumerate(need):
+        p.lo, p.hi, approx = stats[3 * i: 3 * i + 3]
+        p.num_distinct = int(approx or 0)
+    few = [(p, x) for p, x in zip(need, xs) if p.num_distinct <= roles.CODE_MAX_DISTINCT + 2]
+    if few:  # exact counts where they decide
+        exact = frame.agg(*[F.count_distinct(x) for _, x in few]).first()
+        for (p, _), n in zip(few, exact):
+            p.num_distinct = int(n)
 
 
 def _number_styles(frame, plans: list, delimiter: str | None) -> None:
@@ -118,8 +181,8 @@ def _number_styles(frame, plans: list, delimiter: str | None) -> None:
         return
     aggs = []
     for p in plans:
-        v = col(p.name)
-        th, dc = v.rlike(f"^(?:{ingest._TH})$"), v.rlike(f"^(?:{ingest._DC})$")
+        v = text_of(p)
+        th, dc = v.rlike(f"^(?:{coltypes._TH})$"), v.rlike(f"^(?:{coltypes._DC})$")
         has = v.contains(",")
         aggs += [_count_if(has & th & ~dc), _count_if(has & dc & ~th), _count_if(has & th & dc)]
     stats = frame.agg(*aggs).first()
@@ -148,8 +211,8 @@ def _distinct(frame, plans: list) -> None:
         present = q.isNotNull() if p.native else ~missing(v)
         if quality.is_id_like(p.name):
             aggs += [F.count_distinct(F.when(present, v)),
-                     _count_if(present & v.rlike(f"^(?:{ingest._INT})$")),
-                     _count_if(v.rlike(f"^(?:{ingest._LEAD0})$"))]
+                     _count_if(present & v.rlike(f"^(?:{coltypes._INT})$")),
+                     _count_if(v.rlike(f"^(?:{coltypes._LEAD0})$"))]
         else:
             aggs += [F.approx_count_distinct(F.when(present, v), 0.01), F.lit(0), F.lit(0)]
     stats = frame.agg(*aggs).first()
@@ -158,11 +221,14 @@ def _distinct(frame, plans: list) -> None:
 
 
 def typed_column(p):
-    """core.ingest's `_typed_expr` in Spark: the dataset column for one plan."""
+    """core.ingest's `_typed_expr` in Spark: the dataset column for one plan (dates are refused earlier)."""
     from pyspark.sql import functions as F
 
     q = col(p.name)
-    if p.native and p.role in (NUMERIC, IDENTIFIER):
+    if p.code:  # integer codes as text categories: "1", "2", ... whatever the file wrote ("01", "1.0")
+        n = q.cast("double") if p.native else number(q.cast("string"), p)
+        return n.cast("long").cast("string").alias(p.name)
+    if p.native and p.role in (NUMERIC, IDENTIFIER, EXCLUDED):
         if p.sql_type == "BIGINT":
             return q.cast("long").alias(p.name)
         d = q.cast("double")
@@ -171,7 +237,7 @@ def typed_column(p):
     if p.role == IDENTIFIER and p.sql_type == "BIGINT":
         return t.try_cast("long").alias(p.name)
     if p.as_number:
-        v = parse(t, p.style)
+        v = number(t, p)
         if p.style == "plain" and p.nonfinite == 0 and p.sql_type == "BIGINT":
             return v.cast("long").alias(p.name)
         return F.when(usable(v), v).alias(p.name)

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from core import ingest, quality
+from core import quality
+from core.ingest import base as ingest_base
+from core.ingest import coltypes
 from core.models import CATEGORICAL, IDENTIFIER, NUMERIC, ROW, ColumnInfo
 from core.spark.columns import col
 from core.spark.reading import SparkInput
-from core.spark.typed import missing, narrow_integers, parse, profile, typed_column, usable
+from core.spark.typed import missing, narrow_integers, number, profile, typed_column, usable
 
 ISSUE_SCHEMA = f"{ROW} LONG, column_name STRING, rule STRING, value STRING, excludes BOOLEAN"
 REJECT_SCHEMA = f"{ROW} LONG, column_name STRING, raw_value STRING, reason STRING"
@@ -63,11 +65,14 @@ def clean_and_validate(spark, data: SparkInput) -> CleanDataset:
         kept = frame.join(first, ROW, "left_semi")
     kept = kept.cache()
     rows_loaded = kept.count()
-    ingest._decide_roles(plans, rows_loaded, repairs, warnings)
+    refuse_dates(kept, plans)
+    coltypes._decide_roles(plans, rows_loaded, repairs, warnings)
 
     typed = kept.select(F.col(ROW), *[typed_column(p) for p in plans])
-    typed = narrow_integers(typed, plans).cache()
-    columns = [ColumnInfo(p.name, p.role, p.sql_type) for p in plans]
+    typed = narrow_integers(typed, plans)
+    columns = [ColumnInfo(p.name, p.role, p.sql_type, p.reason) for p in plans]
+    typed, columns = add_ages(typed, plans, columns, repairs)
+    typed = typed.cache()
     issues, rejects = _typing_issues(spark, kept, plans)
     issues = issues.unionByName(_value_issues(spark, typed, columns)).cache()
     rejects = rejects.cache()
@@ -77,6 +82,68 @@ def clean_and_validate(spark, data: SparkInput) -> CleanDataset:
     _few_points_warning(typed, columns, constant, warnings)
     return CleanDataset(typed, issues, rejects, columns, rows_read, rows_loaded, rows_read - rows_loaded,
                         miss, rejected, constant, repairs, warnings)
+
+
+DATE_SAMPLE = 10_000  # values of a date-looking column read on the driver to decide whether it holds dates
+
+
+def refuse_dates(kept, plans: list) -> None:
+    """Text dates (core/dates.py) are not read by the Spark engine yet: a column that core.ingest would
+    read as dates (core.dates.detect_dates on a driver sample of its values, the candidates chosen as
+    core.ingest.derived.find_dates chooses them) stops the run with a message naming it."""
+    import duckdb
+    import pandas as pd
+
+    from core import dates, roles
+    from core.errors import InputError
+
+    for p in plans:
+        if not p.present or quality.is_id_like(p.name):
+            continue
+        compact = p.lo is not None and roles.may_be_compact_date(p.name, p.lo, p.hi)
+        text = not p.native and p.parsed * 2 <= p.present and bool(p.example) and dates.looks_like_date(p.example)
+        if not (compact or text):
+            continue
+        values = [r[0] for r in kept.select(col(p.name).cast("string")).limit(DATE_SAMPLE).collect()]
+        with duckdb.connect() as con:
+            con.register("sample_view", pd.DataFrame({p.name: pd.Series(values, dtype=object)}))
+            con.execute("CREATE TABLE sample_dates AS SELECT * FROM sample_view")
+            found = dates.detect_dates(con, "sample_dates", p.name)
+        if found is not None:
+            raise InputError(
+                f"column '{p.name}' holds dates ({found.message}); the Spark engine does not read text dates "
+                "yet: drop the column, store it as a number of days, or use the DuckDB engine"
+            )
+
+
+def add_ages(typed, plans: list, columns: list[ColumnInfo], repairs: list[str]):
+    """core.ingest.derived.add_derived_columns for birth years (no dates on Spark): "Age (from <name>)"
+    = the current year - the birth year, right after its column; the birth year itself is excluded."""
+    import datetime as dt
+
+    from pyspark.sql import functions as F
+
+    from core import roles
+    from core.ingest.derived import _unique
+    from core.models import EXCLUDED
+
+    births = {p.name for p in plans if p.role == EXCLUDED and p.reason == roles.BIRTH_YEAR_REASON}
+    if not births:
+        return typed, columns
+    year = dt.date.today().year
+    taken = {c.name.lower() for c in columns}
+    out, select = [], [F.col(ROW)]
+    for c in columns:
+        out.append(c)
+        select.append(col(c.name))
+        if c.name in births:
+            name = _unique(roles.age_column_name(c.name), taken)
+            out.append(ColumnInfo(name, NUMERIC, "BIGINT",
+                                  f"derived: {year} - '{c.name}' (reference year: the current year)"))
+            repairs.append(f"column '{name}' added: {year} - '{c.name}' (reference year: the current year); "
+                           f"'{c.name}' itself is not a feature")
+            select.append((F.lit(year) - col(c.name)).cast("long").alias(name))
+    return typed.select(*select), out
 
 
 def _typing_issues(spark, kept, plans: list):
@@ -98,7 +165,7 @@ def _typing_issues(spark, kept, plans: list):
                     q.cast("string").alias("value"), F.lit(True).alias("excludes")))
             continue
         t = q.cast("string")
-        v = parse(t, p.style)
+        v = number(t, p)
         if p.parsed < p.present:
             bad = kept.where(~missing(t) & v.isNull())
             rejects.append(bad.select(F.col(ROW), F.lit(p.name).alias("column_name"),
@@ -172,8 +239,8 @@ def _few_points_warning(typed, columns: list[ColumnInfo], constant: list[str], w
     numeric = [c.name for c in columns if c.role == NUMERIC and c.name not in constant]
     if not numeric:
         return
-    n = typed.select(*[col(c) for c in numeric[:50]]).distinct().limit(ingest.FEW_POINTS).count()
-    if n < ingest.FEW_POINTS:
+    n = typed.select(*[col(c) for c in numeric[:50]]).distinct().limit(ingest_base.FEW_POINTS).count()
+    if n < ingest_base.FEW_POINTS:
         warnings.append(
             f"the numeric columns hold only {n} distinct point{'s' if n != 1 else ''}; "
             f"segmentation can form at most {n} segment{'s' if n != 1 else ''}"

@@ -193,3 +193,43 @@ def test_bad_input_is_one_clear_error(spark, tmp_path, capsys):
     assert cli_main(["segment", str(tmp_path / "nothing_here"), "--engine", "spark", "--json"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: file not found") and "\n" not in err
+
+
+def test_mall_explanations_equal_the_duckdb_engine(mall_runs):
+    """Outlier group, stability, drivers, rules (with precision/recall on the run table) and k_reason:
+    the Mall sample fits in the driver sample, so core's functions see the same rows as in DuckDB."""
+    _, duck, sp = mall_runs
+    a, b = sp.run, duck.run
+    assert a.segment_ids == b.segment_ids
+    assert a.outlier_threshold == pytest.approx(b.outlier_threshold) if b.outlier_threshold else a.outlier_threshold is None
+    assert a.k_reason == b.k_reason
+    assert a.stability_by_k == pytest.approx(b.stability_by_k)
+    # the same centroid for every segment id (the centroids' order inside a run is arbitrary)
+    def by_segment(r):
+        return sorted(zip(r.centroid_segments, r.centroids_scaled))
+    assert [s for s, _ in by_segment(a)] == [s for s, _ in by_segment(b)]
+    for (_, ca), (_, cb) in zip(by_segment(a), by_segment(b)):
+        assert ca == pytest.approx(cb, abs=1e-6)
+    for s, t in zip(a.segments, b.segments):
+        assert (s.id, s.outlier_group, s.rule) == (t.id, t.outlier_group, t.rule)
+        assert (s.rule_precision, s.rule_recall) == pytest.approx((t.rule_precision, t.rule_recall))
+        assert s.stability == pytest.approx(t.stability)
+        assert [d["feature"] for d in s.drivers] == [d["feature"] for d in t.drivers]
+    assert len({s.action for s in a.segments}) == len(a.segments)  # distinct actions
+    # precision of segment 1's rule recomputed in plain SQL on the Spark run table
+    store = mall_runs[0]
+    seg = a.segments[0]
+    with store.cursor() as cur:
+        hits, matched = cur.execute(
+            f"SELECT count(*) FILTER (WHERE {SEGMENT} = 1), count(*) FROM {run_table(a.run_id)} WHERE {seg.rule}"
+        ).fetchone()
+    assert seg.rule_precision == pytest.approx(hits / matched)
+
+
+def test_mall_with_auto_scaling_matches_the_duckdb_engine(spark, store):
+    duck = segment_path(store, MALL_CSV, features=MALL_FEATURES, k=5, scale="auto")
+    sp = segment_spark(store, str(MALL_CSV), features=MALL_FEATURES, k=5, scale="auto", spark=spark)
+    assert [s.size for s in sp.run.segments if not s.outlier_group] == MALL_SIZES
+    assert [(s.size, s.name, s.action) for s in sp.run.segments] == [
+        (s.size, s.name, s.action) for s in duck.run.segments]
+    assert sp.run.transforms == duck.run.transforms
