@@ -316,73 +316,6 @@ class Dashboard:
         if self.duo.find_element(f"#{ids.K_AUTO}").is_selected() != on:
             self.duo.find_element(f"label[for='{ids.K_AUTO}']").click()
 
-# -- models, compare and the URL (tests/browser/test_models.py, test_url.py) ---------------------------
-def _current_url(self) -> str:
-    return self.driver.current_url
-
-
-def _search_of_url(self) -> str:
-    return self.js("return window.location.search;")
-
-
-def _open_in_fresh_session(self, url: str) -> "Dashboard":
-    """Another browser's first visit: no local storage, no session, then the URL."""
-    self.js("window.localStorage.clear(); window.sessionStorage.clear();")
-    self.driver.delete_all_cookies()
-    self.driver.get(url)
-    return self.wait_loaded()
-
-
-def _score_file(self, path: Path) -> None:
-    self.duo.find_element(f"{css_id(ids.SCORE_UPLOAD)} input[type=file]").send_keys(str(path))
-
-
-def _toggle_kind(self, kind: str) -> None:
-    """Flip a filter kind's switch (scrolled into the sidebar's view first, as a user would)."""
-    switch = self.duo.find_element(css_id(ids.filter_control(kind)))
-    self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].click();", switch)
-
-
-def _choose_compare_run(self, text: str) -> None:
-    """Open the compare dropdown and click the option whose label holds `text` ("k = 5")."""
-    box = self.duo.find_element(css_id(ids.COMPARE_RUN))
-    self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].click();", box)
-    option = self.until(lambda: next(o for o in self.driver.find_elements(By.CSS_SELECTOR, ".dash-dropdown-option")
-                                     if text in o.text), f"the option '{text}'")
-    self.driver.execute_script("arguments[0].click();", option)
-
-
-def _matrix(self) -> dict | None:
-    return self.js(
-        f"const g = document.querySelector('{css_id(ids.COMPARE_GRAPH)} .js-plotly-plot');"
-        "return g && g.data && g.data.length ? {z: g.data[0].z, customdata: g.data[0].customdata} : null;")
-
-
-def _click_matrix_cell(self, row: int, col: int) -> None:
-    """Move the mouse to the centre of a heatmap cell (Plotly's own axes give its position) and click."""
-    graph = self.duo.find_element(f"{css_id(ids.COMPARE_GRAPH)} .js-plotly-plot")
-    self.js("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'});", graph)
-    self.until(self.steady(lambda: self.js("return arguments[0].getBoundingClientRect().top;", graph),
-                           hold=0.15), "the page to stop scrolling")
-    x, y = self.js(
-        "const g = arguments[0];"
-        "const L = g._fullLayout, r = g.getBoundingClientRect();"
-        "return [Math.round(r.left + L.xaxis._offset + L.xaxis.l2p(arguments[2])),"
-        "        Math.round(r.top + L.yaxis._offset + L.yaxis.l2p(arguments[1]))];",
-        graph, row, col)
-    action = ActionBuilder(self.driver)
-    action.pointer_action.move_to_location(x - 3, y - 3).move_to_location(x, y).pause(0.2).click()
-    action.perform()
-
-
-Dashboard.current_url = _current_url
-Dashboard.search_of_url = _search_of_url
-Dashboard.open_in_fresh_session = _open_in_fresh_session
-Dashboard.score_file = _score_file
-Dashboard.toggle_kind = _toggle_kind
-Dashboard.choose_compare_run = _choose_compare_run
-Dashboard.matrix = _matrix
-Dashboard.click_matrix_cell = _click_matrix_cell
     # -- finding customers and the active filters (tests/browser/test_grid_find.py) ------------------
     def search(self, text: str) -> None:
         """Type into the grid's quick search and press Enter (the box sends on Enter)."""
@@ -470,3 +403,72 @@ Dashboard.click_matrix_cell = _click_matrix_cell
 
     def progress_text(self) -> str:
         return self.duo.find_element(f"#{ids.JOB_PROGRESS}").text
+
+
+# -- models, compare and the URL (tests/browser/test_models.py, test_url.py) ---------------------------
+def _current_url(self) -> str:
+    return self.driver.current_url
+
+
+def _search_of_url(self) -> str:
+    return self.js("return window.location.search;")
+
+
+def _open_in_fresh_session(self, url: str) -> "Dashboard":
+    """Another browser's first visit: no local storage, no session, then the URL."""
+    self.js("window.localStorage.clear(); window.sessionStorage.clear();")
+    self.driver.delete_all_cookies()
+    self.driver.get(url)
+    return self.wait_loaded()
+
+
+def _score_file(self, path: Path) -> None:
+    self.duo.find_element(f"{css_id(ids.SCORE_UPLOAD)} input[type=file]").send_keys(str(path))
+
+
+def _toggle_kind(self, kind: str) -> None:
+    """Flip a filter kind's switch (scrolled into the sidebar's view first, as a user would)."""
+    switch = self.duo.find_element(css_id(ids.filter_control(kind)))
+    self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].click();", switch)
+
+
+def _choose_compare_run(self, text: str) -> None:
+    """Open the compare dropdown and click the option whose label holds `text` ("k = 5")."""
+    box = self.duo.find_element(css_id(ids.COMPARE_RUN))
+    self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].click();", box)
+    option = self.until(lambda: next(o for o in self.driver.find_elements(By.CSS_SELECTOR, ".dash-dropdown-option")
+                                     if text in o.text), f"the option '{text}'")
+    self.driver.execute_script("arguments[0].click();", option)
+
+
+def _matrix(self) -> dict | None:
+    return self.js(
+        f"const g = document.querySelector('{css_id(ids.COMPARE_GRAPH)} .js-plotly-plot');"
+        "return g && g.data && g.data.length ? {z: g.data[0].z, customdata: g.data[0].customdata} : null;")
+
+
+def _click_matrix_cell(self, row: int, col: int) -> None:
+    """Move the mouse to the centre of a heatmap cell (Plotly's own axes give its position) and click."""
+    graph = self.duo.find_element(f"{css_id(ids.COMPARE_GRAPH)} .js-plotly-plot")
+    self.js("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'});", graph)
+    self.until(self.steady(lambda: self.js("return arguments[0].getBoundingClientRect().top;", graph),
+                           hold=0.15), "the page to stop scrolling")
+    x, y = self.js(
+        "const g = arguments[0];"
+        "const L = g._fullLayout, r = g.getBoundingClientRect();"
+        "return [Math.round(r.left + L.xaxis._offset + L.xaxis.l2p(arguments[2])),"
+        "        Math.round(r.top + L.yaxis._offset + L.yaxis.l2p(arguments[1]))];",
+        graph, row, col)
+    action = ActionBuilder(self.driver)
+    action.pointer_action.move_to_location(x - 3, y - 3).move_to_location(x, y).pause(0.2).click()
+    action.perform()
+
+
+Dashboard.current_url = _current_url
+Dashboard.search_of_url = _search_of_url
+Dashboard.open_in_fresh_session = _open_in_fresh_session
+Dashboard.score_file = _score_file
+Dashboard.toggle_kind = _toggle_kind
+Dashboard.choose_compare_run = _choose_compare_run
+Dashboard.matrix = _matrix
+Dashboard.click_matrix_cell = _click_matrix_cell
