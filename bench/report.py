@@ -325,6 +325,11 @@ def render(env: dict, args, results: list[dict], rfm, agreement=None) -> str:
             add(f"- {e}".replace("\n", " "))
         add("")
 
+    add("## Spark engine")
+    add("")
+    add("The Spark engine (`--engine spark`) is measured on its own by `make bench-spark ROWS=N`: see "
+        "[bench/SPARK.md](SPARK.md) and docs/SCALING.md.")
+    add("")
     add("## How this was measured")
     add("")
     add("- Caches: the server keeps per-filter segment sizes (an LRU in core.views) and each run's context; "
