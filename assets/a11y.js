@@ -5,11 +5,13 @@
     "use strict";
 
     function fixUploadInput() {
-        document.querySelectorAll("#upload input[type=file]").forEach(function (input) {
+        document.querySelectorAll("input[type=file]").forEach(function (input) {
             // "autocomplete" is not valid on a file input, and the input needs a name of its own.
             input.removeAttribute("autocomplete");
             if (!input.getAttribute("aria-label")) {
-                input.setAttribute("aria-label", "Upload a CSV, Excel or Parquet file");
+                var box = input.closest("[id]");
+                input.setAttribute("aria-label", box && box.id !== "upload"
+                    ? "Choose a CSV, Excel or Parquet file to score" : "Upload a CSV, Excel or Parquet file");
             }
         });
     }
@@ -29,12 +31,28 @@
         });
     }
 
+    function fixEmptyHeaderRows() {
+        // A pinned column beside grouped headers leaves a header row with no column header in the
+        // pinned part; a row must hold cells, so such rows are hidden from assistive technology.
+        document.querySelectorAll(".ag-root .ag-header-row[role=row]").forEach(function (row) {
+            var empty = !row.querySelector("[role=columnheader]");
+            if (empty && row.getAttribute("aria-hidden") !== "true") {
+                row.setAttribute("aria-hidden", "true");
+                row.dataset.csiHidden = "1";
+            } else if (!empty && row.dataset.csiHidden === "1") {
+                row.removeAttribute("aria-hidden");
+                delete row.dataset.csiHidden;
+            }
+        });
+    }
+
     var scheduled = false;
     function fixAll() {
         scheduled = false;
         document.documentElement.setAttribute("lang", "en");
         fixUploadInput();
         fixEmptyRowGroups();
+        fixEmptyHeaderRows();
     }
     function schedule() {
         if (!scheduled) {

@@ -18,7 +18,7 @@ from core.errors import InputError
 from core.rfm import run_rfm_groups
 from core.imports import list_importable, resolve_import, start_import
 from core.jobs import JobResult, job_status, start_job
-from core.segmentation import run_segmentation
+from core.segmentation import check_run_request, run_segmentation
 from core.store import Store
 from layouts import ids
 from layouts.feedback import alert
@@ -41,6 +41,8 @@ def start_run_job(store: Store, dataset_id: Any, features: Any, scale: Any, fill
     if mode not in (None, *SEGMENTS_MODES):
         raise InputError("segments must be K-Means or the named RFM groups")
     req = validate_run_request(dataset_id, features, scale, fill, k, auto)
+    if mode != "rfm-groups":  # the core's checks now: a bad request is refused before a job starts
+        check_run_request(store, req["dataset_id"], req["features"], req["k"], req["scale"], req["fill"])
     name = store.get_dataset(req["dataset_id"]).name
 
     def work(progress) -> JobResult:

@@ -81,6 +81,12 @@ ASSIGN_VIEW = "__segment_assignments"  # the registered frame the run table is j
 
 
 # -- features -----------------------------------------------------------------------------------
+def check_run_request(store: Store, dataset_id: str, features, k, scale: str, fill: str) -> None:
+    """run_segmentation's parameter checks alone (InputError), for callers that start the run later
+    (the dashboard's background job): a bad request is refused at once and nothing starts."""
+    _check_parameters(store.get_dataset(check_id(dataset_id, "dataset")), features, k, scale, fill, 42, ())
+
+
 def _check_parameters(
     info: DatasetInfo,
     features: Sequence[str] | None,

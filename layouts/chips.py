@@ -15,7 +15,7 @@ def chips_bar() -> html.Div:
     return html.Div(
         [
             dcc.Store(id=ids.FILTER_HISTORY, storage_type="memory", data={"past": [], "future": []}),
-            html.Div(html.Span(NO_FILTER_TEXT, className="text-muted"), id=ids.FILTER_CHIPS,
+            html.Div(html.Span(NO_FILTER_TEXT, className="text-muted", role="listitem"), id=ids.FILTER_CHIPS,
                      className="csi-chips", role="list", **{"aria-label": "Active filters"}),
             html.Div(
                 [
@@ -34,7 +34,7 @@ def chips_bar() -> html.Div:
 def chips(items: list[tuple[str, str | None, str]]) -> list:
     """One chip per (kind key, column or None, words) of core.filters.active_items."""
     if not items:
-        return [html.Span(NO_FILTER_TEXT, className="text-muted")]
+        return [html.Span(NO_FILTER_TEXT, className="text-muted", role="listitem")]
     return [
         html.Span(
             [

@@ -97,7 +97,7 @@ def customers_card() -> dbc.Card:
 
 COMPACT = {"function": "compactNumber(params.value)"}  # 8.9k, 1.2M (assets/why_grid.js)
 COMPACT_SIGNED = {"function": "compactNumber(params.value, true)"}
-GOOD, BAD = "#128f76", "#c0392b"
+GOOD, BAD = "#117a65", "#a93226"  # WCAG AA contrast on white (axe audit)
 ACTION_CHARS = 70  # an action's headline in the table; the whole text on expand (and in the why view)
 
 

@@ -97,21 +97,21 @@ def test_runs_list_shows_each_run_and_reopens_it(fresh):
 
 def test_a_file_uploaded_twice_is_offered_instead_of_loaded(fresh):
     data = shop_csv()
-    first = upload_view(fresh.store, as_upload(data), "shop.csv", False, (None, None, None), MB)
+    first = upload_view(fresh.store, as_upload(data), "shop.csv", False, MB)
     ds = first.value
     assert ds and fresh.store.find_by_hash(hashlib.sha256(data).hexdigest()).dataset_id == ds
     n = len(fresh.store.list_datasets())
 
-    again = upload_view(fresh.store, as_upload(data), "renamed copy.csv", False, (None, None, None), MB)
+    again = upload_view(fresh.store, as_upload(data), "renamed copy.csv", False, MB)
     assert again.offer_open and again.duplicate == ds
     assert again.offer_text == "This file is already loaded as 'shop'. "
     assert again.value is no_update and again.contents is no_update
     assert len(fresh.store.list_datasets()) == n
 
-    forced = upload_view(fresh.store, as_upload(data), "shop.csv", False, (None, None, None), MB, force=True)
+    forced = upload_view(fresh.store, as_upload(data), "shop.csv", False, MB, force=True)
     assert forced.value and forced.value != ds and not forced.offer_open
     assert len(fresh.store.list_datasets()) == n + 1
 
-    other = upload_view(fresh.store, as_upload(shop_csv(shift=5)), "shop.csv", False, (None, None, None), MB)
+    other = upload_view(fresh.store, as_upload(shop_csv(shift=5)), "shop.csv", False, MB)
     assert not other.offer_open and other.value not in {ds, forced.value}
     assert len(dataset_options(fresh.store)) == n + 2

@@ -266,7 +266,7 @@ BAD_RUNS = {
 def test_forged_segmentation_request_is_refused(env, case):
     args = {"dataset_id": env["dataset_id"], "features": [INCOME, SCORE], "k": 5} | BAD_RUNS[case]
     r = run(env["client"], args.pop("dataset_id"), args.pop("features"), **args)
-    assert_refused(r, "run-alert", {"run-store": "data"})
+    assert_refused(r, "run-alert", {"job-store": "data"})  # refused at once: no background job starts
     assert_still_serving(env)
 
 
