@@ -112,3 +112,12 @@ def _id_list(ids: tuple[int, ...]) -> str:
 
 def _fmt(v: float) -> str:
     return f"{v:.6g}"
+
+
+def int_arg(value: Any, what: str, lo: int, hi: int) -> int:
+    """A whole number from a client within [lo, hi], or InputError."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InputError(f"{what} must be a whole number")
+    if not lo <= value <= hi:
+        raise InputError(f"{what} must be between {lo} and {hi}")
+    return value

@@ -102,3 +102,10 @@ def _search_text(value: Any, what: str) -> str | None:
     if not isinstance(value, str) or len(value) > MAX_SEARCH_CHARS:
         raise InputError(f"{what} must be text of at most {MAX_SEARCH_CHARS} characters")
     return value.strip() or None
+
+
+def search_columns(ctx: Any) -> list[str]:
+    """Columns the quick search looks in (ctx: a core.views.RunContext): identifiers and every text
+    column of the run table."""
+    text = [c for c in ctx.columns if ctx.types.get(c, "").upper() == "VARCHAR"]
+    return list(dict.fromkeys(ctx.identifiers + text))

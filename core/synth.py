@@ -116,30 +116,10 @@ class CustomerTable:
     plan: DirtPlan
 
 
-def customer_table(rows: int, seed: int = DEFAULT_SEED, fmt: str = "csv") -> CustomerTable:
-    """Draw a customer table of exactly `rows` data rows (duplicates included)."""
-    if rows < 1:
-        raise ValueError("rows must be at least 1")
-    if fmt not in FORMATS:
-        raise ValueError(f"format must be one of {', '.join(FORMATS)}")
-    plan = dirt_plan(rows)
-    n = plan.customers
-    rng = np.random.default_rng(seed)
-
-    shares = np.array([g.share for g in GROUPS])
-    group = rng.choice(len(GROUPS), size=n, p=shares / shares.sum())
-
-    def draw(attr: str) -> np.ndarray:
-        mean = np.array([getattr(g, attr)[0] for g in GROUPS])[group]
-        sd = np.array([getattr(g, attr)[1] for g in GROUPS])[group]
-        return rng.normal(mean, sd)
-
-    age = np.clip(np.rint(draw("age")), *VALID_AGE).astype(np.int64)
-    income = np.maximum(np.rint(draw("income")), MIN_INCOME).astype(np.int64)
-    score = np.clip(np.rint(draw("score")), *VALID_SCORE).astype(np.int64)
-    female = rng.random(n) < np.array([g.female for g in GROUPS])[group]
-    gender = np.where(female, "Female", "Male")
-
+def _make_dirty(rng: np.random.Generator, plan: DirtPlan, n: int, age: np.ndarray, income: np.ndarray,
+                score: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Mark the plan's dirty rows (disjoint per column) and change age, income and score in place:
+    (dirty mask, missing rows per column, "?" text rows per column). Same random draws, same order."""
     # Disjoint dirty rows per column: one draw without replacement, sliced.
     def pick(total: int) -> np.ndarray:
         return rng.choice(n, size=total, replace=False) if total else np.empty(0, np.int64)
@@ -169,6 +149,35 @@ def customer_table(rows: int, seed: int = DEFAULT_SEED, fmt: str = "csv") -> Cus
     missing[SCORE], bad_score = idx[:s_miss], idx[s_miss:]
     score[bad_score] = _scores_out_of_range(rng, len(bad_score))
     dirty[idx] = True
+
+    return dirty, missing, text
+
+
+def customer_table(rows: int, seed: int = DEFAULT_SEED, fmt: str = "csv") -> CustomerTable:
+    """Draw a customer table of exactly `rows` data rows (duplicates included)."""
+    if rows < 1:
+        raise ValueError("rows must be at least 1")
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {', '.join(FORMATS)}")
+    plan = dirt_plan(rows)
+    n = plan.customers
+    rng = np.random.default_rng(seed)
+
+    shares = np.array([g.share for g in GROUPS])
+    group = rng.choice(len(GROUPS), size=n, p=shares / shares.sum())
+
+    def draw(attr: str) -> np.ndarray:
+        mean = np.array([getattr(g, attr)[0] for g in GROUPS])[group]
+        sd = np.array([getattr(g, attr)[1] for g in GROUPS])[group]
+        return rng.normal(mean, sd)
+
+    age = np.clip(np.rint(draw("age")), *VALID_AGE).astype(np.int64)
+    income = np.maximum(np.rint(draw("income")), MIN_INCOME).astype(np.int64)
+    score = np.clip(np.rint(draw("score")), *VALID_SCORE).astype(np.int64)
+    female = rng.random(n) < np.array([g.female for g in GROUPS])[group]
+    gender = np.where(female, "Female", "Male")
+
+    dirty, missing, text = _make_dirty(rng, plan, n, age, income, score)
 
     # Exact duplicates of clean rows, inserted at random places (the file stays in id order otherwise).
     clean = np.flatnonzero(~dirty)

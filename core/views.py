@@ -26,7 +26,9 @@ import numpy as np
 
 from core.errors import InputError
 from core.filled import FILLED, filled_by_row
+from core.filter_base import int_arg as _int_arg
 from core.filters import FilterSpec, describe, where_clause
+from core.search import search_columns
 from core.sampling import HASH_BITS, MIN_POINTS_PER_SEGMENT, cutoffs, per_segment, quotas
 from core.dates import is_date_type
 from core.models import CATEGORICAL, DATE, IDENTIFIER, NUMERIC, ROW, SEGMENT, X, Y, DatasetInfo, Run
@@ -221,12 +223,6 @@ def parse_spec(store: Store, data: Any) -> FilterSpec:
     return FilterSpec.from_dict(data, ctx.numeric, ctx.categorical, ctx.run.k, run=ctx.run,
                                 dataset_columns=ctx.dataset.names(), dates=ctx.date_columns, store=store,
                                 search_columns=search_columns(ctx))
-
-
-def search_columns(ctx: RunContext) -> list[str]:
-    """Columns the quick search looks in: identifiers and every text column of the run table."""
-    text = [c for c in ctx.columns if ctx.types.get(c, "").upper() == "VARCHAR"]
-    return list(dict.fromkeys(ctx.identifiers + text))
 
 
 def run_where(store: Store, spec: FilterSpec) -> tuple[RunContext, str, list]:
@@ -565,14 +561,6 @@ def _sort_keys(sort_model: Any, fields: list[str]) -> list[tuple[str, bool]]:
 
 
 # -- helpers ----------------------------------------------------------------------------------
-def _int_arg(value: Any, what: str, lo: int, hi: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InputError(f"{what} must be a whole number")
-    if not lo <= value <= hi:
-        raise InputError(f"{what} must be between {lo} and {hi}")
-    return value
-
-
 def _json_number(v: Any) -> float | None:
     if v is None:
         return None
