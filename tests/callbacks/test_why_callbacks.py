@@ -24,6 +24,7 @@ from core.views import count, parse_spec
 from layouts import ids
 from layouts.controls import SCALE_OPTIONS, scale_help
 from layouts.figures import elbow_figure
+from layouts.tables import GOOD
 from layouts.tables import profile_columns
 from layouts.why import driver_labels
 
@@ -200,7 +201,7 @@ def test_rfm_runs_are_named_in_rfm_words_and_show_their_group_mix(fresh):
     recency = next(c for c in view.profile_columns if c.get("headerName") == "recency_days")["children"][1]
     monetary = next(c for c in view.profile_columns if c.get("headerName") == "monetary")["children"][1]
     green = lambda col: next(c["condition"] for c in col["cellStyle"]["styleConditions"]  # noqa: E731
-                             if c["style"]["color"] == "#128f76")
+                             if c["style"]["color"] == GOOD)
     assert green(recency) == "params.value < 0" and green(monetary) == "params.value > 0"
     rows = summary_view(fresh.store, {"run_id": run_id}).profile_rows
     assert all(r["rfm_groups"] for r in rows)
