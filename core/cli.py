@@ -74,9 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run(argv: list[str] | None = None) -> int:
-    from core.config import Settings
+    from core.config import Settings  # per command: the CLI starts fast and loads only what the command needs
+    # per command: the CLI starts fast and loads only what the command needs
     from core.pipeline import segment_path, summary
-    from core.store import Store
+    from core.store import Store  # per command: the CLI starts fast and loads only what the command needs
 
     args = build_parser().parse_args(argv)
     if args.command == "import":
@@ -98,6 +99,7 @@ def run(argv: list[str] | None = None) -> int:
         store = Store(db, Settings(data_dir=db.parent), allowed_dirs=[path.resolve().parent])
         try:
             if args.command == "rfm" and args.segments == "rfm-groups":
+                # per command: the CLI starts fast and loads only what the command needs
                 from core.rfm.groups import segment_by_groups
 
                 result = segment_by_groups(store, path, mapping=mapping, date_order=args.date_order,
@@ -120,11 +122,14 @@ def run(argv: list[str] | None = None) -> int:
             if getattr(args, "engine", None):
                 out["engine"] = result.run.engine
             if args.command == "rfm":
+                # per command: the CLI starts fast and loads only what the command needs
                 from core.rfm.groups import add_group_mix
 
                 add_group_mix(store, result.run, out)
             if args.export:
+                # per command: the CLI starts fast and loads only what the command needs
                 from core.export import export_workbook
+                # per command: the CLI starts fast and loads only what the command needs
                 from core.filters import FilterSpec
 
                 export_workbook(store, FilterSpec(result.run.run_id), Path(args.export))

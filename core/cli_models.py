@@ -41,7 +41,7 @@ def run_model_command(args: argparse.Namespace) -> int:
 
 def write_model(store, run_id: str, out: str) -> None:
     """`segment ... --model OUT.json`: save the run just made as a model file."""
-    from core.model_file import save_model
+    from core.model_file import save_model  # per command: the CLI starts fast and loads only what the command needs
 
     target = Path(out)
     if target.suffix.lower() != ".json":
@@ -52,10 +52,10 @@ def write_model(store, run_id: str, out: str) -> None:
 
 
 def _score(args: argparse.Namespace) -> int:
-    from core.config import Settings
-    from core.model_file import load_model
-    from core.scoring import score_file
-    from core.store import Store
+    from core.config import Settings  # per command: the CLI starts fast and loads only what the command needs
+    from core.model_file import load_model  # per command: the CLI starts fast and loads only what the command needs
+    from core.scoring import score_file  # per command: the CLI starts fast and loads only what the command needs
+    from core.store import Store  # per command: the CLI starts fast and loads only what the command needs
 
     model = load_model(args.model)  # validated before anything is read or written
     path = Path(args.input)
@@ -82,7 +82,7 @@ def _score(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from core.compare import compare_files
+    from core.compare import compare_files  # per command: the CLI starts fast and loads only what the command needs
 
     result = compare_files(args.old, args.new, args.id)
     if args.json:

@@ -161,6 +161,7 @@ def _read_with_duckdb(path: Path, parquet: bool) -> pd.DataFrame:
 
 def _read_xlsx(path: Path) -> pd.DataFrame:
     """An export's "Customers", "Customers (2)", ... sheets, a scored file's sheet, else the first sheet."""
+    # deferred: this module is imported by the one it names (import cycle) or the path is rare
     from python_calamine import CalamineWorkbook
 
     try:

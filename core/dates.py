@@ -300,8 +300,8 @@ def _message(r: DateReading, numeric: int, note: str, two_digit: int) -> str:
 def looks_like_date(text: str) -> bool:
     """True when `text` reads as a real date in some layout and some day/month order (used on a few
     sample values, e.g. to guess which column of a transactions file holds the dates)."""
-    import datetime as dt
-    import re
+    import datetime as dt  # deferred: this module is imported by the one it names (import cycle) or the path is rare
+    import re  # deferred: this module is imported by the one it names (import cycle) or the path is rare
 
     t = str(text).strip()
     if not t:

@@ -310,6 +310,7 @@ def _json_default(o):
 def open_default_store(settings: Settings | None = None) -> Store:
     """The app's store: its data folder, plus the bundled sample's folder so CSI_DATA_DIR may point
     anywhere and the sample still loads."""
+    # deferred: this module is imported by the one it names (import cycle) or the path is rare
     from core.config import SAMPLE_FILE
 
     settings = settings or Settings()

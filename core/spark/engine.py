@@ -176,7 +176,7 @@ def _run(info, prepared, scaler, sweep, fit, scale: str, fill: str, seed: int, c
 
 def _run_rows(clean: CleanDataset, info: DatasetInfo, prepared: feat.SparkFeatures, fit: fitting.Fit):
     """run_<id> rows: __row, every dataset column with missing values filled, __segment, __x, __y."""
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions as F  # pyspark is an optional extra: loaded only when a Spark run starts
 
     cols = [feat.filled_column(info, c.name, prepared.fill).alias(c.name) for c in info.columns]
     assigned = fit.assigned.select(ROW, SEGMENT, X, Y)

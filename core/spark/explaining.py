@@ -40,7 +40,7 @@ class _Model:
 def nearest(centers: np.ndarray, m: int):
     """(index of the nearest centre, squared distance to it) as Spark columns over s0..s{m-1};
     ties go to the first centre, as in core.kmeans.nearest_centroid."""
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions as F  # pyspark is an optional extra: loaded only when a Spark run starts
 
     dists = [sum((F.col(f"s{i}") - float(c[i])) ** 2 for i in range(m)) for c in centers]
     if len(dists) == 1:
@@ -57,7 +57,7 @@ def spark_partition(vec, centers: np.ndarray, inertia: float, m: int, rows: int,
     if sample_X is not None and len(sample_X) == rows:
         with numeric_threads():
             return partition(sample_X, _Model(np.asarray(centers, np.float64), inertia), seed)
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions as F  # pyspark is an optional extra: loaded only when a Spark run starts
 
     C = np.asarray(centers, dtype=np.float64)
     _, d2 = nearest(C, m)
@@ -80,7 +80,7 @@ def spark_partition(vec, centers: np.ndarray, inertia: float, m: int, rows: int,
 
 def _threshold(vec, dist) -> float:
     """core.kmeans.outlier_threshold from Spark's approximate quantiles of the distances."""
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions as F  # pyspark is an optional extra: loaded only when a Spark run starts
 
     med, q = vec.agg(F.percentile_approx(dist, 0.5, ACCURACY),
                      F.percentile_approx(dist, OUTLIER_QUANTILE, ACCURACY)).first()
@@ -91,7 +91,7 @@ def _threshold(vec, dist) -> float:
 def _refit(rows, C: np.ndarray, m: int) -> np.ndarray:
     """Lloyd's K-Means started from C (scikit-learn's n_init=1, init=C): one Spark aggregate per step;
     an empty cluster keeps its centre."""
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions as F  # pyspark is an optional extra: loaded only when a Spark run starts
 
     for _ in range(REFIT_ITER):
         label, _ = nearest(C, m)
@@ -108,7 +108,7 @@ def _refit(rows, C: np.ndarray, m: int) -> np.ndarray:
 
 def segment_column(part: Partition, m: int):
     """core.kmeans.assign as a Spark column: the segment id of every row."""
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions as F  # pyspark is an optional extra: loaded only when a Spark run starts
 
     label, d2 = nearest(np.asarray(part.centroids_scaled), m)
     mapping = F.create_map(*[F.lit(v) for j, s in enumerate(part.centroid_segments) for v in (j, s)])
@@ -128,7 +128,7 @@ def explain(assigned, part: Partition, sample_raw: np.ndarray, sample_X: np.ndar
             onehot: dict, rows: int, seed: int) -> Explained:
     """Segments (ids 1..k, the outlier group k + 1 last) with size, centroid, drivers, stability, names
     and actions; and the rules, scored later on the registered run table."""
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions as F  # pyspark is an optional extra: loaded only when a Spark run starts
 
     m, k = len(encoded), part.k
     labels, _ = assign(sample_X, part)

@@ -56,7 +56,7 @@ class Scaler:
     mean: list[float] = field(default_factory=list)
 
     def column(self, i: int):
-        from pyspark.sql import functions as F
+        from pyspark.sql import functions as F  # pyspark is an optional extra: loaded only when a Spark run starts
 
         x = F.col(f"c{i}")
         if self.log[i]:
@@ -74,7 +74,7 @@ class Scaler:
 def fill_map(clean: CleanDataset, info: DatasetInfo, method: str) -> dict[str, dict]:
     """core.quality.fill_values over the Spark dataset: median/mean for numeric, mode (ties
     alphabetical) for categorical columns, for every non-identifier column with missing values."""
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions as F  # pyspark is an optional extra: loaded only when a Spark run starts
 
     cols = [c for c in info.columns if c.role != IDENTIFIER and c.name != info.id_column
             and 0 < clean.missing.get(c.name, 0) < clean.rows_loaded]
@@ -94,7 +94,7 @@ def fill_map(clean: CleanDataset, info: DatasetInfo, method: str) -> dict[str, d
 
 def filled_column(info: DatasetInfo, name: str, fill: dict[str, dict]):
     """A dataset column with its missing values filled (core.segmentation's `_filled_expr`)."""
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions as F  # pyspark is an optional extra: loaded only when a Spark run starts
 
     q = col(name, info.names())
     if name not in fill:
@@ -109,7 +109,7 @@ def filled_column(info: DatasetInfo, name: str, fill: dict[str, dict]):
 def prepare(clean: CleanDataset, info: DatasetInfo, numeric: list[str], categorical: list[str],
             fill: str) -> SparkFeatures:
     """Kept rows, fill, one-hot: the encoded feature columns of every row that is segmented."""
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions as F  # pyspark is an optional extra: loaded only when a Spark run starts
 
     features = numeric + categorical
     for f in features:
@@ -151,7 +151,7 @@ def prepare(clean: CleanDataset, info: DatasetInfo, numeric: list[str], categori
 
 def fit_scaler(data: SparkFeatures, scale: str) -> Scaler:
     """The scaling parameters core.segmentation.scale_matrix would use, from one Spark aggregate."""
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions as F  # pyspark is an optional extra: loaded only when a Spark run starts
 
     m = len(data.encoded)
     log = [bool(scale == "log" and data.numeric_mask[i]) for i in range(m)]
@@ -174,9 +174,9 @@ def fit_scaler(data: SparkFeatures, scale: str) -> Scaler:
 def _skewed(data: SparkFeatures) -> list[bool]:
     """core.kmeans.skewed_features in one Spark aggregate: numeric columns with min >= 0 and (population)
     skewness above core.kmeans.SKEW_LOG get log1p; one-hot columns never do."""
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions as F  # pyspark is an optional extra: loaded only when a Spark run starts
 
-    from core.kmeans import SKEW_LOG
+    from core.kmeans import SKEW_LOG  # loaded with the Spark engine only
 
     cols = [i for i in range(len(data.encoded)) if data.numeric_mask[i]]
     if not cols:
@@ -198,7 +198,7 @@ def _skewed(data: SparkFeatures) -> list[bool]:
 
 
 def _means(data: SparkFeatures, center: list[float], scale: list[float], log: list[bool]) -> list[float]:
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions as F  # pyspark is an optional extra: loaded only when a Spark run starts
 
     s = Scaler("", center, scale, log)
     row = data.frame.agg(*[F.avg(s.column(i)) for i in range(len(center))]).first()

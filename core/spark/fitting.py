@@ -71,7 +71,7 @@ class Fit:
 
 def sample_sweep(data: SparkFeatures, scaler: Scaler, seed: int) -> Sweep:
     """Collect every row (<= SWEEP_MAX_ROWS) or a fixed hash sample, and sweep k on the driver."""
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions as F  # pyspark is an optional extra: loaded only when a Spark run starts
 
     frame = data.frame
     sampled = data.rows > SWEEP_MAX_ROWS
@@ -91,9 +91,10 @@ def final_fit(data: SparkFeatures, scaler: Scaler, sweep: Sweep, k: int, seed: i
     """MLlib K-Means (k-means||) on every row; the sweep's scikit-learn centroids for k compete with
     it and the centroids with the lower inertia over every row win (up to SWEEP_MAX_ROWS rows those
     are the DuckDB engine's own fit). Segments 1..k by size, then 2-D coordinates."""
-    from pyspark.ml.clustering import KMeans
+    from pyspark.ml.clustering import KMeans  # pyspark is an optional extra: loaded only when a Spark run starts
+    # pyspark is an optional extra: loaded only when a Spark run starts
     from pyspark.ml.feature import VectorAssembler
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions as F  # pyspark is an optional extra: loaded only when a Spark run starts
 
     m = len(data.encoded)
     scaled = data.frame.select(F.col(ROW), *[F.col(f"c{i}") for i in range(m)],
@@ -134,8 +135,8 @@ def _silhouette(sweep: Sweep, part: Partition, seed: int) -> float | None:
 
 def _coordinates(assigned, data: SparkFeatures, scaler: Scaler, seed: int):
     """(x, y, x_label, y_label, explained variance) like core.segmentation.project_2d."""
-    from pyspark.ml.feature import PCA
-    from pyspark.sql import functions as F
+    from pyspark.ml.feature import PCA  # pyspark is an optional extra: loaded only when a Spark run starts
+    from pyspark.sql import functions as F  # pyspark is an optional extra: loaded only when a Spark run starts
 
     m = len(data.encoded)
     if m == 1:

@@ -75,7 +75,7 @@ def read_input(spark, path: str) -> SparkInput:
 
 
 def _read_csv(spark, files: list[Path], source: str) -> SparkInput:
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions as F  # pyspark is an optional extra: loaded only when a Spark run starts
 
     with open(files[0], "rb") as fh:
         head = fh.read(ingest_base.SNIFF_BYTES)
@@ -122,7 +122,7 @@ def _read_csv(spark, files: list[Path], source: str) -> SparkInput:
 def _with_source(frame):
     """The reader's frame plus each row's file and split (Spark's hidden _metadata column): rows are
     numbered in (file, split, position) order, whatever order Spark packs the splits in."""
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions as F  # pyspark is an optional extra: loaded only when a Spark run starts
 
     return frame.select("*", F.col("_metadata.file_path").alias(_FILE),
                         F.col("_metadata.file_block_start").alias(_BLOCK))
@@ -132,7 +132,7 @@ def _numbered(frame, columns: list[str]):
     """Add __row = 1.. in input order. Within a split the rows are contiguous in one partition, in file
     order, so monotonically_increasing_id minus the split's smallest id is the row's position; the
     splits' counts (one row per split, collected to the driver) give each split's offset."""
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions as F  # pyspark is an optional extra: loaded only when a Spark run starts
 
     tagged = frame.withColumn(_MID, F.monotonically_increasing_id()).cache()
     splits = tagged.groupBy(_FILE, _BLOCK).agg(F.count(F.lit(1)).alias("n"), F.min(_MID).alias("first"))

@@ -30,7 +30,7 @@ def spark_session(master: str | None = None, app_name: str = "customer-segmentat
     or a Spark Connect URL `sc://host:15002`. None: $SPARK_MASTER, else spark-submit's master, else
     local[2]. An existing session is reused (getOrCreate)."""
     try:
-        from pyspark.sql import SparkSession
+        from pyspark.sql import SparkSession  # pyspark is an optional extra: loaded only when a Spark run starts
     except ImportError:
         raise InputError(
             "the Spark engine needs pyspark: pip install -r requirements-spark.txt (and Java 17)"

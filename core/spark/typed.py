@@ -30,14 +30,14 @@ def duckdb_type(spark_type: str) -> str:
 
 def missing(t):
     """core.ingest's missing test: no value, or one of the missing tokens (any case)."""
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions as F  # pyspark is an optional extra: loaded only when a Spark run starts
 
     return t.isNull() | F.lower(t).isin(list(ingest_base.MISSING_TOKENS))
 
 
 def to_double(t):
     """TRY_CAST(text AS DOUBLE) as DuckDB does it: Java's parser would also take '1d' or '0x1p3'."""
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions as F  # pyspark is an optional extra: loaded only when a Spark run starts
 
     return F.when(F.lower(t).rlike(_NUMBER_TEXT), t.try_cast("double"))
 
@@ -45,7 +45,7 @@ def to_double(t):
 def clean(t):
     """core.ingest's `_clean`: text without currency signs, percent sign and accounting brackets
     ("(1,234)" -> "-1,234"); values of any other shape are left as they are."""
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions as F  # pyspark is an optional extra: loaded only when a Spark run starts
 
     return (F.when(t.rlike(f"^(?:{coltypes._ACCOUNTING})$"), F.concat(F.lit("-"), F.regexp_replace(t, r"[()$€£¥\s]", "")))
             .when(t.rlike(f"^(?:{coltypes._DECORATED})$"), F.regexp_replace(t, r"[$€£¥%\s]", ""))
@@ -65,7 +65,7 @@ def number(t, p):
 
 def parse(t, style: str):
     """core.ingest's `_parse`: a DOUBLE from trimmed text in the column's number style."""
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions as F  # pyspark is an optional extra: loaded only when a Spark run starts
 
     # rlike with ^(?:...)$ is DuckDB's regexp_full_match
     if style == "thousands":
@@ -84,19 +84,19 @@ def parse(t, style: str):
 
 def usable(x):
     """A finite number small enough to square (core.ingest's `_usable`); NULL stays NULL."""
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions as F  # pyspark is an optional extra: loaded only when a Spark run starts
 
     return ~F.isnan(x) & (F.abs(x) <= ingest_base.MAX_ABS)
 
 
 def _whole(x):
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions as F  # pyspark is an optional extra: loaded only when a Spark run starts
 
     return (x % 1 == 0) & (F.abs(x) < MAX_WHOLE)
 
 
 def _count_if(cond):
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions as F  # pyspark is an optional extra: loaded only when a Spark run starts
 
     return F.sum(F.when(cond, 1).otherwise(0))
 
@@ -121,7 +121,7 @@ def profile(frame, columns: list[str], types: dict[str, str], delimiter: str | N
 def _basic_stats(frame, plans: list, commas: dict) -> None:
     """Present, plain-parsed, comma-holding, non-finite and whole values per column, an example of a
     value that is not a number, and values with currency or percent signs (core.ingest's `_basic_stats`)."""
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions as F  # pyspark is an optional extra: loaded only when a Spark run starts
 
     if not plans:
         return
@@ -157,7 +157,7 @@ def _basic_stats(frame, plans: list, commas: dict) -> None:
 def _whole_numbers(frame, plans: list) -> None:
     """core.ingest's `_profile_whole_numbers`: smallest, largest and (when few, exactly) distinct values
     of whole-number columns, which tell integer codes and birth years from quantities (core/roles.py)."""
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions as F  # pyspark is an optional extra: loaded only when a Spark run starts
 
     need = [p for p in plans if p.present and p.parsed == p.present and p.whole == p.parsed
             and not p.nonfinite and p.style == "plain" and not quality.is_id_like(p.name)]
@@ -198,7 +198,7 @@ def _number_styles(frame, plans: list, delimiter: str | None) -> None:
 
 
 def _distinct(frame, plans: list) -> None:
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions as F  # pyspark is an optional extra: loaded only when a Spark run starts
 
     need = [p for p in plans if quality.is_id_like(p.name)
             or (not p.native and p.parsed * 2 <= max(p.present, 1))]
@@ -222,7 +222,7 @@ def _distinct(frame, plans: list) -> None:
 
 def typed_column(p):
     """core.ingest's `_typed_expr` in Spark: the dataset column for one plan (dates are refused earlier)."""
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions as F  # pyspark is an optional extra: loaded only when a Spark run starts
 
     q = col(p.name)
     if p.code:  # integer codes as text categories: "1", "2", ... whatever the file wrote ("01", "1.0")
@@ -246,7 +246,7 @@ def typed_column(p):
 
 def narrow_integers(typed, plans: list):
     """core.ingest's `_narrow_integers`: parsed DOUBLE columns holding only whole numbers -> BIGINT."""
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions as F  # pyspark is an optional extra: loaded only when a Spark run starts
 
     cands = [p for p in plans if p.as_number and p.sql_type == "DOUBLE" and p.whole]
     if not cands:

@@ -45,9 +45,9 @@ class CleanDataset:
 
 def clean_and_validate(spark, data: SparkInput) -> CleanDataset:
     """Type, de-duplicate and validate the input; nothing is written yet."""
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions as F  # pyspark is an optional extra: loaded only when a Spark run starts
 
-    from core.errors import InputError
+    from core.errors import InputError  # loaded with the Spark engine only
 
     frame = data.frame
     types = dict(frame.dtypes)
@@ -91,11 +91,11 @@ def refuse_dates(kept, plans: list) -> None:
     """Text dates (core/dates.py) are not read by the Spark engine yet: a column that core.ingest would
     read as dates (core.dates.detect_dates on a driver sample of its values, the candidates chosen as
     core.ingest.derived.find_dates chooses them) stops the run with a message naming it."""
-    import duckdb
-    import pandas as pd
+    import duckdb  # loaded with the Spark engine only
+    import pandas as pd  # loaded with the Spark engine only
 
-    from core import dates, roles
-    from core.errors import InputError
+    from core import dates, roles  # loaded with the Spark engine only
+    from core.errors import InputError  # loaded with the Spark engine only
 
     for p in plans:
         if not p.present or quality.is_id_like(p.name):
@@ -119,13 +119,13 @@ def refuse_dates(kept, plans: list) -> None:
 def add_ages(typed, plans: list, columns: list[ColumnInfo], repairs: list[str]):
     """core.ingest.derived.add_derived_columns for birth years (no dates on Spark): "Age (from <name>)"
     = the current year - the birth year, right after its column; the birth year itself is excluded."""
-    import datetime as dt
+    import datetime as dt  # loaded with the Spark engine only
 
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions as F  # pyspark is an optional extra: loaded only when a Spark run starts
 
-    from core import roles
-    from core.ingest.derived import _unique
-    from core.models import EXCLUDED
+    from core import roles  # loaded with the Spark engine only
+    from core.ingest.derived import _unique  # loaded with the Spark engine only
+    from core.models import EXCLUDED  # loaded with the Spark engine only
 
     births = {p.name for p in plans if p.role == EXCLUDED and p.reason == roles.BIRTH_YEAR_REASON}
     if not births:
@@ -149,7 +149,7 @@ def add_ages(typed, plans: list, columns: list[ColumnInfo], repairs: list[str]):
 def _typing_issues(spark, kept, plans: list):
     """core.ingest's `_record_typing_issues`: rejects + non_numeric for text that does not parse,
     not_finite for inf and overflow (NaN only comes from the 'nan' missing token)."""
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions as F  # pyspark is an optional extra: loaded only when a Spark run starts
 
     issues = [spark.createDataFrame([], ISSUE_SCHEMA)]
     rejects = [spark.createDataFrame([], REJECT_SCHEMA)]
@@ -182,8 +182,8 @@ def _typing_issues(spark, kept, plans: list):
 
 def _value_issues(spark, typed, columns: list[ColumnInfo]):
     """core.quality.validate's value and duplicate-id rules as issue rows."""
-    from pyspark.sql import Window
-    from pyspark.sql import functions as F
+    from pyspark.sql import Window  # pyspark is an optional extra: loaded only when a Spark run starts
+    from pyspark.sql import functions as F  # pyspark is an optional extra: loaded only when a Spark run starts
 
     parts = [spark.createDataFrame([], ISSUE_SCHEMA)]
     for check in quality.value_checks(columns):
@@ -218,7 +218,7 @@ def _union(parts: list):
 
 def _column_stats(typed, columns: list[ColumnInfo], rows: int) -> tuple[dict[str, int], list[str]]:
     """Missing values per column, and the constant columns (one distinct present value, >= 2 rows)."""
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions as F  # pyspark is an optional extra: loaded only when a Spark run starts
 
     aggs = []
     for c in columns:
