@@ -17,6 +17,7 @@ from sklearn.metrics import adjusted_rand_score
 from core.errors import InputError
 from core.models import ROW, SEGMENT
 from core.store import Store, quote_ident, run_table
+from python_calamine import CalamineWorkbook
 
 SEGMENT_COLUMNS = ("Segment name", "Segment")  # preferred first: exports and scored files carry both
 NO_SEGMENT = "(not segmented)"  # label of a customer a file lists without a segment (an excluded row)
@@ -161,8 +162,6 @@ def _read_with_duckdb(path: Path, parquet: bool) -> pd.DataFrame:
 
 def _read_xlsx(path: Path) -> pd.DataFrame:
     """An export's "Customers", "Customers (2)", ... sheets, a scored file's sheet, else the first sheet."""
-    # deferred: this module is imported by the one it names (import cycle) or the path is rare
-    from python_calamine import CalamineWorkbook
 
     try:
         wb = CalamineWorkbook.from_path(str(path))

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 from core.errors import InputError
 from core.store import quote_ident
+import datetime as dt
+import re
 
 DATE_ORDERS = ("auto", "ymd", "dmy", "mdy")
 MIN_YEAR, MAX_YEAR = 1900, 2100
@@ -300,8 +302,6 @@ def _message(r: DateReading, numeric: int, note: str, two_digit: int) -> str:
 def looks_like_date(text: str) -> bool:
     """True when `text` reads as a real date in some layout and some day/month order (used on a few
     sample values, e.g. to guess which column of a transactions file holds the dates)."""
-    import datetime as dt  # deferred: this module is imported by the one it names (import cycle) or the path is rare
-    import re  # deferred: this module is imported by the one it names (import cycle) or the path is rare
 
     t = str(text).strip()
     if not t:

@@ -195,7 +195,7 @@ def save_model(store: Store, run_id: str, path: str | os.PathLike) -> dict:
 
 
 def _encoded_columns(run: Run) -> list[tuple[str, str | None]]:
-    # deferred: this module is imported by the one it names (import cycle) or the path is rare
+    # deferred: core modules import each other; at the top this makes an import cycle
     from core.profiling import onehot_columns
 
     onehot = onehot_columns(run)
@@ -241,9 +241,9 @@ def _fitted_state(store: Store, run: Run) -> dict:
     definition). A run without an outlier threshold (nothing was flagged) gets the one
     core.kmeans.outlier_threshold computes from its customers' distances: the distance beyond which
     the run would have flagged a customer, so no training customer is a poor fit by distance alone."""
-    # deferred: this module is imported by the one it names (import cycle) or the path is rare
+    # deferred: core modules import each other; at the top this makes an import cycle
     from core.kmeans import fit_scaler, nearest_centroid, outlier_threshold
-    # deferred: this module is imported by the one it names (import cycle) or the path is rare
+    # deferred: core modules import each other; at the top this makes an import cycle
     from core.segmentation import run_matrix
 
     encoded = _encoded_columns(run)

@@ -276,7 +276,7 @@ def named_run(store: Store, run: Run) -> Run:
     if changed:
         with store.transaction() as cur:
             cur.execute("UPDATE runs SET spec = ? WHERE run_id = ?", [json.dumps(json_safe(run.to_dict())), run.run_id])
-        # deferred: this module is imported by the one it names (import cycle) or the path is rare
+        # deferred: core modules import each other; at the top this makes an import cycle
         from core.views import clear_caches
 
         clear_caches()  # cached run contexts hold the old names
@@ -287,7 +287,7 @@ def named_run(store: Store, run: Run) -> Run:
 def is_group_run(run: Run) -> bool:
     """A run whose segments are the named RFM groups (core.rfm.groups.run_rfm_groups): it keeps the
     group names and the groups' own actions."""
-    # deferred: this module is imported by the one it names (import cycle) or the path is rare
+    # deferred: core modules import each other; at the top this makes an import cycle
     from core.rfm.groups import GROUP_NAMES
 
     return not run.elbow and bool(run.segments) and all(s.name in GROUP_NAMES for s in run.segments)

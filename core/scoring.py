@@ -25,6 +25,10 @@ from core.model_file import Model
 from core.models import CATEGORICAL, NUMERIC, ROW, SEGMENT, X, Y, DatasetInfo, Run, Segment
 from core.quality import kept_rows_predicate
 from core.store import Store, new_id, quote_ident, run_table
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pyarrow.csv as pacsv
+import xlsxwriter
 
 OUTPUT_COLUMNS = ("Segment", "Segment name", "Distance", "Poor fit")
 POOR_FIT = "__poor_fit"  # BOOLEAN column of a scored run's table: distance beyond the model's threshold
@@ -210,7 +214,7 @@ def _segment_sizes(model: Model, segment: np.ndarray) -> list[dict]:
 def score_file(store: Store, model: Model, path: str | os.PathLike, out: str | os.PathLike | None = None) -> ScoreResult:
     """Load INPUT as a dataset (same cleaning and validation as training), score it, and write `out`
     (.csv, .xlsx or .parquet) with every input column plus Segment, Segment name, Distance, Poor fit."""
-    # deferred: this module is imported by the one it names (import cycle) or the path is rare
+    # deferred: core modules import each other; at the top this makes an import cycle
     from core.ingest import load_file
 
     started = time.perf_counter()
@@ -248,7 +252,6 @@ def _result(model: Model, info: DatasetInfo, scored: Scored, warnings: list[str]
 def _output_columns(model: Model, scored: Scored) -> list:
     """Segment, Segment name, Distance and Poor fit as Arrow arrays over every loaded row (nulls for
     the rows not scored). Built directly in Arrow: the names are a dictionary array, no per-row text."""
-    import pyarrow as pa  # deferred: this module is imported by the one it names (import cycle) or the path is rare
 
     n = len(scored.rows)
     valid = scored.kept
@@ -304,13 +307,9 @@ def _write_table(table, out: Path, suffix: str) -> None:
     os.close(fd)
     try:
         if suffix == ".parquet":
-            # deferred: this module is imported by the one it names (import cycle) or the path is rare
-            import pyarrow.parquet as pq
 
             pq.write_table(table, tmp)
         elif suffix == ".csv":
-            # deferred: this module is imported by the one it names (import cycle) or the path is rare
-            import pyarrow.csv as pacsv
 
             pacsv.write_csv(table, tmp)
         else:
@@ -323,7 +322,6 @@ def _write_table(table, out: Path, suffix: str) -> None:
 
 def _write_xlsx(table, path: str) -> None:
     """One "Scored customers" sheet; text is always written as text (never a formula)."""
-    import xlsxwriter  # deferred: this module is imported by the one it names (import cycle) or the path is rare
 
     wb = xlsxwriter.Workbook(path, {"constant_memory": True, "nan_inf_to_errors": True,
                                     "strings_to_formulas": False, "strings_to_urls": False})
@@ -346,7 +344,7 @@ def score_dataset(store: Store, model: Model, dataset_id: str) -> Run:
     """Score a stored dataset with a model and store the result as a run (atomically, like any run):
     run_<id> holds the scored rows with the features filled, __segment (the model's ids), __x, __y,
     DISTANCE and POOR_FIT; the Run carries the model's segments, scaler, centroids and threshold."""
-    # deferred: this module is imported by the one it names (import cycle) or the path is rare
+    # deferred: core modules import each other; at the top this makes an import cycle
     from core.segmentation import project_2d
 
     started = time.perf_counter()

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import duckdb
 
-from core.config import Settings
+from core.config import SAMPLE_FILE, Settings
 from core.errors import InputError
 from core.models import ColumnInfo, DatasetInfo, QualityReport, Run
 
@@ -310,8 +310,6 @@ def _json_default(o):
 def open_default_store(settings: Settings | None = None) -> Store:
     """The app's store: its data folder, plus the bundled sample's folder so CSI_DATA_DIR may point
     anywhere and the sample still loads."""
-    # deferred: this module is imported by the one it names (import cycle) or the path is rare
-    from core.config import SAMPLE_FILE
 
     settings = settings or Settings()
     settings.import_dir.mkdir(parents=True, exist_ok=True)

@@ -256,7 +256,7 @@ def original_filter(run: Run) -> html.Div | None:
 
 def poor_fit_filter(run: Run) -> html.Div | None:
     """Only the customers a saved model fits poorly; offered on runs scored with a model."""
-    # deferred: this module is imported by the one it names (import cycle) or the path is rare
+    # deferred: core modules import each other; at the top this makes an import cycle
     from core.model_filters import is_scored_run
 
     if not is_scored_run(run):

@@ -12,6 +12,8 @@ from core.ingest.base import SNIFF_RECORDS, StagedFile, _finish_staging, _first_
 from core.ingest.sniff import detect_header
 from core.models import ROW
 from core.store import quote_ident
+import python_calamine
+import pyarrow as pa
 
 def _stage_xlsx(cur, path: Path, table: str, source: str, header: bool | None) -> StagedFile:
     try:
@@ -23,8 +25,6 @@ def _stage_xlsx(cur, path: Path, table: str, source: str, header: bool | None) -
     except zipfile.BadZipFile as exc:
         raise InputError(f"could not read '{source}' as an Excel workbook: {_first_line(exc)}") from exc
     with _reading(source, "an Excel workbook"):
-        # deferred: this module is imported by the one it names (import cycle) or the path is rare
-        import python_calamine
 
         with open(path, "rb") as fh:
             wb = python_calamine.CalamineWorkbook.from_filelike(fh)
@@ -50,7 +50,6 @@ def _stage_xlsx(cur, path: Path, table: str, source: str, header: bool | None) -
     if has_formulas:
         repairs.append("formula cells were read as the values saved in the workbook (not recalculated)")
     data = rows[1:] if header else rows
-    import pyarrow as pa  # deferred: this module is imported by the one it names (import cycle) or the path is rare
 
     arrays = [pa.array(range(1, len(data) + 1), type=pa.int64())]
     arrays += [pa.array([r[j] for r in data], type=pa.string()) for j in range(width)]

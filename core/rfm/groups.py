@@ -87,7 +87,7 @@ def run_rfm_groups(store: Store, dataset_id: str) -> Run:
     """Segment a transactions dataset by its named RFM groups: one segment per group present, ids by
     size (1 = largest, ties in the grid's order), names = group names, one action per group. Stored
     in one transaction like any run. Raises InputError for a dataset without RFM groups."""
-    # deferred: this module is imported by the one it names (import cycle) or the path is rare
+    # deferred: core modules import each other; at the top this makes an import cycle
     from core.rfm_naming import group_action
 
     info = store.get_dataset(check_id(dataset_id, "dataset"))
@@ -167,14 +167,14 @@ def segment_by_groups(store: Store, path, *, mapping: dict | None = None, date_o
                       reference_date: str | None = None):
     """Load a transactions file and segment it by its named RFM groups (what `python -m core rfm
     --segments rfm-groups` does): a pipeline.SegmentationResult like segment_path's."""
-    # deferred: this module is imported by the one it names (import cycle) or the path is rare
+    # deferred: core modules import each other; at the top this makes an import cycle
     from pathlib import Path
 
-    # deferred: this module is imported by the one it names (import cycle) or the path is rare
+    # deferred: core modules import each other; at the top this makes an import cycle
     from core.filters import FilterSpec
-    # deferred: this module is imported by the one it names (import cycle) or the path is rare
+    # deferred: core modules import each other; at the top this makes an import cycle
     from core.pipeline import SegmentationResult, load_path
-    # deferred: this module is imported by the one it names (import cycle) or the path is rare
+    # deferred: core modules import each other; at the top this makes an import cycle
     from core.profiling import profile_segments
 
     path = Path(path)

@@ -33,7 +33,7 @@ def stage_transactions(cur: duckdb.DuckDBPyConnection, path: Path, table: str, s
     """core.ingest.stage_file, then one transactions-specific check: a "header" with a date or a
     number among its names is the first purchase, not a header (no real header names a column
     "12/1/10 8:26"), so the file is read again without one and the report says so."""
-    # deferred: this module is imported by the one it names (import cycle) or the path is rare
+    # deferred: core modules import each other; at the top this makes an import cycle
     from core.ingest import stage_file
 
     staged = stage_file(cur, path, table, source_name=source)
@@ -134,7 +134,7 @@ def load_transactions(
     and publishing (the benchmark reports them). `mapping` names the columns (missing roles are detected);
     `date_order` is auto | ymd | dmy | mdy; `reference_date` (YYYY-MM-DD) replaces "the day after the
     newest date" for recency. The report (dataset.quality) says what was done to the lines."""
-    # deferred: this module is imported by the one it names (import cycle) or the path is rare
+    # deferred: core modules import each other; at the top this makes an import cycle
     from core.ingest import StagedFile, publish_staged
 
     path = Path(path)
