@@ -153,14 +153,7 @@ def _profile(
             ]
         stats = cur.execute(f"SELECT {', '.join(aggs)} FROM {table}").fetchone()
         for i, p in enumerate(chunk):
-            th, dc, amb = stats[3 * i: 3 * i + 3]
-            if dc > th:
-                p.style = "comma"
-            elif th > 0:
-                p.style = "thousands"
-            elif amb > 0:
-                p.style = "comma" if delimiter == ";" else "thousands"
-            p.parsed += (dc + amb) if p.style == "comma" else (th + amb) if p.style == "thousands" else 0
+            choose_number_style(p, *stats[3 * i: 3 * i + 3], delimiter)
     _profile_distinct(cur, table, plans)
     _profile_whole_numbers(cur, table, plans)
     return plans
@@ -231,6 +224,18 @@ def _profile_whole_numbers(cur, table: str, plans: list[_Plan]) -> None:
 
 def _text_raw(p: _Plan) -> str:
     return _t(quote_ident(p.name), p.trimmed)
+
+
+def choose_number_style(p: "_Plan", th: int, dc: int, amb: int, delimiter: str) -> None:
+    """The one rule for a column's number style from its counts of values that read only with
+    thousands separators (th), only with a decimal comma (dc), or either way (amb)."""
+    if dc > th:
+        p.style = "comma"
+    elif th > 0:
+        p.style = "thousands"
+    elif amb > 0:
+        p.style = "comma" if delimiter == ";" else "thousands"
+    p.parsed += (dc + amb) if p.style == "comma" else (th + amb) if p.style == "thousands" else 0
 
 
 def _profile_distinct(cur, table: str, plans: list[_Plan]) -> None:

@@ -187,14 +187,7 @@ def _number_styles(frame, plans: list, delimiter: str | None) -> None:
         aggs += [_count_if(has & th & ~dc), _count_if(has & dc & ~th), _count_if(has & th & dc)]
     stats = frame.agg(*aggs).first()
     for i, p in enumerate(plans):
-        th, dc, amb = (int(s or 0) for s in stats[3 * i: 3 * i + 3])
-        if dc > th:
-            p.style = "comma"
-        elif th > 0:
-            p.style = "thousands"
-        elif amb > 0:
-            p.style = "comma" if delimiter == ";" else "thousands"
-        p.parsed += (dc + amb) if p.style == "comma" else (th + amb) if p.style == "thousands" else 0
+        coltypes.choose_number_style(p, *(int(s or 0) for s in stats[3 * i: 3 * i + 3]), delimiter)
 
 
 def _distinct(frame, plans: list) -> None:
