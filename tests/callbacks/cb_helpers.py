@@ -52,3 +52,16 @@ class Sample:
 def open_store(folder: Path) -> Store:
     settings = Settings(data_dir=folder, memory_limit="1GB", threads=2)
     return Store(folder / "callbacks.duckdb", settings, allowed_dirs=[folder, TESTS_DIR, PROJECT_DIR / "data"])
+
+
+def find(component, wanted_id):
+    """The component with id `wanted_id` in a layout tree, or None."""
+    if getattr(component, "id", None) == wanted_id:
+        return component
+    children = getattr(component, "children", None)
+    for child in children if isinstance(children, (list, tuple)) else [children]:
+        if child is not None and not isinstance(child, (str, int, float)):
+            hit = find(child, wanted_id)
+            if hit is not None:
+                return hit
+    return None

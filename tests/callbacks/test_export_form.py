@@ -15,17 +15,7 @@ from layouts import ids
 from layouts.export_form import EXPORT_ROUTE, FORMAT_FIELD, SPEC_FIELD, export_form
 from layouts.filters import summary_bar
 
-
-def find(component, wanted_id):
-    if getattr(component, "id", None) == wanted_id:
-        return component
-    children = getattr(component, "children", None)
-    for child in children if isinstance(children, (list, tuple)) else [children]:
-        if child is not None and not isinstance(child, (str, int, float)):
-            hit = find(child, wanted_id)
-            if hit is not None:
-                return hit
-    return None
+from cb_helpers import find
 
 
 @pytest.fixture

@@ -10,19 +10,7 @@ from layouts.help import HELP_TEXTS, help_icon
 from layouts.page import page
 from layouts.tables import customers_card, profile_card
 
-from cb_helpers import text_of
-
-
-def find(component, wanted_id):
-    if getattr(component, "id", None) == wanted_id:
-        return component
-    children = getattr(component, "children", None)
-    for child in children if isinstance(children, (list, tuple)) else [children]:
-        if child is not None and not isinstance(child, (str, int, float)):
-            hit = find(child, wanted_id)
-            if hit is not None:
-                return hit
-    return None
+from cb_helpers import find, text_of
 
 
 def test_first_visit_opens_the_guide_and_a_returning_visit_does_not():
