@@ -11,6 +11,7 @@ import math
 import threading
 
 import dash
+from flask_compress import Compress
 from flask import jsonify, request
 from werkzeug.exceptions import HTTPException
 
@@ -77,6 +78,10 @@ def create_app(store: Store | None = None, settings: Settings | None = None) -> 
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
         on_error=_callback_failed,
     )
+    # Callback responses (the scatter's typed arrays, histograms, grid pages) are compressed for the
+    # browser (zstd, brotli or gzip, whichever it accepts); streamed downloads are sent as they are.
+    app.server.config.update(COMPRESS_STREAMS=False, COMPRESS_MIN_SIZE=1024)
+    Compress(app.server)
     app.server.register_error_handler(Exception, _refuse_malformed_request)
     app.server.config["MAX_CONTENT_LENGTH"] = request_limit_bytes(settings)
     app.server.config["CSI_UPLOAD_LIMIT_BYTES"] = upload_limit_bytes(settings)

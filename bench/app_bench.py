@@ -30,7 +30,7 @@ try:  # component ids live in one module; the benchmark uses them, never its own
 except ImportError:  # pragma: no cover - before the layouts land
     ids = None
 
-INTERACTIONS = ("scatter box select", "histogram range", "segment click", "clear filters")
+INTERACTIONS = ("scatter box select", "scatter lasso", "histogram range", "segment click", "clear filters")
 
 
 @dataclass
@@ -379,6 +379,41 @@ def _box(client: DashClient, rng: np.random.Generator) -> dict:
     return {"points": points, "range": {"x": [float(x0), float(x1)], "y": [float(y0), float(y1)]}}
 
 
+def _lasso(client: DashClient, rng: np.random.Generator) -> dict:
+    """selectedData for a lasso (a jittered 12-gon around the middle of the point cloud) with the points
+    inside it, as plotly sends it."""
+    x, y, traces = _scatter_points(client)
+    if len(x) == 0:
+        cx, cy, rx, ry = 0.0, 0.0, 1.0, 1.0
+    else:
+        cx, cy = float(np.nanmedian(x)), float(np.nanmedian(y))
+        rx = float(np.nanpercentile(x, 85) - np.nanpercentile(x, 15)) * rng.uniform(0.25, 0.45)
+        ry = float(np.nanpercentile(y, 85) - np.nanpercentile(y, 15)) * rng.uniform(0.25, 0.45)
+    angles = np.sort(rng.uniform(0, 2 * np.pi, 12))
+    radius = rng.uniform(0.7, 1.0, 12)
+    px, py = cx + rx * radius * np.cos(angles), cy + ry * radius * np.sin(angles)
+    inside = _inside(x, y, px, py) if len(x) else np.zeros(0, dtype=bool)
+    points, offset = [], 0
+    for curve, n in traces:
+        for i in np.flatnonzero(inside[offset : offset + n])[:2000]:
+            points.append({"curveNumber": curve, "pointNumber": int(i), "pointIndex": int(i),
+                           "x": float(x[offset + i]), "y": float(y[offset + i])})
+        offset += n
+    return {"points": points, "lassoPoints": {"x": px.tolist(), "y": py.tolist()}}
+
+
+def _inside(x: np.ndarray, y: np.ndarray, px: np.ndarray, py: np.ndarray) -> np.ndarray:
+    """Even-odd rule: points (x, y) inside the polygon (px, py)."""
+    out = np.zeros(len(x), dtype=bool)
+    j = len(px) - 1
+    for i in range(len(px)):
+        crosses = ((py[i] > y) != (py[j] > y)) & (
+            x < (px[j] - px[i]) * (y - py[i]) / np.where(py[j] == py[i], 1e-300, py[j] - py[i]) + px[i])
+        out ^= crosses
+        j = i
+    return out
+
+
 def _hist_ids(client: DashClient) -> list:
     return client.find(lambda cid, t, p: isinstance(cid, dict) and cid.get("type") == ids.HIST_TYPE)
 
@@ -409,6 +444,11 @@ def _interactions(client: DashClient, res: AppResult, n: int, rng: np.random.Gen
     _clear(client)
     for _ in range(n):
         box.add(client.act(ids.SCATTER_GRAPH, selectedData=_box(client, rng)))
+
+    lasso = res.series.setdefault("scatter lasso", Series("scatter lasso"))
+    _clear(client)
+    for _ in range(n):
+        lasso.add(client.act(ids.SCATTER_GRAPH, selectedData=_lasso(client, rng)))
 
     hist = res.series.setdefault("histogram range", Series("histogram range"))
     _clear(client)

@@ -110,6 +110,39 @@ def targets(results: list[dict]) -> tuple[int | None, list[tuple[str, str, str]]
     return r["size"], rows
 
 
+# Issue 11's targets: interaction cascades at 10M and 1M, deep grid pages and peak memory at 10M.
+SCALE_P95_S = {10_000_000: 0.150, 1_000_000: 0.060}
+GRID_P95_S = 0.300
+SCALE_PEAK_RSS = 4 * 2**30
+
+
+def scale_targets(results: list[dict]) -> list[tuple[str, str, str]]:
+    """Issue 11's rows for each measured size it sets targets for (10M and 1M)."""
+    rows: list[tuple[str, str, str]] = []
+    for r in sorted(results, key=lambda r: -r["size"]):
+        limit = SCALE_P95_S.get(r["size"])
+        if limit is None:
+            continue
+        app, n = r["app"], f"{r['size'] // 1_000_000}M"
+        for name in INTERACTIONS:
+            s = app.series.get(name)
+            summ = s.summary() if s else None
+            p95 = summ["p95"] if summ and summ["n"] else None
+            big = summ["bytes_max"] if summ and summ["n"] else None
+            rows.append((f"{n}: {name} p95 < {limit * 1000:.0f} ms, response < {RESPONSE_BYTES // KB} KB",
+                         f"{_ms(p95)}, {_kb(big)}",
+                         _verdict(None if p95 is None or big is None else p95 < limit and big < RESPONSE_BYTES)))
+        if r["size"] == 10_000_000:
+            g = app.series.get("grid page")
+            summ = g.summary() if g else None
+            p95 = summ["p95"] if summ and summ["n"] else None
+            rows.append((f"{n}: grid page at any depth and sort, p95 < {GRID_P95_S * 1000:.0f} ms", _ms(p95),
+                         _verdict(None if p95 is None else p95 < GRID_P95_S)))
+            rows.append((f"{n}: peak RSS of the app process < {SCALE_PEAK_RSS // 2**30} GB", _mb(app.rss_peak),
+                         _verdict(None if not app.rss_peak else app.rss_peak < SCALE_PEAK_RSS)))
+    return rows
+
+
 def render(env: dict, args, results: list[dict], rfm, agreement=None) -> str:
     L: list[str] = []
     add = L.append
@@ -155,6 +188,16 @@ def render(env: dict, args, results: list[dict], rfm, agreement=None) -> str:
         if size != 1_000_000:
             add(f"(The targets are set for 1,000,000 customers; this run's largest size is {size:,}.)")
             add("")
+
+    srows = scale_targets(results)
+    if srows:
+        add("## Targets (issue 11): 10M as interactive as 1M")
+        add("")
+        add("| target | measured | |")
+        add("|---|---|---|")
+        for t, m, v in srows:
+            add(f"| {t} | {m} | {v} |")
+        add("")
 
     sizes = [r["size"] for r in results]
     head = "| measurement | " + " | ".join(f"{s:,} rows" for s in sizes) + " |"

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from core import aggregates
 from core.errors import InputError
 from core.filters import KINDS, FilterSpec, apply_change, control_values, remove_item
 from core.grid_filters import GRID, grid_model, spec_from_grid_model
@@ -94,6 +95,13 @@ def next_filter(
     anything is off) and say what the controls should show."""
     old = parse_spec(store, current)
     new = parse_spec(store, apply_events(old.to_dict(), events, bounds))
+    # Brushes drawn on a histogram or the scatter select whole bins, so the run's pre-aggregated
+    # tables answer them exactly (core/aggregates.py); sliders and typed values are kept as given.
+    drawn = [e for e in events if isinstance(e.value, dict) and e.value.get("range")]  # not a points-only re-emit
+    brushed = [e.column for e in drawn if e.kind == "ranges" and e.column]
+    boxed = any(e.kind == "region" for e in drawn)
+    if brushed or boxed:
+        new = aggregates.snap(aggregates.load(store, new.run_id), new, brushed, boxed)
     return FilterUpdate(
         spec=new,
         changed=new.to_dict() != old.to_dict(),

@@ -31,6 +31,7 @@ from core.filters import FilterSpec, where_clause
 from core.models import CATEGORICAL, NUMERIC, SEGMENT, Run, SegmentProfile
 from core.rfm_naming import named_run
 from core.store import Store, quote_ident, run_table
+from core import aggregates
 from core.views import run_context
 
 HIGH_Z = 0.5  # |z| at which a feature is called high / low rather than average
@@ -458,64 +459,50 @@ def run_means(run: Run) -> dict[str, float]:
     return out
 
 
-def profile_segments(store: Store, spec: FilterSpec) -> list[SegmentProfile]:
+def profile_values(run: Run, present: list[str]) -> list[tuple[str, str, str | None]]:
+    """Per encoded feature of the run found in the table: (name, its column, the level of a one-hot
+    feature or None). `value_sql` turns one into its per-row value."""
+    onehot = onehot_columns(run)
+    out = []
+    for enc in run.encoded_features:
+        col, lvl = onehot.get(enc, (enc, None))
+        if col in present:
+            out.append((enc, col, lvl))
+    return out
+
+
+def value_sql(column: str, level: str | None, present: list[str]) -> str:
+    """A profile feature's value per row as a DOUBLE: the number, or for a one-hot feature 1.0 where the
+    column holds the level (one parameter: the level; NULL where the column is missing), so its mean is
+    the level's share."""
+    q = quote_ident(column, present)
+    return f"{q}::DOUBLE" if level is None else f"({q}::VARCHAR = ?)::DOUBLE"
+
+
+def profile_segments(store: Store, spec: FilterSpec, medians: bool = True) -> list[SegmentProfile]:
     """Per segment, over the customers the filter selects: size, share of the selected customers,
     mean and median of every feature (for a one-hot column both hold the share of that level) and the
     difference of the mean from the whole run's mean (all clustered customers, unfiltered).
-    Segments without selected customers are left out. Names and actions are the run's."""
+    Segments without selected customers are left out. Names and actions are the run's.
+
+    `medians=False` (the dashboard's profile table, which shows means): the answer comes from the run's
+    pre-aggregated tables when they hold it (core.aggregates: exact counts and means), medians left empty."""
     ctx = run_context(store, spec.run_id)  # cached per run: no catalogue queries per filter change
     run = named_run(store, ctx.run)  # runs on R, F and M: names and actions in RFM words
-    table = ctx.table
-    present = list(ctx.types)
-    numeric, categorical = ctx.numeric, ctx.categorical
-    where, where_params = where_clause(spec, numeric, categorical)
-
-    onehot = onehot_columns(run)
-    features: list[str] = []
-    stat_sql: list[str] = []  # per feature: mean (and median for numeric features)
-    stat_params: list = []
-    for enc in run.encoded_features:
-        if enc in onehot:
-            col, lvl = onehot[enc]
-            if col not in present:
-                continue
-            expr = f"avg(({quote_ident(col, present)}::VARCHAR = ?)::DOUBLE)"
-            stat_sql.append(expr)
-            stat_params.append(lvl)
-        else:
-            if enc not in present:
-                continue
-            q = quote_ident(enc, present)
-            stat_sql.append(f"avg({q}::DOUBLE)")
-            stat_sql.append(f"median({q}::DOUBLE)")
-        features.append(enc)
-
-    stats = "".join(f", {s}" for s in stat_sql)
-    with store.cursor() as cur:
-        rows = cur.execute(
-            f"""
-            WITH selected AS (SELECT * FROM {table} WHERE {where})
-            SELECT {SEGMENT}, count(*) AS size{stats}
-            FROM selected
-            GROUP BY {SEGMENT}
-            ORDER BY {SEGMENT}
-            """,
-            where_params + stat_params,
-        ).fetchall()
+    values = profile_values(run, list(ctx.types))
+    found = None if medians else _cube_means(store, spec, [v[0] for v in values])
+    if found is None:
+        found = _row_stats(store, ctx, spec, values)
     base_mean = run_means(run)
     segments = {s.id: s for s in run.segments}
-    total = sum(int(r[1]) for r in rows)
+    total = sum(size for size, _, _ in found.values())
     out = []
-    for r in rows:
-        seg, size = int(r[0]), int(r[1])
+    for seg in sorted(found):
+        size, means, meds = found[seg]
         if size == 0:
             continue
-        means, medians, diffs = {}, {}, {}
-        values = iter(r[2:])
-        for enc in features:
-            mean = _num(next(values))
-            median = mean if enc in onehot else _num(next(values))
-            means[enc], medians[enc] = mean, median
+        diffs = {}
+        for enc, mean in means.items():
             b = _num(base_mean.get(enc))
             diffs[enc] = None if mean is None or b is None else mean - b
         s = segments.get(seg)
@@ -526,9 +513,56 @@ def profile_segments(store: Store, spec: FilterSpec) -> list[SegmentProfile]:
             size=size,
             share=size / total if total else 0.0,
             means=means,
-            medians=medians,
+            medians=meds,
             diffs=diffs,
         ))
+    return out
+
+
+def _cube_means(store: Store, spec: FilterSpec, features: list[str]) -> dict | None:
+    """segment -> (size, means, {}) from the run's cube, or None when the cube cannot answer."""
+    cube = aggregates.load(store, spec.run_id)
+    brush = aggregates.brush_of(cube, spec)
+    if brush is None or list(cube.moments) != features:
+        return None
+    return {seg: (size, {f: _num(m) for f, m in means.items()}, {})
+            for seg, (size, means) in aggregates.segment_means(store, cube, brush).items()}
+
+
+def _row_stats(store: Store, ctx, spec: FilterSpec, values: list[tuple[str, str, str | None]]) -> dict:
+    """segment -> (size, means, medians) over the selected rows (a median only for numeric features;
+    a one-hot feature's median is its mean, the share)."""
+    where, where_params = where_clause(spec, ctx.numeric, ctx.categorical)
+    stat_sql: list[str] = []
+    stat_params: list = []
+    present = list(ctx.types)
+    for _, col, level in values:
+        expr = value_sql(col, level, present)
+        stat_sql.append(f"avg({expr})")
+        if level is None:
+            stat_sql.append(f"median({expr})")
+        else:
+            stat_params.append(level)
+    stats = "".join(f", {s}" for s in stat_sql)
+    with store.cursor() as cur:
+        rows = cur.execute(
+            f"""
+            WITH selected AS (SELECT * FROM {ctx.table} WHERE {where})
+            SELECT {SEGMENT}, count(*) AS size{stats}
+            FROM selected
+            GROUP BY {SEGMENT}
+            ORDER BY {SEGMENT}
+            """,
+            where_params + stat_params,
+        ).fetchall()
+    out = {}
+    for r in rows:
+        means, meds = {}, {}
+        it = iter(r[2:])
+        for enc, _, level in values:
+            means[enc] = _num(next(it))
+            meds[enc] = means[enc] if level is not None else _num(next(it))
+        out[int(r[0])] = (int(r[1]), means, meds)
     return out
 
 

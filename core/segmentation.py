@@ -76,6 +76,7 @@ from core.roles import column_roles, default_features  # noqa: F401  (default_fe
 from core.stability import cluster_stability, stability_by_k
 from core.rfm_naming import named_run
 from core.store import Store, check_id, new_id, quote_ident, run_table
+from core.aggregates_build import build_quietly
 
 ASSIGN_VIEW = "__segment_assignments"  # the registered frame the run table is joined from
 
@@ -295,6 +296,7 @@ def run_segmentation(
     run.fit_seconds = round(time.perf_counter() - started, 3)
     _store_run(store, info, run, data, assignments, texts)
     run = named_run(store, run)  # runs on R, F and M: names and actions in RFM words from the start
+    build_quietly(store, run.run_id)  # the dashboard's pre-aggregated tables (core/aggregates.py)
     tell("done", 1.0)
     return run
 

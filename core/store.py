@@ -103,6 +103,15 @@ def run_table(run_id: str) -> str:
     return f"run_{check_id(run_id, 'run')}"
 
 
+AGG_PARTS = ("meta", "f", "xy", "m", "sample")  # a run's pre-aggregated tables (core/aggregates.py)
+
+
+def agg_table(run_id: str, part: str) -> str:
+    if part not in AGG_PARTS:
+        raise ValueError(f"unknown aggregate table {part!r}")
+    return f"agg_{check_id(run_id, 'run')}_{part}"
+
+
 class Store:
     """A DuckDB database file with resource caps and no file access outside allowed folders."""
 
@@ -258,6 +267,8 @@ class Store:
         with self.transaction() as cur:
             for run_id in run_ids:
                 cur.execute(f"DROP TABLE IF EXISTS {run_table(run_id)}")
+                for part in AGG_PARTS:
+                    cur.execute(f"DROP TABLE IF EXISTS {agg_table(run_id, part)}")
             cur.execute(f"DROP TABLE IF EXISTS {dataset_table(dataset_id)}")
             for table in ("runs", "issues", "rejects", "datasets"):
                 cur.execute(f"DELETE FROM {table} WHERE dataset_id = ?", [dataset_id])

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from core import aggregates
 from core.errors import InputError
 from core.filled import FILLED, filled_by_row
 from core.filter_base import int_arg as _int_arg
@@ -32,7 +33,7 @@ from core.search import search_columns
 from core.sampling import HASH_BITS, MIN_POINTS_PER_SEGMENT, cutoffs, per_segment, quotas
 from core.dates import is_date_type
 from core.models import CATEGORICAL, DATE, IDENTIFIER, NUMERIC, ROW, SEGMENT, X, Y, DatasetInfo, Run
-from core.store import Store, check_id, quote_ident, run_table
+from core.store import Store, agg_table, check_id, quote_ident, run_table
 
 SEGMENT_NAME = "__segment_name"  # computed column of grid pages and exports
 MAX_BINS = 200
@@ -242,17 +243,27 @@ def count(store: Store, spec: FilterSpec) -> tuple[int, int]:
 def segment_sizes(store: Store, spec: FilterSpec) -> list[SegmentSize]:
     """Per segment of the run: selected and total rows (every segment, zeros included)."""
     ctx, where, params = run_where(store, spec)
-    return _segment_sizes(store, ctx, where, params)
+    return _segment_sizes(store, ctx, where, params, spec)
 
 
-def _segment_sizes(store: Store, ctx: RunContext, where: str, params: list) -> list[SegmentSize]:
+def _segment_sizes(store: Store, ctx: RunContext, where: str, params: list,
+                   spec: FilterSpec | None = None) -> list[SegmentSize]:
     """Selected and total rows per segment. Cached per filter: a run never changes, and the same
-    spec is counted by several views (count, scatter quotas, grid total) after one filter change."""
+    spec is counted by several views (count, scatter quotas, grid total) after one filter change.
+    A brush the run's cube holds is counted from the cube (core.aggregates), not the rows."""
     key = (ctx.run.run_id, where, json.dumps(params))
     cache = _cache(store, "sizes")
     hit = cache.get(key)
     if hit is not None:
         return [SegmentSize(*z) for z in hit]
+    cube = aggregates.load(store, ctx.run.run_id) if spec is not None else None
+    brush = aggregates.brush_of(cube, spec) if cube is not None else None
+    if brush is not None:
+        chosen = aggregates.segment_counts(store, cube, brush)
+        ids = sorted(set(range(1, ctx.run.k + 1)) | set(cube.totals))
+        sizes = tuple((s, ctx.segment_name(s), chosen.get(s, 0), cube.totals.get(s, 0)) for s in ids)
+        cache.put(key, sizes)
+        return [SegmentSize(*z) for z in sizes]
     # The filter runs as a WHERE (conditions short-circuit there), the totals in a second cheap scan.
     with store.cursor() as cur:
         rows = cur.execute(
@@ -364,6 +375,27 @@ def histograms(store: Store, spec: FilterSpec, features: list[str], bins: int = 
         quote_ident(f, ctx.numeric)
     if not features:
         return []
+    cube = aggregates.load(store, ctx.run.run_id) if bins == aggregates.CUBE_BINS else None
+    brush = aggregates.brush_of(cube, spec)
+    from_cube = aggregates.histogram_counts(store, cube, brush, features) if brush is not None else {}
+    rest = [f for f in features if f not in from_cube]
+    hists = {f: _cube_histogram(f, cube, counts, ctx.run.k) for f, counts in from_cube.items()}
+    hists.update({h.feature: h for h in _row_histograms(store, ctx, where, params, rest, bins)})
+    return [hists[f] for f in features if f in hists]
+
+
+def _cube_histogram(feature: str, cube: aggregates.Cube, counts: dict[int, list[int]], k: int) -> Histogram:
+    bins = len(cube.edges[feature]) - 1
+    full = {s: counts.get(s, [0] * bins) for s in range(1, k + 1)}
+    full.update(counts)
+    return Histogram(feature, list(cube.edges[feature]), full)
+
+
+def _row_histograms(store: Store, ctx: RunContext, where: str, params: list, features: list[str],
+                    bins: int) -> list[Histogram]:
+    """Histograms counted over the selected rows (one scan for all features)."""
+    if not features:
+        return []
     bounds, nonfinite = _bounds_and_nonfinite(store, ctx, features)
     edges = {f: _edges(bounds.get(f), bins, ctx.types.get(f, "")) for f in features}
     # One scan: every selected row gets a bin per feature (-1 where the value is missing, NaN or
@@ -373,8 +405,9 @@ def histograms(store: Store, spec: FilterSpec, features: list[str], bins: int = 
         e = edges[f]
         q = quote_ident(f, ctx.numeric)
         binned = f"least(greatest(floor(({q} - ?) / ?), 0), ?)::BIGINT"
-        if f in nonfinite:
-            binned = f"CASE WHEN isfinite({q}) THEN {binned} END"
+        # DuckDB's greatest() skips NULLs: a missing value would land in the first bar without this
+        finite = f"isfinite({q})" if f in nonfinite else f"{q} IS NOT NULL"
+        binned = f"CASE WHEN {finite} THEN {binned} END"
         bin_sql.append(f"coalesce({binned}, -1) AS b{i}")
         bin_params += [e[0], (e[-1] - e[0]) / (len(e) - 1), len(e) - 2]
     names = [f"b{i}" for i in range(len(features))]
@@ -420,7 +453,7 @@ def scatter_sample(
     max_points = _int_arg(max_points, "max_points", 1, MAX_SCATTER_POINTS)
     background_points = _int_arg(background_points, "background_points", 0, MAX_BACKGROUND_POINTS)
     ctx, where, params = run_where(store, spec)
-    sizes = _segment_sizes(store, ctx, where, params)
+    sizes = _segment_sizes(store, ctx, where, params, spec)
     k = max([s.segment for s in sizes] + [ctx.run.k])
     selected = {s.segment: s.selected for s in sizes}
     unselected = {s.segment: s.total - s.selected for s in sizes}
@@ -433,7 +466,7 @@ def scatter_sample(
     # the WHERE drop most rows cheaply, QUALIFY then trims to the exact quota.
     branch = f"""
         SELECT {ROW} AS r, {X} AS x, {Y} AS y, {SEGMENT} AS s, {{selected}} AS sel, {key} AS h, {ident} AS i
-        FROM {ctx.table}
+        FROM src
         WHERE {key} < (?::BIGINT[])[{SEGMENT}] AND {{condition}}
         QUALIFY row_number() OVER (PARTITION BY {SEGMENT} ORDER BY h, r) <= (?::BIGINT[])[{SEGMENT}]
     """
@@ -442,9 +475,10 @@ def scatter_sample(
     if quota_bg:
         branches.append(branch.format(selected="FALSE", condition=f"({where}) IS NOT TRUE"))
         sql_params += [cutoffs(quota_bg, unselected, k)] + params + [per_segment(quota_bg, k)]
-    sql = f"SELECT r, x, y, s, sel, i FROM ({' UNION ALL '.join(f'({b})' for b in branches)}) ORDER BY h, r"
-    with store.cursor() as cur:
-        cols = cur.execute(sql, sql_params).fetchnumpy()
+    body = f"SELECT r, x, y, s, sel, i FROM ({' UNION ALL '.join(f'({b})' for b in branches)}) ORDER BY h, r"
+    from_sample = f"WITH src AS (SELECT * FROM {agg_table(ctx.run.run_id, 'sample')}) {body}"
+    from_rows = f"WITH src AS (SELECT * FROM {ctx.table}) {body}"
+    cols = _sample_rows(store, ctx, from_sample, from_rows, sql_params, quota_sel, quota_bg)
     sel = np.asarray(cols["sel"], dtype=bool)
     x, y = _float_array(cols["x"]), _float_array(cols["y"])
     seg, row = np.asarray(cols["s"], dtype=np.int64), np.asarray(cols["r"], dtype=np.int64)
@@ -466,6 +500,24 @@ def scatter_sample(
         ids=[v for v, keep in zip(cols["i"].tolist(), sel) if keep] if id_col else [],
         id_label=id_col or "",
     )
+
+
+def _sample_rows(store: Store, ctx: RunContext, from_sample: str, from_rows: str, params: list,
+                 quota_sel: dict, quota_bg: dict) -> dict:
+    """The scatter's rows: first from the run's sample table (core.aggregates: per segment the rows with
+    the smallest hash, the same order), and from the whole table only when the sample did not hold every
+    segment's quota. Either way the answer is the same rows."""
+    cube = aggregates.load(store, ctx.run.run_id)
+    with store.cursor() as cur:
+        if cube is not None:
+            cols = cur.execute(from_sample, params).fetchnumpy()
+            sel = np.asarray(cols["sel"], dtype=bool)
+            segs = np.asarray(cols["s"], dtype=np.int64)
+            got_sel = dict(zip(*np.unique(segs[sel], return_counts=True)))
+            got_bg = dict(zip(*np.unique(segs[~sel], return_counts=True)))
+            if aggregates.enough(cube, got_sel, quota_sel) and aggregates.enough(cube, got_bg, quota_bg):
+                return cols
+        return cur.execute(from_rows, params).fetchnumpy()
 
 
 def _float_array(a: Any) -> np.ndarray:

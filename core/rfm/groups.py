@@ -13,6 +13,7 @@ import datetime as dt
 from core.errors import InputError
 from core.models import ROW, SEGMENT, X, Y, Run, Segment
 from core.store import Store, check_id, new_id, quote_ident, run_table
+from core.aggregates_build import build_quietly
 
 GROUP_COLUMN = "rfm_group"
 # Named RFM groups on the R/F score grid: (group, R scores, F scores). Every one of the 25 (R, F)
@@ -123,6 +124,7 @@ def run_rfm_groups(store: Store, dataset_id: str) -> Run:
         )
         run.segments = _group_segments(cur, run, ids, group_action)
         store.insert_run(cur, run)
+    build_quietly(store, run.run_id)
     return run
 
 

@@ -19,6 +19,7 @@ from core import quality
 from core.explain import Rule, rule_scores, rule_sql
 from core.models import ROW, DatasetInfo, RuleFinding, Run
 from core.store import Store, dataset_table, run_table
+from core.aggregates_build import build_quietly
 
 PARTS = ("dataset", "run", "issues", "rejects")
 
@@ -89,6 +90,7 @@ def register(store: Store, files: ResultFiles, info: DatasetInfo, run: Run, rule
         cur.execute(f"CREATE TABLE {rt} AS SELECT * FROM read_parquet(?) ORDER BY {ROW}", [files.glob("run")])
         _score_rules(cur, rt, run, rules or {}, numeric or [])
         store.insert_run(cur, run)
+    build_quietly(store, run.run_id)  # the dashboard's pre-aggregated tables, as for DuckDB runs
     return info, run
 
 

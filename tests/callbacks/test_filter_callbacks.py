@@ -17,6 +17,7 @@ SCATTER = "region"
 HISTOGRAM = RANGE = "ranges"
 PROFILE_ROW = SEGMENTS = "segments"
 CATEGORY = "categories"
+from core import aggregates
 from core.errors import InputError
 
 INCOME = "Annual Income (k$)"
@@ -41,9 +42,19 @@ def test_box_and_lasso_selections_become_regions():
 
 
 def test_scatter_selection_sets_and_clears_the_region(sample):
-    u = step(sample, sample.spec(), Event(SCATTER, {"points": [], "range": {"x": [140, 60], "y": [60, 100]}}))
+    u = step(sample, sample.spec(), Event(SCATTER, {"points": [], "range": {"x": [120, 60], "y": [40, 80]}}))
     assert u.changed
-    assert u.spec.to_dict()["region"] == {"kind": "box", "x": [60.0, 140.0], "y": [60.0, 100.0]}
+    # The drawn box [60, 120] x [40, 80] (inside the plane: income 15-137, score 1-99) snaps to whole cells of the run's scatter grid (core/aggregates.py):
+    # each side moves less than one cell, and the cube can answer the snapped box.
+    region = u.spec.to_dict()["region"]
+    cube = aggregates.load(sample.store, sample.run.run_id)
+    cell_x = (cube.x_edges[-1] - cube.x_edges[0]) / aggregates.GRID_BINS
+    cell_y = (cube.y_edges[-1] - cube.y_edges[0]) / aggregates.GRID_BINS
+    assert region["kind"] == "box"
+    assert abs(region["x"][0] - 60) <= cell_x / 2 + 1e-9 and abs(region["x"][1] - 120) <= cell_x / 2 + 1e-9
+    assert abs(region["y"][0] - 40) <= cell_y / 2 + 1e-9 and abs(region["y"][1] - 80) <= cell_y / 2 + 1e-9
+    assert region["x"][0] in cube.x_edges and region["y"][0] in cube.y_edges
+    assert aggregates.brush_of(cube, u.spec) is not None
     cleared = step(sample, u.spec.to_dict(), Event(SCATTER, None))
     assert cleared.changed and cleared.spec.region is None
 
@@ -60,12 +71,16 @@ def test_empty_selection_changes_nothing(sample):
 
 def test_histogram_range_filters_that_feature_and_moves_its_slider(sample):
     u = step(sample, sample.spec(), Event(HISTOGRAM, {"range": {"x": [40.5, 70.2]}}, INCOME))
-    assert u.spec.ranges == {INCOME: (40.5, 70.2)}
-    assert u.controls.ranges[INCOME] == [40.5, 70.2]
+    # the brush selects whole bars: income 15-137 in 30 bars of 122/30; 40.5 -> bar edge 6, 70.2 -> edge 14
+    width = 122 / 30
+    lo, hi = u.spec.ranges[INCOME]
+    assert lo == pytest.approx(15 + 6 * width) and hi == pytest.approx(15 + 14 * width) and hi < 15 + 14 * width
+    assert aggregates.brush_of(aggregates.load(sample.store, sample.run.run_id), u.spec) is not None
+    assert u.controls.ranges[INCOME] == [lo, hi]
     assert u.controls.ranges["Age"] == [18.0, 70.0]  # untouched sliders show their full extent
     # a selection running past the data is clipped to it
     u = step(sample, sample.spec(), Event(HISTOGRAM, {"range": {"x": [-50, 70]}}, INCOME))
-    assert u.spec.ranges[INCOME] == (15.0, 70.0)
+    assert u.spec.ranges[INCOME][0] == 15.0 and u.spec.ranges[INCOME][1] == pytest.approx(15 + 14 * width)
     # Plotly's points-only re-emit after a redraw keeps it; deselecting (double-click) removes it
     kept = step(sample, u.spec.to_dict(), Event(HISTOGRAM, {"points": []}, INCOME))
     assert not kept.changed

@@ -6,6 +6,8 @@ open as it is after a forged request, a crash or a restart.
 from __future__ import annotations
 
 import json
+
+from core.store import AGG_PARTS
 from pathlib import Path
 
 import duckdb
@@ -74,7 +76,13 @@ def problems_of(con) -> list[str]:
             continue
         if t.startswith("run_") and t[4:] in runs:
             continue
+        if t.startswith("agg_") and t[4:16] in runs and t[16:] in {f"_{p}" for p in AGG_PARTS}:
+            continue  # a run's pre-aggregated tables (core/aggregates.py)
         out.append(f"table {t} is not a registered dataset or run (half-written or stray staging table)")
+    for run_id in runs:
+        parts = [p for p in AGG_PARTS if f"agg_{run_id}_{p}" in names]
+        if parts and len(parts) != len(AGG_PARTS):
+            out.append(f"run {run_id} has only some of its pre-aggregated tables: {parts}")
     for ds_id, (_, name, rows_loaded) in datasets.items():
         t = f"ds_{ds_id}"
         if t not in names:

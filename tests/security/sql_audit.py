@@ -23,7 +23,7 @@ SQL_MARKER = re.compile(
     r"INSTALL|LOAD|QUALIFY|FILTER)\b|\?::|\(\?|::(DOUBLE|VARCHAR|BIGINT|INTEGER)"
 )
 # calls whose result is a quoted identifier, a checked table name or a number
-SAFE_CALLS = {"quote_ident", "dataset_table", "run_table", "int", "float", "len", "round", "abs", "bool",
+SAFE_CALLS = {"quote_ident", "dataset_table", "run_table", "agg_table", "int", "float", "len", "round", "abs", "bool",
               "new_id",  # store.new_id(): 12 hex digits
               "check_id",  # store.check_id(): returns its argument only when it is 12 hex digits
               "_check_table"}  # ingest._check_table(): returns it only when it matches ^[A-Za-z_][A-Za-z0-9_]{0,62}$

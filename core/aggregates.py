@@ -1,0 +1,288 @@
+"""Pre-aggregated binned tables of a run (data tiles, after Mosaic and Falcon): brushes answer from small
+tables instead of scanning every customer. Built once per run by core/aggregates_build.py.
+
+Per run, beside run_<id>:
+- agg_<id>_f   (a, ab, g, gb, s, n): customers per bin `ab` of brushed feature `a`, bin `gb` of feature `g`
+               and segment `s` (every ordered pair of the cube's features, a == g included);
+- agg_<id>_xy  (xb, yb, g, gb, s, n): the same for a cell (xb, yb) of the scatter plane;
+- agg_<id>_m   (a, ab, ab2, s, n, c_j, t_j, q_j): per bin of a feature (a >= 0) or cell of the plane
+               (a = -1, ab = xb, ab2 = yb) and segment: customers, and per profile feature j its
+               non-missing count, sum and sum of squares (means are sums over counts: exact);
+- agg_<id>_sample: per segment the rows with the smallest hash(__row) (the scatter's own order), so the
+               scatter's sample is read from a few hundred thousand rows instead of all of them;
+- agg_<id>_meta: this module's Cube as JSON (features, bin edges, sample sizes).
+
+Exact by construction: a brush the dashboard draws is snapped to whole bins (`snap`): a histogram brush
+to whole bars (the histogram's own edges), a scatter box to whole cells of a GRID_BINS x GRID_BINS grid.
+A snapped range [edge_i, just below edge_j] selects with the ordinary SQL `BETWEEN` exactly the rows the
+build counted in bins i..j-1 (the build bins every value against the same edge list, so floating point
+rounding cannot put a row in a different bin). Any other filter (lasso, categories, two brushes at once,
+an unsnapped slider value, ...) is answered from the rows as before: `brush_of` returns None.
+"""
+from __future__ import annotations
+
+import json
+import math
+import threading
+import weakref
+from dataclasses import dataclass, replace
+from typing import Any
+
+from core.filters import FilterSpec, Region
+from core.store import AGG_PARTS as PARTS, Store, agg_table
+
+CUBE_BINS = 30  # the dashboard's histogram bins: a brush on a histogram selects whole bars
+GRID_BINS = 64  # cells per axis of the scatter plane: a box snaps to 1/64 of each axis
+MAX_CUBE_FEATURES = 8  # pairs grow with the square: 8 features = 64 (brushed, shown) pairs
+SAMPLE_PER_SEGMENT = 50_000  # rows per segment kept in the scatter's sample table
+# Kinds a cube answers; any other active kind sends the view to the rows.
+_CUBE_KINDS = {"segments", "ranges", "region"}
+
+
+@dataclass(frozen=True)
+class Cube:
+    """What the build stored: the features binned, their edges, the plane's edges, the profile features."""
+
+    run_id: str
+    features: tuple[str, ...]  # index = the code a / g of the tables
+    edges: dict[str, tuple[float, ...]]  # feature -> CUBE_BINS + 1 edges (or one per integer value)
+    x_edges: tuple[float, ...]
+    y_edges: tuple[float, ...]
+    moments: tuple[str, ...]  # encoded profile features, j = index
+    sample_rows: dict[int, int]  # segment -> rows in the sample table
+    totals: dict[int, int]  # segment -> rows of the run
+
+    def to_json(self) -> str:
+        d = dict(self.__dict__)
+        d["sample_rows"] = {str(k): v for k, v in self.sample_rows.items()}
+        d["totals"] = {str(k): v for k, v in self.totals.items()}
+        return json.dumps(d)
+
+    @classmethod
+    def from_json(cls, text: str) -> "Cube":
+        d = json.loads(text)
+        return cls(
+            run_id=d["run_id"], features=tuple(d["features"]),
+            edges={k: tuple(v) for k, v in d["edges"].items()},
+            x_edges=tuple(d["x_edges"]), y_edges=tuple(d["y_edges"]), moments=tuple(d["moments"]),
+            sample_rows={int(k): int(v) for k, v in d["sample_rows"].items()},
+            totals={int(k): int(v) for k, v in d["totals"].items()},
+        )
+
+    def table(self, part: str) -> str:
+        return agg_table(self.run_id, part)
+
+    def sample_complete(self, segment: int) -> bool:
+        return self.sample_rows.get(segment, 0) >= self.totals.get(segment, 0)
+
+
+@dataclass(frozen=True)
+class Brush:
+    """A filter a cube answers: the segments chosen and at most one snapped brush (bins inclusive)."""
+
+    segments: tuple[int, ...]
+    feature: int | None = None  # index into Cube.features for a histogram brush
+    bins: tuple[int, int] | None = None  # first and last bin of the feature
+    cells: tuple[int, int, int, int] | None = None  # x0, x1, y0, y1 cells of a scatter box
+
+
+# -- edges and snapping --------------------------------------------------------------------------
+def grid_edges(lo: float, hi: float, bins: int = GRID_BINS) -> tuple[float, ...]:
+    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
+        lo, hi = (lo - 0.5, lo + 0.5) if math.isfinite(lo) else (-0.5, 0.5)
+    width = (hi - lo) / bins
+    return tuple([lo + i * width for i in range(bins)] + [hi])
+
+
+def range_of(edges: tuple[float, ...], first: int, last: int) -> tuple[float, float]:
+    """The inclusive value range [low, high] that holds exactly bins first..last: from the first bin's
+    lower edge to just below the next bin's lower edge (the last bin is closed at the maximum)."""
+    top = len(edges) - 1
+    hi = edges[top] if last >= top - 1 else math.nextafter(edges[last + 1], -math.inf)
+    return edges[first], hi
+
+
+def bins_of(edges: tuple[float, ...], lo: float, hi: float) -> tuple[int, int] | None:
+    """The bins (first, last) a range holds exactly, or None when it does not fall on the edges."""
+    top = len(edges) - 1
+    for first in _candidates(edges, lo):
+        for last in _candidates(edges, hi):
+            if first <= last < top and range_of(edges, first, last) == (lo, hi):
+                return first, last
+    return None
+
+
+def _candidates(edges: tuple[float, ...], v: float) -> list[int]:
+    width = (edges[-1] - edges[0]) / (len(edges) - 1)
+    i = int(math.floor((v - edges[0]) / width)) if width > 0 and math.isfinite(v) else 0
+    return [j for j in (i - 1, i, i + 1) if 0 <= j < len(edges) - 1]
+
+
+def snap_pair(edges: tuple[float, ...], lo: float, hi: float) -> tuple[float, float]:
+    """A brushed [lo, hi] moved to the nearest bin edges (at least one bin), as an exact range."""
+    top = len(edges) - 1
+    width = (edges[-1] - edges[0]) / top
+    first = min(max(round((lo - edges[0]) / width), 0), top - 1)
+    end = min(max(round((hi - edges[0]) / width), first + 1), top)
+    return range_of(edges, first, end - 1)
+
+
+def snap(cube: Cube | None, spec: FilterSpec, range_columns: list[str], box: bool) -> FilterSpec:
+    """The spec with the ranges of `range_columns` (just brushed on a histogram) and, when `box`, the
+    scatter's box moved to whole bins of the cube, so the cube answers exactly."""
+    if cube is None:
+        return spec
+    ranges = dict(spec.ranges)
+    for col in range_columns:
+        if col in ranges and col in cube.edges:
+            ranges[col] = snap_pair(cube.edges[col], *ranges[col])
+    region = spec.region
+    if box and region is not None and region.kind == "box":
+        region = Region("box", snap_pair(cube.x_edges, *region.x), snap_pair(cube.y_edges, *region.y))
+    return replace(spec, ranges=ranges, region=region)
+
+
+def brush_of(cube: Cube | None, spec: FilterSpec) -> Brush | None:
+    """The spec as a cube question, or None when the rows must answer it."""
+    if cube is None or spec.run_id != cube.run_id:
+        return None
+    active = {key for key, value in spec.to_dict().items()
+              if key != "run_id" and value not in (None, [], {}, ())}
+    if not active <= _CUBE_KINDS or ("ranges" in active and "region" in active) or len(spec.ranges) > 1:
+        return None
+    segments = tuple(spec.segments)
+    if spec.ranges:
+        (col, (lo, hi)), = spec.ranges.items()
+        if col not in cube.edges:
+            return None
+        bins = bins_of(cube.edges[col], lo, hi)
+        return Brush(segments, cube.features.index(col), bins) if bins else None
+    if spec.region is not None:
+        if spec.region.kind != "box":
+            return None
+        bx, by = bins_of(cube.x_edges, *spec.region.x), bins_of(cube.y_edges, *spec.region.y)
+        return Brush(segments, cells=(*bx, *by)) if bx and by else None
+    return Brush(segments)
+
+
+# -- loading -------------------------------------------------------------------------------------
+_CUBES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_LOCK = threading.Lock()
+
+
+def load(store: Store, run_id: str) -> Cube | None:
+    """The run's cube (cached per Store: a run never changes), or None when it has none."""
+    with _LOCK:
+        cubes = _CUBES.setdefault(store, {})
+        if run_id in cubes:
+            return cubes[run_id]
+    cube = None
+    with store.cursor() as cur:
+        found = cur.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
+                            [agg_table(run_id, "meta")]).fetchone()[0]
+        if found:
+            cube = Cube.from_json(cur.execute(f"SELECT spec FROM {agg_table(run_id, 'meta')}").fetchone()[0])
+    with _LOCK:
+        _CUBES.setdefault(store, {})[run_id] = cube
+    return cube
+
+
+def forget(store: Store, run_id: str | None = None) -> None:
+    """Drop cached cubes (after a build or a delete; tests)."""
+    with _LOCK:
+        cubes = _CUBES.get(store, {})
+        if run_id is None:
+            cubes.clear()
+        else:
+            cubes.pop(run_id, None)
+
+
+# -- answers -------------------------------------------------------------------------------------
+def _brush_sql(brush: Brush, table: str) -> tuple[str, list]:
+    """WHERE over agg_f / agg_m for the brush (without the segment choice)."""
+    if brush.bins is not None:
+        return "a = ? AND ab BETWEEN ? AND ?", [brush.feature, *brush.bins]
+    if brush.cells is not None:
+        x0, x1, y0, y1 = brush.cells
+        cols = ("xb", "yb") if table == "xy" else ("ab", "ab2")
+        extra = "" if table == "xy" else "a = -1 AND "
+        return f"{extra}{cols[0]} BETWEEN ? AND ? AND {cols[1]} BETWEEN ? AND ?", [x0, x1, y0, y1]
+    return ("a = -1", []) if table == "m" else ("TRUE", [])
+
+
+def _segment_sql(brush: Brush) -> tuple[str, list]:
+    return ("list_contains(?::INTEGER[], s)", [list(brush.segments)]) if brush.segments else ("TRUE", [])
+
+
+def segment_counts(store: Store, cube: Cube, brush: Brush) -> dict[int, int]:
+    """Customers the brush selects, per segment (zeros left out)."""
+    where, params = _brush_sql(brush, "m")
+    seg, seg_params = _segment_sql(brush)
+    with store.cursor() as cur:
+        rows = cur.execute(f"SELECT s, sum(n) FROM {agg_table(cube.run_id, 'm')} WHERE {where} AND {seg} GROUP BY s",
+                           params + seg_params).fetchall()
+    return {int(s): int(n) for s, n in rows}
+
+
+def histogram_counts(store: Store, cube: Cube, brush: Brush, features: list[str]
+                     ) -> dict[str, dict[int, list[int]]]:
+    """feature -> segment -> count per bin of the selected customers, for the features of the cube."""
+    wanted = [f for f in features if f in cube.edges]
+    if not wanted:
+        return {}
+    codes = [cube.features.index(f) for f in wanted]
+    seg, seg_params = _segment_sql(brush)
+    if brush.cells is not None:
+        where, params = _brush_sql(brush, "xy")
+        table = agg_table(cube.run_id, "xy")
+    elif brush.bins is not None:
+        where, params = _brush_sql(brush, "f")
+        table = agg_table(cube.run_id, "f")
+    else:  # no brush: each feature's own diagonal holds its histogram
+        where, params, table = "a = g", [], agg_table(cube.run_id, "f")
+    with store.cursor() as cur:
+        rows = cur.execute(
+            f"SELECT g, gb, s, sum(n) FROM {table} WHERE {where} AND {seg} AND list_contains(?::INTEGER[], g) "
+            "AND gb >= 0 GROUP BY g, gb, s",
+            params + seg_params + [codes],
+        ).fetchall()
+    out: dict[str, dict[int, list[int]]] = {f: {} for f in wanted}
+    for g, gb, s, n in rows:
+        f = cube.features[int(g)]
+        out[f].setdefault(int(s), [0] * (len(cube.edges[f]) - 1))[int(gb)] += int(n)
+    return out
+
+
+def segment_means(store: Store, cube: Cube, brush: Brush) -> dict[int, tuple[int, dict[str, float | None]]]:
+    """segment -> (customers selected, mean of every profile feature); segments without any left out."""
+    where, params = _brush_sql(brush, "m")
+    seg, seg_params = _segment_sql(brush)
+    sums = "".join(f", sum(c_{j}), sum(t_{j})" for j in range(len(cube.moments)))
+    with store.cursor() as cur:
+        rows = cur.execute(f"SELECT s, sum(n){sums} FROM {agg_table(cube.run_id, 'm')} WHERE {where} AND {seg} "
+                           "GROUP BY s HAVING sum(n) > 0 ORDER BY s", params + seg_params).fetchall()
+    out = {}
+    for row in rows:
+        means = {}
+        for j, enc in enumerate(cube.moments):
+            c, t = row[2 + 2 * j], row[3 + 2 * j]
+            means[enc] = float(t) / float(c) if c else None
+        out[int(row[0])] = (int(row[1]), means)
+    return out
+
+
+def scatter_source(cube: Cube | None) -> str | None:
+    """The sample table the scatter reads first (core.views.scatter_sample checks it was enough)."""
+    return agg_table(cube.run_id, "sample") if cube is not None else None
+
+
+def enough(cube: Cube, got: dict[int, int], quota: dict[int, int]) -> bool:
+    """True when the sample gave every segment its quota, or held all of that segment's rows: then the
+    sample's answer is the full table's (both keep the rows with the smallest hash)."""
+    return all(got.get(s, 0) >= q or cube.sample_complete(s) for s, q in quota.items() if q > 0)
+
+
+def describe_tables(cube: Cube) -> dict[str, Any]:
+    """Names and sizes for docs and the benchmark."""
+    return {"features": list(cube.features), "grid": GRID_BINS, "bins": CUBE_BINS,
+            "sample_rows": sum(cube.sample_rows.values())}
