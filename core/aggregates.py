@@ -28,8 +28,12 @@ import weakref
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
+
 from core.filters import FilterSpec, Region
-from core.store import AGG_PARTS as PARTS, Store, agg_table
+from core.lasso import _lasso_cells, lasso_sql
+from core.models import SEGMENT, X, Y
+from core.store import AGG_PARTS as PARTS, Store, agg_table, quote_ident, run_table
 
 CUBE_BINS = 30  # the dashboard's histogram bins: a brush on a histogram selects whole bars
 GRID_BINS = 64  # cells per axis of the scatter plane: a box snaps to 1/64 of each axis
@@ -49,6 +53,7 @@ class Cube:
     x_edges: tuple[float, ...]
     y_edges: tuple[float, ...]
     moments: tuple[str, ...]  # encoded profile features, j = index
+    moment_columns: tuple[tuple[str, str | None], ...]  # per moment: its column and one-hot level (or None)
     sample_rows: dict[int, int]  # segment -> rows in the sample table
     totals: dict[int, int]  # segment -> rows of the run
 
@@ -65,6 +70,7 @@ class Cube:
             run_id=d["run_id"], features=tuple(d["features"]),
             edges={k: tuple(v) for k, v in d["edges"].items()},
             x_edges=tuple(d["x_edges"]), y_edges=tuple(d["y_edges"]), moments=tuple(d["moments"]),
+            moment_columns=tuple((c, lvl) for c, lvl in d["moment_columns"]),
             sample_rows={int(k): int(v) for k, v in d["sample_rows"].items()},
             totals={int(k): int(v) for k, v in d["totals"].items()},
         )
@@ -84,6 +90,14 @@ class Brush:
     feature: int | None = None  # index into Cube.features for a histogram brush
     bins: tuple[int, int] | None = None  # first and last bin of the feature
     cells: tuple[int, int, int, int] | None = None  # x0, x1, y0, y1 cells of a scatter box
+    lasso: "Lasso | None" = None  # a lasso: its inside cells from the tables, its edge cells' rows tested
+
+
+@dataclass(frozen=True)
+class Lasso:
+    points: tuple[tuple[float, float], ...]
+    inside: tuple[int, ...]  # cells (xb * GRID_BINS + yb) wholly inside the lasso
+    edge: tuple[int, ...]  # cells an edge passes near: their rows take the exact test
 
 
 # -- edges and snapping --------------------------------------------------------------------------
@@ -158,8 +172,8 @@ def brush_of(cube: Cube | None, spec: FilterSpec) -> Brush | None:
         bins = bins_of(cube.edges[col], lo, hi)
         return Brush(segments, cube.features.index(col), bins) if bins else None
     if spec.region is not None:
-        if spec.region.kind != "box":
-            return None
+        if spec.region.kind == "lasso":
+            return Brush(segments, lasso=lasso_cells(cube, spec.region.points))
         bx, by = bins_of(cube.x_edges, *spec.region.x), bins_of(cube.y_edges, *spec.region.y)
         return Brush(segments, cells=(*bx, *by)) if bx and by else None
     return Brush(segments)
@@ -202,6 +216,10 @@ def _brush_sql(brush: Brush, table: str) -> tuple[str, list]:
     """WHERE over agg_f / agg_m for the brush (without the segment choice)."""
     if brush.bins is not None:
         return "a = ? AND ab BETWEEN ? AND ?", [brush.feature, *brush.bins]
+    if brush.lasso is not None:
+        cell = "xb * ? + yb" if table == "xy" else "ab * ? + ab2"
+        extra = "" if table == "xy" else "a = -1 AND "
+        return f"{extra}list_contains(?::INTEGER[], {cell})", [list(brush.lasso.inside), GRID_BINS]
     if brush.cells is not None:
         x0, x1, y0, y1 = brush.cells
         cols = ("xb", "yb") if table == "xy" else ("ab", "ab2")
@@ -221,7 +239,12 @@ def segment_counts(store: Store, cube: Cube, brush: Brush) -> dict[int, int]:
     with store.cursor() as cur:
         rows = cur.execute(f"SELECT s, sum(n) FROM {agg_table(cube.run_id, 'm')} WHERE {where} AND {seg} GROUP BY s",
                            params + seg_params).fetchall()
-    return {int(s): int(n) for s, n in rows}
+    out = {int(s): int(n) for s, n in rows}
+    if brush.lasso is not None:
+        for s, n in edge_rows(store, cube, brush.lasso).sizes.items():
+            if not brush.segments or s in brush.segments:
+                out[s] = out.get(s, 0) + n
+    return out
 
 
 def histogram_counts(store: Store, cube: Cube, brush: Brush, features: list[str]
@@ -232,7 +255,7 @@ def histogram_counts(store: Store, cube: Cube, brush: Brush, features: list[str]
         return {}
     codes = [cube.features.index(f) for f in wanted]
     seg, seg_params = _segment_sql(brush)
-    if brush.cells is not None:
+    if brush.cells is not None or brush.lasso is not None:
         where, params = _brush_sql(brush, "xy")
         table = agg_table(cube.run_id, "xy")
     elif brush.bins is not None:
@@ -246,6 +269,9 @@ def histogram_counts(store: Store, cube: Cube, brush: Brush, features: list[str]
             "AND gb >= 0 GROUP BY g, gb, s",
             params + seg_params + [codes],
         ).fetchall()
+    if brush.lasso is not None:
+        rows += [(g, gb, s, n) for (g, gb, s), n in edge_rows(store, cube, brush.lasso).bins.items()
+                 if g in codes and (not brush.segments or s in brush.segments)]
     out: dict[str, dict[int, list[int]]] = {f: {} for f in wanted}
     for g, gb, s, n in rows:
         f = cube.features[int(g)]
@@ -260,20 +286,24 @@ def segment_means(store: Store, cube: Cube, brush: Brush) -> dict[int, tuple[int
     sums = "".join(f", sum(c_{j}), sum(t_{j})" for j in range(len(cube.moments)))
     with store.cursor() as cur:
         rows = cur.execute(f"SELECT s, sum(n){sums} FROM {agg_table(cube.run_id, 'm')} WHERE {where} AND {seg} "
-                           "GROUP BY s HAVING sum(n) > 0 ORDER BY s", params + seg_params).fetchall()
+                           "GROUP BY s ORDER BY s", params + seg_params).fetchall()
+    totals = {int(r[0]): [float(v or 0) for v in r[1:]] for r in rows}
+    if brush.lasso is not None:
+        for s, extra in edge_rows(store, cube, brush.lasso).sums.items():
+            if not brush.segments or s in brush.segments:
+                have = totals.setdefault(s, [0.0] * len(extra))
+                totals[s] = [a + b for a, b in zip(have, extra)]
     out = {}
-    for row in rows:
+    for s in sorted(totals):
+        row = totals[s]
+        if not row[0]:
+            continue
         means = {}
         for j, enc in enumerate(cube.moments):
-            c, t = row[2 + 2 * j], row[3 + 2 * j]
-            means[enc] = float(t) / float(c) if c else None
-        out[int(row[0])] = (int(row[1]), means)
+            c, t = row[1 + 2 * j], row[2 + 2 * j]
+            means[enc] = t / c if c else None
+        out[s] = (int(row[0]), means)
     return out
-
-
-def scatter_source(cube: Cube | None) -> str | None:
-    """The sample table the scatter reads first (core.views.scatter_sample checks it was enough)."""
-    return agg_table(cube.run_id, "sample") if cube is not None else None
 
 
 def enough(cube: Cube, got: dict[int, int], quota: dict[int, int]) -> bool:
@@ -282,7 +312,149 @@ def enough(cube: Cube, got: dict[int, int], quota: dict[int, int]) -> bool:
     return all(got.get(s, 0) >= q or cube.sample_complete(s) for s, q in quota.items() if q > 0)
 
 
-def describe_tables(cube: Cube) -> dict[str, Any]:
-    """Names and sizes for docs and the benchmark."""
-    return {"features": list(cube.features), "grid": GRID_BINS, "bins": CUBE_BINS,
-            "sample_rows": sum(cube.sample_rows.values())}
+# -- the rows of a run, binned as the build bins them ----------------------------------------------
+def value_sql(column: str, level: str | None, present: list[str]) -> str:
+    """A profile feature's value per row as a DOUBLE: the number, or for a one-hot feature 1.0 where the
+    column holds the level (one parameter: the level; NULL where the column is missing), so its mean is
+    the level's share."""
+    q = quote_ident(column, present)
+    return f"{q}::DOUBLE" if level is None else f"({q}::VARCHAR = ?)::DOUBLE"
+
+
+def bin_parts(i: int, column: str, edges: tuple[float, ...]) -> tuple[str, list, str, list]:
+    """The bin of a column (a quoted identifier or __x / __y) as (inner SQL, params, outer SQL, params):
+    the inner select keeps the finite value v<i> and a first guess g<i> from the bin width; the outer
+    one corrects the guess against the explicit edges, so bin j holds exactly edges[j] <= v < edges[j + 1]
+    (the last bin closed), the rows a snapped BETWEEN selects (range_of). NULL, NaN, infinities: -1."""
+    top = len(edges) - 1
+    width = (edges[-1] - edges[0]) / top
+    n = int(i)
+    value = f"CASE WHEN isfinite({column}::DOUBLE) THEN {column}::DOUBLE END"
+    inner = f"{value} AS v{n}, least(greatest(floor(({value} - ?) / ?), 0), ?)::INTEGER AS g{n}"
+    # list indexes are 1-based: edges[j] is (e)[j + 1]; greatest() skips NULLs, so test v, not g
+    outer = (f"CASE WHEN v{n} IS NULL THEN -1 WHEN v{n} < (?::DOUBLE[])[g{n} + 1] THEN g{n} - 1 "
+             f"WHEN g{n} < ? AND v{n} >= (?::DOUBLE[])[g{n} + 2] THEN g{n} + 1 ELSE g{n} END")
+    return inner, [edges[0], width if width > 0 else 1.0, top - 1], outer, [list(edges), top - 1, list(edges)]
+
+
+def binned_select(cube: Cube, where: str = "TRUE", where_params: list | None = None) -> tuple[str, list]:
+    """Per row of the run (those `where` keeps): s, b<i> per cube feature, xb, yb (SMALLINT bins) and
+    m<j> per profile feature, as avg() sees it (an infinity makes a mean undefined)."""
+    features = list(cube.features)
+    present = [c for c, _ in cube.moment_columns] + features
+    nf = len(features)
+    inner_sql, outer_sql = [f"{SEGMENT}::SMALLINT AS s"], ["s"]
+    inner_p: list = []
+    outer_p: list = []
+    for i, f in enumerate(features):
+        inner, i_p, outer, o_p = bin_parts(i, quote_ident(f, features), cube.edges[f])
+        inner_sql.append(inner)
+        outer_sql.append(f"({outer})::SMALLINT AS b{i}")
+        inner_p += i_p
+        outer_p += o_p
+    inner, i_p, outer, o_p = bin_parts(nf, X, cube.x_edges)
+    inner_sql.append(inner)
+    outer_sql.append(f"({outer})::SMALLINT AS xb")
+    inner_p += i_p
+    outer_p += o_p
+    inner, i_p, outer, o_p = bin_parts(nf + 1, Y, cube.y_edges)
+    inner_sql.append(inner)
+    outer_sql.append(f"({outer})::SMALLINT AS yb")
+    inner_p += i_p
+    outer_p += o_p
+    for j, (col, level) in enumerate(cube.moment_columns):
+        inner_sql.append(f"{value_sql(col, level, present)} AS m{j}")
+        inner_p += [] if level is None else [level]
+        outer_sql.append(f"m{j}")
+    sql = (f"SELECT {', '.join(outer_sql)} FROM (SELECT {', '.join(inner_sql)} "
+           f"FROM {run_table(cube.run_id)} WHERE {where})")
+    return sql, outer_p + inner_p + list(where_params or [])
+
+
+# -- lassos: inside cells from the tables, edge cells from their rows ------------------------------
+def lasso_cells(cube: Cube, points: tuple[tuple[float, float], ...]) -> Lasso:
+    """The grid's cells wholly inside the lasso and those an edge passes near (core.lasso's raster test,
+    on the cube's own grid: a cell no edge comes within 1% of is inside or outside as its centre is)."""
+    x0, y0 = cube.x_edges[0], cube.y_edges[0]
+    cw = (cube.x_edges[-1] - x0) / GRID_BINS
+    ch = (cube.y_edges[-1] - y0) / GRID_BINS
+    classes = _lasso_cells(list(points), x0, y0, cw, ch, GRID_BINS)  # [x cell, y cell]
+    ids = np.arange(GRID_BINS)[:, None] * GRID_BINS + np.arange(GRID_BINS)[None, :]
+    return Lasso(tuple(points), tuple(ids[classes == 1].tolist()), tuple(ids[classes == 2].tolist()))
+
+
+@dataclass
+class EdgeRows:
+    """What the rows of a lasso's edge cells that are inside it add: per segment the customers, per
+    (feature, bin, segment) the count, per segment [n, c_0, t_0, c_1, t_1, ...] of the profile features."""
+
+    sizes: dict[int, int]
+    bins: dict[tuple[int, int, int], int]
+    sums: dict[int, list[float]]
+
+
+_EDGES: dict = {}  # (store id, run, lasso) -> EdgeRows, or an Event while one request computes it
+_EDGES_LOCK = threading.Lock()
+_EDGES_KEEP = 64
+
+
+def edge_rows(store: Store, cube: Cube, lasso: Lasso) -> EdgeRows:
+    """The edge cells' rows inside the lasso, counted once per lasso: the views of one interaction ask
+    at the same moment, the first computes and the others wait for it."""
+    key = (id(store), cube.run_id, lasso.points)
+    with _EDGES_LOCK:
+        found = _EDGES.get(key)
+        if found is None:
+            _EDGES[key] = threading.Event()
+    if isinstance(found, EdgeRows):
+        return found
+    if isinstance(found, threading.Event):
+        found.wait(60)
+        done = _EDGES.get(key)
+        if isinstance(done, EdgeRows):
+            return done
+    try:
+        result = _count_edge_rows(store, cube, lasso)
+    except BaseException:
+        with _EDGES_LOCK:
+            waiting = _EDGES.pop(key, None)
+        if isinstance(waiting, threading.Event):
+            waiting.set()
+        raise
+    with _EDGES_LOCK:
+        waiting = _EDGES.get(key)
+        _EDGES[key] = result
+        while len(_EDGES) > _EDGES_KEEP:
+            _EDGES.pop(next(iter(_EDGES)))
+    if isinstance(waiting, threading.Event):
+        waiting.set()
+    return result
+
+
+def _count_edge_rows(store: Store, cube: Cube, lasso: Lasso) -> EdgeRows:
+    nf, nm = len(cube.features), len(cube.moments)
+    if not lasso.edge:
+        return EdgeRows({}, {}, {})
+    test, test_params = lasso_sql(list(lasso.points))
+    binned, params = binned_select(cube, test, test_params)
+    sums = "".join(f", count(m{j}), sum(m{j})" for j in range(nm))
+    sets = ", ".join(["(s)"] + [f"(s, b{i})" for i in range(nf)])
+    cols = ", ".join(["s"] + [f"b{i}" for i in range(nf)])
+    with store.cursor() as cur:
+        rows = cur.execute(
+            f"SELECT {cols}, GROUPING({cols}) AS gid, count(*){sums} FROM ({binned}) "
+            f"WHERE list_contains(?::INTEGER[], xb * ? + yb) GROUP BY GROUPING SETS ({sets})",
+            params + [list(lasso.edge), GRID_BINS],
+        ).fetchall()
+    out = EdgeRows({}, {}, {})
+    whole = (1 << nf) - 1  # only s grouped: every b<i> rolled up
+    for row in rows:
+        s, b, gid, n = int(row[0]), row[1:1 + nf], int(row[1 + nf]), int(row[2 + nf])
+        if gid == whole:
+            out.sizes[s] = n
+            out.sums[s] = [float(n)] + [float(v or 0) for v in row[3 + nf:]]
+            continue
+        i = next(k for k in range(nf) if b[k] is not None)
+        if b[i] >= 0:
+            out.bins[(i, int(b[i]), s)] = n
+    return out

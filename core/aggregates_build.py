@@ -10,11 +10,12 @@ from __future__ import annotations
 import logging
 
 from core import aggregates
-from core.aggregates import CUBE_BINS, GRID_BINS, MAX_CUBE_FEATURES, SAMPLE_PER_SEGMENT, Cube, agg_table, grid_edges
+from core.aggregates import (CUBE_BINS, MAX_CUBE_FEATURES, SAMPLE_PER_SEGMENT, Cube, agg_table, binned_select,
+                             grid_edges)
 from core.models import ROW, SEGMENT, X, Y
-from core.profiling import profile_values, value_sql
+from core.profiling import profile_values
 from core.sampling import HASH_BITS, _threshold
-from core.store import Store, quote_ident
+from core.store import Store
 from core.views import RunContext, _bounds_and_nonfinite, _edges, run_context
 
 log = logging.getLogger(__name__)
@@ -42,11 +43,12 @@ def build(store: Store, run_id: str) -> Cube:
     totals = _totals(store, ctx)
     cube = Cube(run_id=run_id, features=tuple(features), edges=edges,
                 x_edges=grid_edges(*xy[0]), y_edges=grid_edges(*xy[1]),
-                moments=tuple(v[0] for v in values), sample_rows={}, totals=totals)
+                moments=tuple(v[0] for v in values), moment_columns=tuple((c, lvl) for _, c, lvl in values),
+                sample_rows={}, totals=totals)
     with store.transaction() as cur:
         for part in aggregates.PARTS:
             cur.execute(f"DROP TABLE IF EXISTS {agg_table(run_id, part)}")
-        binned_sql, binned_params = _binned_select(ctx, cube)
+        binned_sql, binned_params = binned_select(cube)
         cur.execute(f"CREATE TEMP TABLE __binned AS {binned_sql}", binned_params)
         try:
             _count_pairs(cur, cube)
@@ -82,56 +84,6 @@ def _totals(store: Store, ctx: RunContext) -> dict[int, int]:
     with store.cursor() as cur:
         rows = cur.execute(f"SELECT {SEGMENT}, count(*) FROM {ctx.table} GROUP BY {SEGMENT}").fetchall()
     return {int(s): int(n) for s, n in rows}
-
-
-def _bin_parts(i: int, column: str, edges: tuple[float, ...]) -> tuple[str, list, str, list]:
-    """The bin of a column (a quoted identifier or __x / __y) as (inner SQL, params, outer SQL, params):
-    the inner select keeps the finite value v<i> and a first guess g<i> from the bin width; the outer
-    one corrects the guess against the explicit edges, so bin j holds exactly edges[j] <= v < edges[j + 1]
-    (the last bin closed), the rows a snapped BETWEEN selects (aggregates.range_of). NULL, NaN and
-    infinities: -1."""
-    top = len(edges) - 1
-    width = (edges[-1] - edges[0]) / top
-    n = int(i)
-    value = f"CASE WHEN isfinite({column}::DOUBLE) THEN {column}::DOUBLE END"
-    inner = f"{value} AS v{n}, least(greatest(floor(({value} - ?) / ?), 0), ?)::INTEGER AS g{n}"
-    # list indexes are 1-based: edges[j] is (e)[j + 1]; greatest() skips NULLs, so test v, not g
-    outer = (f"CASE WHEN v{n} IS NULL THEN -1 WHEN v{n} < (?::DOUBLE[])[g{n} + 1] THEN g{n} - 1 "
-             f"WHEN g{n} < ? AND v{n} >= (?::DOUBLE[])[g{n} + 2] THEN g{n} + 1 ELSE g{n} END")
-    return inner, [edges[0], width if width > 0 else 1.0, top - 1], outer, [list(edges), top - 1, list(edges)]
-
-
-def _binned_select(ctx: RunContext, cube: Cube) -> tuple[str, list]:
-    """Per row: s, b<i> per cube feature, xb, yb (SMALLINT bins) and m<j> per profile feature."""
-    numeric = list(ctx.numeric)
-    nf = len(cube.features)
-    inner_sql, outer_sql = [f"{SEGMENT}::SMALLINT AS s"], ["s"]
-    inner_p: list = []
-    outer_p: list = []
-    for i, f in enumerate(cube.features):
-        inner, i_p, outer, o_p = _bin_parts(i, quote_ident(f, numeric), cube.edges[f])
-        inner_sql.append(inner)
-        outer_sql.append(f"({outer})::SMALLINT AS b{i}")
-        inner_p += i_p
-        outer_p += o_p
-    inner, i_p, outer, o_p = _bin_parts(nf, X, cube.x_edges)
-    inner_sql.append(inner)
-    outer_sql.append(f"({outer})::SMALLINT AS xb")
-    inner_p += i_p
-    outer_p += o_p
-    inner, i_p, outer, o_p = _bin_parts(nf + 1, Y, cube.y_edges)
-    inner_sql.append(inner)
-    outer_sql.append(f"({outer})::SMALLINT AS yb")
-    inner_p += i_p
-    outer_p += o_p
-    present = list(ctx.types)
-    for j, (_, col, level) in enumerate(profile_values(ctx.run, present)):
-        expr = value_sql(col, level, present)
-        inner_sql.append(f"{expr} AS m{j}")  # as avg() sees it: an infinity makes the mean undefined
-        inner_p += [] if level is None else [level]
-        outer_sql.append(f"m{j}")
-    sql = f"SELECT {', '.join(outer_sql)} FROM (SELECT {', '.join(inner_sql)} FROM {ctx.table})"
-    return sql, outer_p + inner_p
 
 
 def _grouping_id(grouped: list[str], columns: list[str]) -> int:

@@ -32,6 +32,7 @@ from core.models import CATEGORICAL, NUMERIC, SEGMENT, Run, SegmentProfile
 from core.rfm_naming import named_run
 from core.store import Store, quote_ident, run_table
 from core import aggregates
+from core.aggregates import value_sql
 from core.views import run_context
 
 HIGH_Z = 0.5  # |z| at which a feature is called high / low rather than average
@@ -469,14 +470,6 @@ def profile_values(run: Run, present: list[str]) -> list[tuple[str, str, str | N
         if col in present:
             out.append((enc, col, lvl))
     return out
-
-
-def value_sql(column: str, level: str | None, present: list[str]) -> str:
-    """A profile feature's value per row as a DOUBLE: the number, or for a one-hot feature 1.0 where the
-    column holds the level (one parameter: the level; NULL where the column is missing), so its mean is
-    the level's share."""
-    q = quote_ident(column, present)
-    return f"{q}::DOUBLE" if level is None else f"({q}::VARCHAR = ?)::DOUBLE"
 
 
 def profile_segments(store: Store, spec: FilterSpec, medians: bool = True) -> list[SegmentProfile]:
