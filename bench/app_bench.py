@@ -440,14 +440,16 @@ def _hist_range(client: DashClient, hid, rng: np.random.Generator) -> dict:
 
 
 def _interactions(client: DashClient, res: AppResult, n: int, rng: np.random.Generator) -> None:
+    # Each box and lasso is drawn on the whole point cloud (an untimed clear first): drawn on the
+    # previous selection's points, boxes shrink until two in a row snap to the same grid cells.
     box = res.series.setdefault("scatter box select", Series("scatter box select"))
-    _clear(client)
     for _ in range(n):
+        _clear(client)
         box.add(client.act(ids.SCATTER_GRAPH, selectedData=_box(client, rng)))
 
     lasso = res.series.setdefault("scatter lasso", Series("scatter lasso"))
-    _clear(client)
     for _ in range(n):
+        _clear(client)
         lasso.add(client.act(ids.SCATTER_GRAPH, selectedData=_lasso(client, rng)))
 
     hist = res.series.setdefault("histogram range", Series("histogram range"))

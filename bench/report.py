@@ -375,12 +375,17 @@ def render(env: dict, args, results: list[dict], rfm, agreement=None) -> str:
     add("")
     add("## How this was measured")
     add("")
-    add("- Caches: the server keeps per-filter segment sizes (an LRU in core.views) and each run's context; "
-        "nothing else is cached. Every timed box selection and histogram range uses a new random box or "
-        "range, and every timed segment click follows an untimed new random range, so each of those "
-        "requests asks about a filter the server has not seen. Clear filters returns to the unfiltered "
-        "state every time: its segment sizes are a cache hit after the first time (a count query of "
-        "under 5 ms); its profile, histograms, scatter and grid are recomputed each time.")
+    add("- Caches and pre-aggregation: each run's binned tables (core/aggregates.py) are built once when "
+        "the run is stored (their build time is part of the upload and segmentation figures); brushes "
+        "drawn on a histogram or the scatter snap to whole bins and are answered from them exactly. "
+        "The server also keeps per-filter segment sizes (an LRU in core.views), each run's context and, "
+        "for one lasso, the count of its edge cells' rows, shared by the views of that one interaction; "
+        "nothing else is cached. Every timed box selection, lasso and histogram range uses a new random "
+        "box, polygon or range (boxes and lassos drawn on the whole point cloud after an untimed clear), "
+        "and every timed segment click follows an untimed new random range, so each of those requests "
+        "asks about a filter the server has not seen. Clear filters returns to the unfiltered state every "
+        "time: its segment sizes are a cache hit after the first time (a count query of under 5 ms); its "
+        "profile, histograms, scatter and grid are recomputed each time (from the binned tables).")
     add("- Data: `core.synth` (five mall-like income/score groups; 0.5% exact duplicate rows, about 2% "
         "missing values, 0.1% each of negative incomes, scores outside 1-100 and impossible ages, 0.05% "
         "`?` text), seed 7, CSV.")

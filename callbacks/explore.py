@@ -47,7 +47,7 @@ def summary_view(store: Store, spec_data: Any) -> SummaryView:
     selected, total = count(store, spec)
     # Every segment keeps its row (the chosen ones highlighted): profiled without the segment choice;
     # profile_segments names RFM runs first (core.rfm_naming.named_run).
-    profiles = profile_segments(store, dataclasses.replace(spec, segments=()))
+    profiles = profile_segments(store, dataclasses.replace(spec, segments=()), medians=False)
     run = run_context(store, spec.run_id).run
     names = {p.segment: p.name for p in profiles}
     chosen = [names.get(s) or f"segment {s}" for s in spec.segments]

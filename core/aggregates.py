@@ -39,6 +39,7 @@ CUBE_BINS = 30  # the dashboard's histogram bins: a brush on a histogram selects
 GRID_BINS = 64  # cells per axis of the scatter plane: a box snaps to 1/64 of each axis
 MAX_CUBE_FEATURES = 8  # pairs grow with the square: 8 features = 64 (brushed, shown) pairs
 SAMPLE_PER_SEGMENT = 50_000  # rows per segment kept in the scatter's sample table
+CUBE_VERSION = 2  # of agg_<run>_meta; a cube of another version is ignored (views read the rows)
 # Kinds a cube answers; any other active kind sends the view to the rows.
 _CUBE_KINDS = {"segments", "ranges", "region"}
 
@@ -58,7 +59,7 @@ class Cube:
     totals: dict[int, int]  # segment -> rows of the run
 
     def to_json(self) -> str:
-        d = dict(self.__dict__)
+        d = dict(self.__dict__, version=CUBE_VERSION)
         d["sample_rows"] = {str(k): v for k, v in self.sample_rows.items()}
         d["totals"] = {str(k): v for k, v in self.totals.items()}
         return json.dumps(d)
@@ -66,6 +67,8 @@ class Cube:
     @classmethod
     def from_json(cls, text: str) -> "Cube":
         d = json.loads(text)
+        if d.get("version") != CUBE_VERSION:
+            raise ValueError("a cube of another version")
         return cls(
             run_id=d["run_id"], features=tuple(d["features"]),
             edges={k: tuple(v) for k, v in d["edges"].items()},
@@ -195,7 +198,11 @@ def load(store: Store, run_id: str) -> Cube | None:
         found = cur.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
                             [agg_table(run_id, "meta")]).fetchone()[0]
         if found:
-            cube = Cube.from_json(cur.execute(f"SELECT spec FROM {agg_table(run_id, 'meta')}").fetchone()[0])
+            text = cur.execute(f"SELECT spec FROM {agg_table(run_id, 'meta')}").fetchone()[0]
+            try:
+                cube = Cube.from_json(text)
+            except (KeyError, TypeError, ValueError):
+                cube = None  # written by another version: the views read the rows until it is rebuilt
     with _LOCK:
         _CUBES.setdefault(store, {})[run_id] = cube
     return cube
@@ -306,10 +313,15 @@ def segment_means(store: Store, cube: Cube, brush: Brush) -> dict[int, tuple[int
     return out
 
 
-def enough(cube: Cube, got: dict[int, int], quota: dict[int, int]) -> bool:
-    """True when the sample gave every segment its quota, or held all of that segment's rows: then the
-    sample's answer is the full table's (both keep the rows with the smallest hash)."""
-    return all(got.get(s, 0) >= q or cube.sample_complete(s) for s, q in quota.items() if q > 0)
+def enough(cube: Cube, got: dict[int, int], quota: dict[int, int], share: float = 0.9) -> bool:
+    """True when the sample's points will do: at least `share` of the point budget, and a point for every
+    segment that has selected customers (or all of that segment's rows). When every segment got its
+    quota the points are exactly the full table's (both keep the rows with the smallest hash); a thin
+    sliver of a large segment can get fewer of its points than its share, never none."""
+    want = {s: q for s, q in quota.items() if q > 0}
+    if any(got.get(s, 0) == 0 and not cube.sample_complete(s) for s in want):
+        return False
+    return sum(min(got.get(s, 0), q) for s, q in want.items()) >= share * sum(want.values())
 
 
 # -- the rows of a run, binned as the build bins them ----------------------------------------------
@@ -431,12 +443,32 @@ def edge_rows(store: Store, cube: Cube, lasso: Lasso) -> EdgeRows:
     return result
 
 
+def _near_cells_sql(cube: Cube, cells: tuple[int, ...]) -> tuple[str, list]:
+    """A cheap first test for rows in (or next to) the given cells: one 64-bit mask of grid rows per grid
+    column, cells found by a plain division (widened by one cell each way, so rounding at a border
+    cannot drop a row; the exact cell test follows)."""
+    mask = np.zeros((GRID_BINS, GRID_BINS), dtype=bool)
+    for c in cells:
+        x, y = divmod(c, GRID_BINS)
+        mask[max(0, x - 1):x + 2, max(0, y - 1):y + 2] = True
+    bits = np.uint64(1) << np.arange(GRID_BINS, dtype=np.uint64)
+    columns = [int(v) for v in (mask * bits).sum(axis=1, dtype=np.uint64)]
+    x0, y0 = cube.x_edges[0], cube.y_edges[0]
+    cw = (cube.x_edges[-1] - x0) / GRID_BINS or 1.0
+    ch = (cube.y_edges[-1] - y0) / GRID_BINS or 1.0
+    col = f"greatest(least(floor(({X} - ?) / ?), {GRID_BINS - 1}), 0)::BIGINT"
+    row = f"greatest(least(floor(({Y} - ?) / ?), {GRID_BINS - 1}), 0)::BIGINT"
+    return (f"isfinite({X}) AND isfinite({Y}) AND ((((?::UBIGINT[])[1 + {col}]) >> {row}) & 1) = 1",
+            [columns, x0, cw, y0, ch])
+
+
 def _count_edge_rows(store: Store, cube: Cube, lasso: Lasso) -> EdgeRows:
     nf, nm = len(cube.features), len(cube.moments)
     if not lasso.edge:
         return EdgeRows({}, {}, {})
     test, test_params = lasso_sql(list(lasso.points))
-    binned, params = binned_select(cube, test, test_params)
+    near, near_params = _near_cells_sql(cube, lasso.edge)
+    binned, params = binned_select(cube, f"{near} AND {test}", near_params + test_params)
     sums = "".join(f", count(m{j}), sum(m{j})" for j in range(nm))
     sets = ", ".join(["(s)"] + [f"(s, b{i})" for i in range(nf)])
     cols = ", ".join(["s"] + [f"b{i}" for i in range(nf)])

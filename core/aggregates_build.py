@@ -14,7 +14,7 @@ from core.aggregates import (CUBE_BINS, MAX_CUBE_FEATURES, SAMPLE_PER_SEGMENT, C
                              grid_edges)
 from core.models import ROW, SEGMENT, X, Y
 from core.profiling import profile_values
-from core.sampling import HASH_BITS, _threshold
+from core.sampling import HASH_KEY, HASH_SQL, _threshold
 from core.store import Store
 from core.views import RunContext, _bounds_and_nonfinite, _edges, run_context
 
@@ -156,13 +156,14 @@ def _sample(cur, ctx: RunContext, cube: Cube) -> dict[int, int]:
     k = max(cube.totals, default=0)
     keep = [min(cube.totals.get(s, 0), SAMPLE_PER_SEGMENT) for s in range(1, k + 1)]
     cut = [_threshold(n, cube.totals.get(s, 0)) for s, n in zip(range(1, k + 1), keep)]
-    key = f"(hash({ROW}) >> {64 - HASH_BITS})"
+    key = HASH_SQL
     table = agg_table(cube.run_id, "sample")
+    # sorted by the key: the scatter's bound on the key then skips whole row groups
     cur.execute(
-        f"""CREATE TABLE {table} AS SELECT * FROM {ctx.table}
+        f"""CREATE TABLE {table} AS SELECT *, {key} AS {HASH_KEY} FROM {ctx.table}
             WHERE {key} < (?::BIGINT[])[{SEGMENT}]
             QUALIFY row_number() OVER (PARTITION BY {SEGMENT} ORDER BY {key}, {ROW}) <= (?::BIGINT[])[{SEGMENT}]
-            ORDER BY {SEGMENT}, {key}, {ROW}""",
+            ORDER BY {HASH_KEY}, {ROW}""",
         [cut, keep],
     )
     rows = cur.execute(f"SELECT {SEGMENT}, count(*) FROM {table} GROUP BY {SEGMENT}").fetchall()

@@ -10,6 +10,8 @@ import math
 
 HASH_BITS = 32  # the sampling key is the top 32 bits of hash(__row)
 MIN_POINTS_PER_SEGMENT = 50  # small segments stay visible in the scatter sample
+HASH_KEY = "__h"  # the sampling key's column name (stored in a run's sample table, core/aggregates.py)
+HASH_SQL = f"(hash(__row) >> {64 - HASH_BITS})"  # the key of a row
 
 
 def quotas(sizes: dict[int, int], budget: int) -> dict[int, int]:

@@ -30,7 +30,7 @@ from core.filled import FILLED, filled_by_row
 from core.filter_base import int_arg as _int_arg
 from core.filters import FilterSpec, describe, where_clause
 from core.search import search_columns
-from core.sampling import HASH_BITS, MIN_POINTS_PER_SEGMENT, cutoffs, per_segment, quotas
+from core.sampling import HASH_KEY, HASH_SQL, MIN_POINTS_PER_SEGMENT, cutoffs, per_segment, quotas
 from core.dates import is_date_type
 from core.models import CATEGORICAL, DATE, IDENTIFIER, NUMERIC, ROW, SEGMENT, X, Y, DatasetInfo, Run
 from core.store import Store, agg_table, check_id, quote_ident, run_table
@@ -459,7 +459,7 @@ def scatter_sample(
     unselected = {s.segment: s.total - s.selected for s in sizes}
     quota_sel = quotas(selected, max_points)
     quota_bg = quotas(unselected, background_points) if not spec.is_empty else {}
-    key = f"(hash({ROW}) >> {64 - HASH_BITS})"
+    key = HASH_KEY  # a column of src: stored in the sample table, computed over the run table
     id_col = ctx.identifiers[0] if ctx.identifiers else None
     ident = f"{quote_ident(id_col, ctx.columns)}::VARCHAR" if id_col else "NULL::VARCHAR"
     # Each branch keeps, per segment, the rows with the smallest hash: a cut-off on the hash makes
@@ -467,17 +467,21 @@ def scatter_sample(
     branch = f"""
         SELECT {ROW} AS r, {X} AS x, {Y} AS y, {SEGMENT} AS s, {{selected}} AS sel, {key} AS h, {ident} AS i
         FROM src
-        WHERE {key} < (?::BIGINT[])[{SEGMENT}] AND {{condition}}
+        WHERE {key} < ? AND {key} < (?::BIGINT[])[{SEGMENT}] AND {{condition}}
         QUALIFY row_number() OVER (PARTITION BY {SEGMENT} ORDER BY h, r) <= (?::BIGINT[])[{SEGMENT}]
     """
     branches = [branch.format(selected="TRUE", condition=f"({where})")]
-    sql_params = [cutoffs(quota_sel, selected, k)] + params + [per_segment(quota_sel, k)]
+    # the highest cut-off again as a plain bound: the sample table is sorted by the key, so its row
+    # groups above the bound are skipped unread
+    cut_sel = cutoffs(quota_sel, selected, k)
+    sql_params = [max(cut_sel, default=0), cut_sel] + params + [per_segment(quota_sel, k)]
     if quota_bg:
         branches.append(branch.format(selected="FALSE", condition=f"({where}) IS NOT TRUE"))
-        sql_params += [cutoffs(quota_bg, unselected, k)] + params + [per_segment(quota_bg, k)]
+        cut_bg = cutoffs(quota_bg, unselected, k)
+        sql_params += [max(cut_bg, default=0), cut_bg] + params + [per_segment(quota_bg, k)]
     body = f"SELECT r, x, y, s, sel, i FROM ({' UNION ALL '.join(f'({b})' for b in branches)}) ORDER BY h, r"
     from_sample = f"WITH src AS (SELECT * FROM {agg_table(ctx.run.run_id, 'sample')}) {body}"
-    from_rows = f"WITH src AS (SELECT * FROM {ctx.table}) {body}"
+    from_rows = f"WITH src AS (SELECT *, {HASH_SQL} AS {HASH_KEY} FROM {ctx.table}) {body}"
     cols = _sample_rows(store, ctx, from_sample, from_rows, sql_params, quota_sel, quota_bg)
     sel = np.asarray(cols["sel"], dtype=bool)
     x, y = _float_array(cols["x"]), _float_array(cols["y"])
@@ -505,8 +509,8 @@ def scatter_sample(
 def _sample_rows(store: Store, ctx: RunContext, from_sample: str, from_rows: str, params: list,
                  quota_sel: dict, quota_bg: dict) -> dict:
     """The scatter's rows: first from the run's sample table (core.aggregates: per segment the rows with
-    the smallest hash, the same order), and from the whole table only when the sample did not hold every
-    segment's quota. Either way the answer is the same rows."""
+    the smallest hash, the same order), and from the whole table only when the sample falls short
+    (aggregates.enough: under 90% of the point budget, or no point for a selected segment)."""
     cube = aggregates.load(store, ctx.run.run_id)
     with store.cursor() as cur:
         if cube is not None:
@@ -515,7 +519,8 @@ def _sample_rows(store: Store, ctx: RunContext, from_sample: str, from_rows: str
             segs = np.asarray(cols["s"], dtype=np.int64)
             got_sel = dict(zip(*np.unique(segs[sel], return_counts=True)))
             got_bg = dict(zip(*np.unique(segs[~sel], return_counts=True)))
-            if aggregates.enough(cube, got_sel, quota_sel) and aggregates.enough(cube, got_bg, quota_bg):
+            # the grey background is context only: half its budget from the sample is plenty
+            if aggregates.enough(cube, got_sel, quota_sel) and aggregates.enough(cube, got_bg, quota_bg, 0.5):
                 return cols
         return cur.execute(from_rows, params).fetchnumpy()
 
