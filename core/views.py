@@ -566,7 +566,7 @@ def grid_page(
     keys = _sort_keys(sort_model, fields) + [(ROW, True)]
     select = [quote_ident(c, ctx.columns) for c in fields[:-3]]
     select += [ROW, SEGMENT, f"(?::VARCHAR[])[{SEGMENT}] AS {SEGMENT_NAME}"]
-    total = sum(z.selected for z in _segment_sizes(store, ctx, where, params))
+    total = sum(z.selected for z in _segment_sizes(store, ctx, where, params, spec))
     if limit == 0 or start >= total:
         return [], total
     stop = min(start + limit, total)
