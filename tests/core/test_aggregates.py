@@ -234,3 +234,26 @@ def test_a_run_made_by_the_engine_gets_its_cube(store, mall_csv):
     cube = aggregates.load(store, run.run_id)
     assert cube is not None and cube.features[:2] == ("Annual Income (k$)", "Spending Score (1-100)")
     assert sum(cube.totals.values()) == 200 and sum(cube.sample_rows.values()) == 200
+
+
+def test_the_scatter_takes_the_sample_when_it_holds_enough_points():
+    cube = aggregates.Cube("000000000000", (), {}, (0.0, 1.0), (0.0, 1.0), (), (), sample_rows={1: 50, 2: 10},
+                           totals={1: 1000, 2: 10})
+    assert aggregates.enough(cube, {1: 40, 2: 10}, {1: 40, 2: 10})  # every quota met: the same points
+    assert aggregates.enough(cube, {1: 36, 2: 10}, {1: 40, 2: 10})  # 46 of 50: 92% of the budget
+    assert not aggregates.enough(cube, {1: 30, 2: 10}, {1: 40, 2: 10})  # 80%: read the whole table
+    assert not aggregates.enough(cube, {1: 0}, {1: 1})  # a selected segment with no point: never
+    assert aggregates.enough(cube, {2: 0}, {2: 0})  # nothing asked of it
+    assert aggregates.enough(cube, {1: 40, 2: 3}, {1: 40, 2: 3})
+
+
+def test_an_unreadable_or_older_cube_is_ignored(store, awkward):
+    run, _ = awkward
+    with store.transaction() as cur:
+        cur.execute(f"UPDATE {agg_table(run.run_id, 'meta')} SET spec = ?", ['{"version": 0}'])
+    aggregates.forget(store)
+    assert aggregates.load(store, run.run_id) is None
+    spec = FilterSpec(run.run_id, segments=(1,))
+    with store.cursor() as cur:
+        n = cur.execute(f"SELECT count(*) FROM {run_table(run.run_id)} WHERE {SEGMENT} = 1").fetchone()[0]
+    assert views.count(store, spec)[0] == n  # the rows answer
