@@ -69,9 +69,21 @@ def _id_title(data: ScatterData) -> str:
     return f"{data.id_label}:" if data.id_label else "row"
 
 
-def _point_label(data: ScatterData, i: int) -> str:
-    # Hover text is data: Plotly renders it as HTML, so it is escaped like the names.
-    return _escape(str(data.ids[i])) if data.ids else str(data.row[i])
+def _point_labels(data: ScatterData) -> Any:
+    """What each selected point's hover names it by: its identifier, else its row number. Whole-number
+    identifiers and row numbers go as a typed array (4 bytes a point); other identifiers as text,
+    escaped (Plotly renders hover text as HTML)."""
+    values = data.ids if data.ids else data.row
+    if not data.ids or all(v.isdigit() and len(v) < 10 and (v == "0" or v[0] != "0") for v in data.ids):
+        return np.asarray(values, dtype=np.int64)
+    text = [str(v) for v in values]
+    if any(ch in t for t in text for ch in "&<>"):
+        text = [_escape(t) for t in text]
+    return np.asarray(text, dtype=object)
+
+
+def _typed_or_list(values: np.ndarray) -> Any:
+    return typed(values, "i4") if values.dtype != object else values.tolist()
 
 
 SCATTER_LEGEND = {"orientation": "h", "x": 0, "xanchor": "left", "y": 1.02, "yanchor": "bottom",
@@ -99,11 +111,11 @@ def scatter_figure(
                 "showlegend": True,
             }
         )
-    by_segment: dict[int, list[int]] = {}
-    for i, s in enumerate(data.segment):
-        by_segment.setdefault(s, []).append(i)
-    for seg in sorted(by_segment):
-        idx = by_segment[seg]
+    segs = np.asarray(data.segment, dtype=np.int64)
+    xs, ys = np.asarray(data.x, dtype=np.float64), np.asarray(data.y, dtype=np.float64)
+    labels = _point_labels(data)
+    for seg in sorted(set(data.segment)):
+        idx = np.flatnonzero(segs == seg)
         name = _name(segment_names, seg)
         traces.append(
             {
@@ -111,11 +123,11 @@ def scatter_figure(
                 "mode": "markers",
                 "name": name,
                 "legendgroup": f"s{seg}",
-                "x": typed([data.x[i] for i in idx]),
-                "y": typed([data.y[i] for i in idx]),
+                "x": typed(xs[idx]),
+                "y": typed(ys[idx]),
                 "marker": {"color": theme.segment_color(seg), "size": 7, "opacity": 0.85,
                            "line": {"width": 0.5, "color": "white"}},
-                "customdata": [_point_label(data, i) for i in idx],
+                "customdata": _typed_or_list(labels[idx]),
                 "hovertemplate": f"<b>{_escape(name)}</b><br>{_escape(_id_title(data))} %{{customdata}}<br>"
                 f"{_escape(data.x_label)}: %{{x:.4~g}}<br>{_escape(data.y_label)}: %{{y:.4~g}}<extra></extra>",
             }

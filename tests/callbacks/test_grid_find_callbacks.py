@@ -2,6 +2,9 @@
 functions with a real Store: grid filters and chips into the one spec, undo/redo, filled marks."""
 from __future__ import annotations
 
+import base64
+
+import numpy as np
 import pytest
 
 from callbacks.chips import chips_view, history_buttons
@@ -114,7 +117,10 @@ def test_scatter_hover_names_the_customer(sample):
     fig = scatter_view(sample.store, sample.spec()).figure
     traces = [t for t in fig["data"] if t.get("customdata")]
     assert traces and all("CustomerID: %{customdata}" in t["hovertemplate"] for t in traces)
-    ids_shown = {int(v) for t in traces for v in t["customdata"]}
+    # whole-number ids travel as a typed array (4 bytes a point)
+    assert all(t["customdata"]["dtype"] == "i4" for t in traces)
+    ids_shown = {int(v) for t in traces
+                 for v in np.frombuffer(base64.b64decode(t["customdata"]["bdata"]), dtype="<i4")}
     assert ids_shown <= set(range(1, 201)) and len(ids_shown) == 200
 
 

@@ -1,6 +1,10 @@
 """The page's help, the scatter legend's place, and the keyboard options of the grids."""
 from __future__ import annotations
 
+import base64
+
+import numpy as np
+
 from callbacks.help import help_state
 from core.filters import FilterSpec
 from core.views import ScatterData
@@ -67,3 +71,20 @@ def test_the_runs_features_come_first_and_the_rest_under_more_filters(sample):
     assert isinstance(more, html.Details)
     assert more.children[0].children == "More filters (1)"
     assert [c.children[1].id["column"] for c in more.children[1:]] == ["Age"]
+
+
+def test_scatter_hover_labels_text_ids_escaped_and_number_ids_typed():
+    spec = FilterSpec(run_id="0123456789ab")
+
+    def labels(ids):
+        data = ScatterData(x=[0.0, 1.0, 2.0], y=[0.0, 1.0, 2.0], segment=[1, 1, 2], row=[10, 11, 12], shown=3,
+                           selected=3, total=3, ids=ids, id_label="id")
+        return [t["customdata"] for t in scatter_figure(data, spec, ["a", "b"])["data"] if "customdata" in t]
+
+    text = labels(["C-01", "<b>x</b>", "007"])  # not all whole numbers: text, HTML escaped, zeros kept
+    assert text == [["C-01", "&lt;b&gt;x&lt;/b&gt;"], ["007"]]
+    typed_ = labels(["5", "17", "123456789"])
+    assert [t["dtype"] for t in typed_] == ["i4", "i4"]
+    assert [list(np.frombuffer(base64.b64decode(t["bdata"]), dtype="<i4")) for t in typed_] == [[5, 17], [123456789]]
+    rows = labels([])  # no identifier column: the row numbers
+    assert [list(np.frombuffer(base64.b64decode(t["bdata"]), dtype="<i4")) for t in rows] == [[10, 11], [12]]
