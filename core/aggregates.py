@@ -39,7 +39,8 @@ CUBE_BINS = 30  # the dashboard's histogram bins: a brush on a histogram selects
 GRID_BINS = 64  # cells per axis of the scatter plane: a box snaps to 1/64 of each axis
 MAX_CUBE_FEATURES = 8  # pairs grow with the square: 8 features = 64 (brushed, shown) pairs
 SAMPLE_PER_SEGMENT = 50_000  # rows per segment kept in the scatter's sample table
-CUBE_VERSION = 2  # of agg_<run>_meta; a cube of another version is ignored (views read the rows)
+JOINT_MAX_CELLS = 500_000  # the joint table (every feature's bin at once) is kept up to this many cells
+CUBE_VERSION = 3  # of agg_<run>_meta; a cube of another version is ignored (views read the rows)
 # Kinds a cube answers; any other active kind sends the view to the rows.
 _CUBE_KINDS = {"segments", "ranges", "region"}
 
@@ -57,6 +58,7 @@ class Cube:
     moment_columns: tuple[tuple[str, str | None], ...]  # per moment: its column and one-hot level (or None)
     sample_rows: dict[int, int]  # segment -> rows in the sample table
     totals: dict[int, int]  # segment -> rows of the run
+    joint: bool = False  # agg_<id>_j holds (s, b0, b1, ...): any set of range brushes at once
 
     def to_json(self) -> str:
         d = dict(self.__dict__, version=CUBE_VERSION)
@@ -75,7 +77,7 @@ class Cube:
             x_edges=tuple(d["x_edges"]), y_edges=tuple(d["y_edges"]), moments=tuple(d["moments"]),
             moment_columns=tuple((c, lvl) for c, lvl in d["moment_columns"]),
             sample_rows={int(k): int(v) for k, v in d["sample_rows"].items()},
-            totals={int(k): int(v) for k, v in d["totals"].items()},
+            totals={int(k): int(v) for k, v in d["totals"].items()}, joint=bool(d["joint"]),
         )
 
     def table(self, part: str) -> str:
@@ -94,6 +96,7 @@ class Brush:
     bins: tuple[int, int] | None = None  # first and last bin of the feature
     cells: tuple[int, int, int, int] | None = None  # x0, x1, y0, y1 cells of a scatter box
     lasso: "Lasso | None" = None  # a lasso: its inside cells from the tables, its edge cells' rows tested
+    ranges: tuple[tuple[int, int, int], ...] = ()  # several range brushes (feature, first, last): joint table
 
 
 @dataclass(frozen=True)
@@ -165,9 +168,14 @@ def brush_of(cube: Cube | None, spec: FilterSpec) -> Brush | None:
         return None
     active = {key for key, value in spec.to_dict().items()
               if key != "run_id" and value not in (None, [], {}, ())}
-    if not active <= _CUBE_KINDS or ("ranges" in active and "region" in active) or len(spec.ranges) > 1:
+    if not active <= _CUBE_KINDS or ("ranges" in active and "region" in active):
         return None
     segments = tuple(spec.segments)
+    if len(spec.ranges) > 1:
+        found = [(c, bins_of(cube.edges[c], *r)) for c, r in spec.ranges.items() if c in cube.edges]
+        if not cube.joint or len(found) < len(spec.ranges) or any(b is None for _, b in found):
+            return None
+        return Brush(segments, ranges=tuple(sorted((cube.features.index(c), *b) for c, b in found)))
     if spec.ranges:
         (col, (lo, hi)), = spec.ranges.items()
         if col not in cube.edges:
@@ -239,8 +247,24 @@ def _segment_sql(brush: Brush) -> tuple[str, list]:
     return ("list_contains(?::INTEGER[], s)", [list(brush.segments)]) if brush.segments else ("TRUE", [])
 
 
+def _joint_sql(brush: Brush) -> tuple[str, list]:
+    """WHERE over agg_j for several range brushes, segment choice included."""
+    parts, params = [], []
+    for i, first, last in brush.ranges:
+        parts.append(f"b{int(i)} BETWEEN ? AND ?")
+        params += [first, last]
+    seg, seg_params = _segment_sql(brush)
+    return " AND ".join(parts + [seg]), params + seg_params
+
+
 def segment_counts(store: Store, cube: Cube, brush: Brush) -> dict[int, int]:
     """Customers the brush selects, per segment (zeros left out)."""
+    if brush.ranges:
+        where, params = _joint_sql(brush)
+        with store.cursor() as cur:
+            rows = cur.execute(f"SELECT s, sum(n) FROM {agg_table(cube.run_id, 'j')} WHERE {where} GROUP BY s",
+                               params).fetchall()
+        return {int(s): int(n) for s, n in rows}
     where, params = _brush_sql(brush, "m")
     seg, seg_params = _segment_sql(brush)
     with store.cursor() as cur:
@@ -262,6 +286,8 @@ def histogram_counts(store: Store, cube: Cube, brush: Brush, features: list[str]
         return {}
     codes = [cube.features.index(f) for f in wanted]
     seg, seg_params = _segment_sql(brush)
+    if brush.ranges:
+        return _joint_histograms(store, cube, brush, wanted, codes)
     if brush.cells is not None or brush.lasso is not None:
         where, params = _brush_sql(brush, "xy")
         table = agg_table(cube.run_id, "xy")
@@ -286,14 +312,38 @@ def histogram_counts(store: Store, cube: Cube, brush: Brush, features: list[str]
     return out
 
 
+def _joint_histograms(store: Store, cube: Cube, brush: Brush, wanted: list[str], codes: list[int]
+                      ) -> dict[str, dict[int, list[int]]]:
+    where, params = _joint_sql(brush)
+    sets = ", ".join(f"(s, b{int(i)})" for i in codes)
+    cols = ", ".join(f"b{int(i)}" for i in codes)
+    with store.cursor() as cur:
+        rows = cur.execute(f"SELECT s, {cols}, sum(n) FROM {agg_table(cube.run_id, 'j')} WHERE {where} "
+                           f"GROUP BY GROUPING SETS ({sets})", params).fetchall()
+    out: dict[str, dict[int, list[int]]] = {f: {} for f in wanted}
+    for row in rows:
+        s, bins, n = int(row[0]), row[1:-1], int(row[-1])
+        k = next(j for j, b in enumerate(bins) if b is not None)
+        if bins[k] >= 0:
+            f = wanted[k]
+            out[f].setdefault(s, [0] * (len(cube.edges[f]) - 1))[int(bins[k])] += n
+    return out
+
+
 def segment_means(store: Store, cube: Cube, brush: Brush) -> dict[int, tuple[int, dict[str, float | None]]]:
     """segment -> (customers selected, mean of every profile feature); segments without any left out."""
-    where, params = _brush_sql(brush, "m")
-    seg, seg_params = _segment_sql(brush)
     sums = "".join(f", sum(c_{j}), sum(t_{j})" for j in range(len(cube.moments)))
+    if brush.ranges:
+        where, params = _joint_sql(brush)
+        sql = f"SELECT s, sum(n){sums} FROM {agg_table(cube.run_id, 'j')} WHERE {where} GROUP BY s ORDER BY s"
+    else:
+        where, params = _brush_sql(brush, "m")
+        seg, seg_params = _segment_sql(brush)
+        sql = (f"SELECT s, sum(n){sums} FROM {agg_table(cube.run_id, 'm')} WHERE {where} AND {seg} "
+               "GROUP BY s ORDER BY s")
+        params = params + seg_params
     with store.cursor() as cur:
-        rows = cur.execute(f"SELECT s, sum(n){sums} FROM {agg_table(cube.run_id, 'm')} WHERE {where} AND {seg} "
-                           "GROUP BY s ORDER BY s", params + seg_params).fetchall()
+        rows = cur.execute(sql, params).fetchall()
     totals = {int(r[0]): [float(v or 0) for v in r[1:]] for r in rows}
     if brush.lasso is not None:
         for s, extra in edge_rows(store, cube, brush.lasso).sums.items():

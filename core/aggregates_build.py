@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 
 from core import aggregates
-from core.aggregates import (CUBE_BINS, MAX_CUBE_FEATURES, SAMPLE_PER_SEGMENT, Cube, agg_table, binned_select,
-                             grid_edges)
+from core.aggregates import (CUBE_BINS, JOINT_MAX_CELLS, MAX_CUBE_FEATURES, SAMPLE_PER_SEGMENT, Cube, agg_table,
+                             binned_select, grid_edges)
 from core.models import ROW, SEGMENT, X, Y
 from core.profiling import profile_values
 from core.sampling import HASH_KEY, HASH_SQL, _threshold
@@ -53,10 +53,11 @@ def build(store: Store, run_id: str) -> Cube:
         try:
             _count_pairs(cur, cube)
             _sum_moments(cur, cube)
+            joint = _joint(cur, cube)
         finally:
             cur.execute("DROP TABLE IF EXISTS __binned")
         sample = _sample(cur, ctx, cube)
-        cube = Cube(**{**cube.__dict__, "sample_rows": sample})
+        cube = Cube(**{**cube.__dict__, "sample_rows": sample, "joint": joint})
         cur.execute(f"CREATE TABLE {agg_table(run_id, 'meta')} AS SELECT ?::VARCHAR AS spec", [cube.to_json()])
     aggregates.forget(store, run_id)
     return cube
@@ -148,6 +149,25 @@ def _sum_moments(cur, cube: Cube) -> None:
         cur.execute(f"CREATE TABLE {agg_table(cube.run_id, 'm')} AS SELECT * FROM ({' UNION ALL '.join(parts)}) ORDER BY 1, 2, 3")
     finally:
         cur.execute("DROP TABLE IF EXISTS __moments")
+
+
+def _joint(cur, cube: Cube) -> bool:
+    """agg_j: customers and profile sums per (segment, bin of every cube feature at once), kept when it
+    has at most JOINT_MAX_CELLS cells (few features, or features whose bins go together): then any set
+    of range brushes is answered from it. Otherwise dropped, and several brushes read the rows."""
+    nf, nm = len(cube.features), len(cube.moments)
+    if nf < 2:
+        return False
+    cols = ", ".join(["s"] + [f"b{i}" for i in range(nf)])
+    sums = "".join(f", count(m{j}) AS c_{j}, sum(m{j}) AS t_{j}" for j in range(nm))
+    table = agg_table(cube.run_id, "j")
+    cur.execute(f"CREATE TABLE {table} AS SELECT {cols}, count(*) AS n{sums} FROM __binned GROUP BY {cols} "
+                f"ORDER BY {cols}")
+    cells = cur.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    if cells > JOINT_MAX_CELLS:
+        cur.execute(f"DROP TABLE {table}")
+        return False
+    return True
 
 
 def _sample(cur, ctx: RunContext, cube: Cube) -> dict[int, int]:

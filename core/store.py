@@ -103,7 +103,7 @@ def run_table(run_id: str) -> str:
     return f"run_{check_id(run_id, 'run')}"
 
 
-AGG_PARTS = ("meta", "f", "xy", "m", "sample")  # a run's pre-aggregated tables (core/aggregates.py)
+AGG_PARTS = ("meta", "f", "xy", "m", "j", "sample")  # a run's pre-aggregated tables (core/aggregates.py)
 
 
 def agg_table(run_id: str, part: str) -> str:

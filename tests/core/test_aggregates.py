@@ -21,7 +21,7 @@ from core.models import ROW, SEGMENT, X, Y
 from core.profiling import profile_segments
 from core.store import AGG_PARTS, agg_table, quote_ident, run_table
 
-BRUSHES = 12
+BRUSHES = 16
 
 
 @pytest.fixture
@@ -68,6 +68,14 @@ def _random_specs(run, cube, seed: int) -> list[FilterSpec]:
             angles = np.sort(rng.uniform(0, 2 * np.pi, 9))
             pts = tuple((float(cx + rx * np.cos(a)), float(cy + ry * np.sin(a))) for a in angles)
             specs.append(FilterSpec(run.run_id, segments=segments, region=Region("lasso", points=pts)))
+        elif i % 4 == 1:  # two or three histogram brushes at once (the joint table)
+            cols = list(rng.choice(cube.features, size=int(rng.integers(2, 4)), replace=False))
+            ranges = {}
+            for col in cols:
+                e = cube.edges[col]
+                lo, hi = sorted(rng.uniform(e[0], e[-1], 2))
+                ranges[col] = aggregates.snap_pair(e, lo, hi)
+            specs.append(FilterSpec(run.run_id, segments=segments, ranges=ranges))
         elif i % 2 == 0:
             col = cube.features[i % len(cube.features)]
             e = cube.edges[col]
@@ -113,7 +121,7 @@ def _numpy_hist(values: pd.Series, edges: tuple[float, ...]) -> list[int]:
 def test_every_brush_is_answered_by_the_cube_and_equals_plain_sql(store, awkward):
     run, cube = awkward
     rows = _rows(store, run)
-    assert set(cube.features) == {"income", "score", "spend"}
+    assert set(cube.features) == {"income", "score", "spend"} and cube.joint
     for spec in _random_specs(run, cube, seed=1):
         assert aggregates.brush_of(cube, spec) is not None, spec
         keep = _selected(rows, spec)
@@ -196,7 +204,7 @@ def test_snapped_range_holds_exactly_its_bins():
 def test_filters_the_cube_cannot_hold_go_to_the_rows(store, awkward):
     run, cube = awkward
     e = cube.edges["income"]
-    two = {"income": aggregates.range_of(e, 2, 5), "score": aggregates.range_of(cube.edges["score"], 0, 3)}
+    two = {"income": aggregates.range_of(e, 2, 5), "score": (3.0, 41.5)}  # one of them typed, not snapped
     for spec in (FilterSpec(run.run_id, ranges={"income": (10.0, 20.0)}),  # typed values, not bin edges
                  FilterSpec(run.run_id, ranges=two),
                  FilterSpec(run.run_id, categories={"region": ("north",)}),
@@ -222,7 +230,7 @@ def test_build_replaces_and_deleting_the_dataset_drops_the_tables(store, awkward
     with store.cursor() as cur:
         left = [r[0] for r in cur.execute("SELECT table_name FROM information_schema.tables").fetchall()]
     assert not [t for t in left if t.startswith("agg_")]
-    assert len(AGG_PARTS) == 5
+    assert len(AGG_PARTS) == 6
 
 
 def test_a_run_made_by_the_engine_gets_its_cube(store, mall_csv):
@@ -257,3 +265,23 @@ def test_an_unreadable_or_older_cube_is_ignored(store, awkward):
     with store.cursor() as cur:
         n = cur.execute(f"SELECT count(*) FROM {run_table(run.run_id)} WHERE {SEGMENT} = 1").fetchone()[0]
     assert views.count(store, spec)[0] == n  # the rows answer
+
+
+def test_a_joint_table_over_its_cap_is_dropped_and_several_brushes_read_the_rows(store, awkward, monkeypatch):
+    run, _ = awkward
+    from core import aggregates_build
+
+    monkeypatch.setattr(aggregates_build, "JOINT_MAX_CELLS", 10)
+    cube = build(store, run.run_id)
+    assert not cube.joint
+    with store.cursor() as cur:
+        names = {r[0] for r in cur.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    assert agg_table(run.run_id, "j") not in names and agg_table(run.run_id, "f") in names
+    e1, e2 = cube.edges["income"], cube.edges["score"]
+    spec = FilterSpec(run.run_id, ranges={"income": aggregates.range_of(e1, 2, 9), "score": aggregates.range_of(e2, 1, 20)})
+    assert aggregates.brush_of(cube, spec) is None
+    with store.cursor() as cur:
+        n = cur.execute(f"SELECT count(*) FROM {run_table(run.run_id)} WHERE income BETWEEN ? AND ? AND score "
+                        "BETWEEN ? AND ?", [*spec.ranges["income"], *spec.ranges["score"]]).fetchone()[0]
+    views.clear_caches()
+    assert views.count(store, spec)[0] == n
