@@ -1,0 +1,298 @@
+"""Customer-grid pages at any depth without a deep OFFSET: "bin seek" over the sort keys (issue 11 §1).
+
+`page_rows` returns rows start..stop-1 of the selection in the grid's order (sort keys, each ascending
+NULLS LAST or descending NULLS LAST, ties by __row), exactly as the plain
+`ORDER BY keys LIMIT n OFFSET start` would, but without sorting millions of rows to skip them:
+
+1. One scan counts the selected rows per bin of the first key (BINS equal-width bins between the
+   run's finite min and max, one group below/above them for -inf/+inf, one for NaN, one for NULL),
+   with each bin's smallest and largest value.
+2. Cumulative counts in the sort order give the bins holding rows start..stop-1 and how many selected
+   rows sort before them.
+3. Only the rows whose key lies between the first and the last of those bins' values are sorted (by
+   every key) and sliced at the adjusted offset. Bins are monotone in the key, so that value interval
+   holds exactly the rows of those bins.
+
+A bin holding more than `max_read` rows is split again: a second histogram inside its value range, or,
+when it holds one value only (ties), a histogram of the next key among the rows with that value. After
+MAX_LEVELS histograms of one key, or for a key that cannot be binned, the bin is read with a plain
+ORDER BY ... LIMIT ... OFFSET restricted to it (still exact, only slower).
+
+Keys that can be binned: numbers (integers, DECIMAL, FLOAT/DOUBLE, BOOLEAN), DATE and TIMESTAMP
+columns, and __row. A text first key (and a DATE column holding infinite dates) falls back to the plain
+query over the whole selection, read from the nearer end (`plain_rows`, the query grid_page always ran).
+Small selections (at most `max_read` rows) take the plain query too: one sort of them is cheap.
+"""
+from __future__ import annotations
+
+import json
+import math
+import threading
+import weakref
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from core.models import ROW
+from core.store import Store, quote_ident
+
+BINS = 1024
+MAX_READ_ROWS = 200_000  # rows one read may sort; a larger bin is split again
+MAX_LEVELS = 3  # histograms of one key before a bin is read with a plain OFFSET
+_NUMBER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+                 "UBIGINT", "UHUGEINT", "FLOAT", "REAL", "DOUBLE", "DECIMAL", "NUMERIC", "BOOLEAN")
+_TIME_TYPES = ("DATE", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS",
+               "TIMESTAMPTZ")
+
+# A page is read as pieces: (conditions, their bound values, offset, limit) over the selection.
+Piece = tuple[list[str], list, int, int]
+
+
+# -- caches (per Store: a run never changes, so bounds and histograms stay true) ----------------------
+class _Lru:
+    def __init__(self, size: int) -> None:
+        self.size, self.items, self.lock = size, OrderedDict(), threading.Lock()
+
+    def get(self, key):
+        with self.lock:
+            value = self.items.get(key)
+            if value is not None:
+                self.items.move_to_end(key)
+            return value
+
+    def put(self, key, value) -> None:
+        with self.lock:
+            self.items[key] = value
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+
+
+_CACHES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_CACHES_LOCK = threading.Lock()
+
+
+def _cache(store: Store, name: str) -> _Lru:
+    with _CACHES_LOCK:
+        caches = _CACHES.get(store)
+        if caches is None:
+            caches = _CACHES[store] = {"bounds": _Lru(256), "bins": _Lru(128)}
+        return caches[name]
+
+
+def clear_cache() -> None:
+    """Forget cached key bounds and histograms (benchmarks time cold pages)."""
+    with _CACHES_LOCK:
+        _CACHES.clear()
+
+
+# -- entry point ---------------------------------------------------------------------------------
+def page_rows(store: Store, table: str, types: dict[str, str], where: str, params: list,
+              keys: list[tuple[str, bool]], select: list[str], names: list[str], start: int, stop: int,
+              total: int, *, bins: int | None = None, max_read: int | None = None) -> list[tuple]:
+    """Rows start..stop-1 (0 <= start < stop <= total) of the `total` rows of `table` matching `where`,
+    ordered by `keys` ((quoted column, ascending) pairs ending with __row), as tuples of `select`. The
+    last item of `select` is grid_page's segment-name column (`(?::VARCHAR[])[__segment] AS ...`, bound
+    to `names`); keys may sort by it."""
+    bins = BINS if bins is None else bins
+    max_read = MAX_READ_ROWS if max_read is None else max_read
+    columns = _key_columns(keys, types)
+    if total <= max_read or columns[0] is None:
+        return plain_rows(store, table, where, params, keys, select, names, start, stop, total)
+    scan = _Scan(store, params, bins, max_read)
+    pieces = _locate(scan, table, where, keys, columns, 0, [], [], start, stop, 0, None)
+    order = _order(keys)
+    found: list[int] = []
+    with store.cursor() as cur:
+        for conds, values, offset, limit in pieces:
+            sql = f"""
+                SELECT {ROW}, {select[-1]} FROM {table}
+                WHERE ({where}) AND {" AND ".join(conds) or "TRUE"}
+                ORDER BY {order} LIMIT ? OFFSET ?
+            """
+            found += [r[0] for r in cur.execute(sql, [names] + params + values + [limit, offset]).fetchall()]
+        # The page's full rows, read by __row and put in the grid's order.
+        return cur.execute(
+            f"SELECT {', '.join(select)} FROM {table} WHERE {ROW} IN (SELECT unnest(?::BIGINT[])) "
+            f"ORDER BY {order}",
+            [names, found],
+        ).fetchall()
+
+
+def plain_rows(store: Store, table: str, where: str, params: list, keys: list[tuple[str, bool]],
+               select: list[str], names: list[str], start: int, stop: int, total: int) -> list[tuple]:
+    """The same rows by ORDER BY ... LIMIT ... OFFSET over the whole selection (arguments as page_rows). A page in the second half
+    is read in the mirrored order from the end (and reversed here), so the sort never has to keep more
+    than half the selection for an OFFSET."""
+    mirrored = start > total - stop
+    offset = total - stop if mirrored else start
+    order = ", ".join(
+        f"{q} {'ASC' if asc != mirrored else 'DESC'} NULLS {'FIRST' if mirrored else 'LAST'}"
+        for q, asc in keys
+    )
+    # The page's __row values are found sorting only the keys; its full rows are read after that.
+    sql = f"""
+        WITH page AS (
+            SELECT {ROW}, {select[-1]} FROM {table} WHERE {where}
+            ORDER BY {order} LIMIT ? OFFSET ?
+        )
+        SELECT {", ".join(select)} FROM {table}
+        WHERE {ROW} IN (SELECT {ROW} FROM page)
+        ORDER BY {order}
+    """
+    with store.cursor() as cur:
+        rows = cur.execute(sql, [names] + params + [stop - start, offset, names]).fetchall()
+    if mirrored:
+        rows.reverse()
+    return rows
+
+
+def _order(keys: list[tuple[str, bool]]) -> str:
+    return ", ".join(f"{q} {'ASC' if asc else 'DESC'} NULLS LAST" for q, asc in keys)
+
+
+def _key_columns(keys: list[tuple[str, bool]], types: dict[str, str]) -> list[str | None]:
+    """Per key, the SQL of its value as a DOUBLE (monotone in the key's order), or None when the key
+    cannot be binned (text, or a computed column such as the segment name)."""
+    quoted = {quote_ident(name): name for name in types}
+    quoted[ROW] = ROW
+    out: list[str | None] = []
+    for q, _asc in keys:
+        name = quoted.get(q)
+        kind = types.get(name, "").upper().split("(")[0].strip() if name is not None else ""
+        if kind in _NUMBER_TYPES:
+            out.append(f"{q}::DOUBLE")
+        elif kind in _TIME_TYPES:
+            out.append(f"epoch({q})")
+        else:
+            out.append(None)
+    return out
+
+
+# -- finding the page ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Scan:
+    """What every histogram of one page shares (the SQL parts travel as arguments, checked at each call)."""
+
+    store: Store
+    params: list  # the WHERE's values
+    bins: int
+    max_read: int
+
+
+def _locate(scan: _Scan, table: str, where: str, keys: list[tuple[str, bool]], columns: list[str | None],
+            k: int, conds: list[str], values: list, a: int, b: int, level: int,
+            bounds: tuple[float, float] | None) -> list[Piece]:
+    """The pieces holding rows a..b-1 of the rows matching the WHERE and `conds`, ordered by keys[k:]
+    (the rows matching `conds` all tie on keys[:k])."""
+    q, asc = keys[k][0], keys[k][1]
+    x = columns[k]
+    if x is None or level >= MAX_LEVELS:
+        return [(conds, values, a, b - a)]
+    if bounds is None:
+        bounds = _key_bounds(scan.store, table, q, x)
+        if bounds is None:
+            return [(conds, values, a, b - a)]
+    groups = _histogram(scan, table, where, q, x, conds, values, bounds)
+    if groups is None:  # a range doubles cannot cut into bins
+        return [(conds, values, a, b - a)]
+    null_group = scan.bins + 3
+    groups.sort(key=lambda g: (g[0] == null_group, g[0] if asc else -g[0]))  # NULLs last either way
+    hits, seen = [], 0
+    for g in groups:  # (group, rows, min, max, min as double, max as double) and rows before it
+        if seen < b and seen + g[1] > a:
+            hits.append((g, seen))
+        seen += g[1]
+    if not hits:  # nothing left at this offset (the selection changed under the count)
+        return []
+    if sum(g[1] for g, _ in hits) <= scan.max_read:
+        return [_piece(q, asc, null_group, hits, conds, values, a, b)]
+    pieces: list[Piece] = []
+    run: list = []
+    for g, before in hits:  # only the first and the last group can be large: a page is small
+        if g[1] <= scan.max_read:
+            run.append((g, before))
+            continue
+        if run:
+            pieces.append(_piece(q, asc, null_group, run, conds, values, a, b))
+            run = []
+        lo, hi = max(a, before) - before, min(b, before + g[1]) - before
+        if g[0] == null_group:
+            pieces += _locate(scan, table, where, keys, columns, k + 1, conds + [f"{q} IS NULL"], values,
+                              lo, hi, 0, None)
+            continue
+        within, inside = conds + [f"{q} BETWEEN ? AND ?"], values + [g[2], g[3]]
+        if g[0] == null_group - 1 or g[2] == g[3]:  # one value (NaN, or min == max): ties, by the next keys
+            pieces += _locate(scan, table, where, keys, columns, k + 1, within, inside, lo, hi, 0, None)
+        else:  # finer bins inside this one
+            pieces += _locate(scan, table, where, keys, columns, k, within, inside, lo, hi, level + 1,
+                              (g[4], g[5]))
+    if run:
+        pieces.append(_piece(q, asc, null_group, run, conds, values, a, b))
+    return pieces
+
+
+def _piece(q: str, asc: bool, null_group: int, hits: list, conds: list[str], values: list, a: int,
+           b: int) -> Piece:
+    """One read: the groups of `hits` (consecutive in the order), as a value interval of the key."""
+    first, last = hits[0], hits[-1]
+    offset = max(a, first[1]) - first[1]
+    limit = min(b, last[1] + last[0][1]) - max(a, first[1])
+    span = [g for g, _ in hits if g[0] != null_group]
+    if not span:
+        return conds + [f"{q} IS NULL"], values, offset, limit
+    # Groups run upward when ascending: the interval is the first one's min to the last one's max.
+    low, high = (span[0][2], span[-1][3]) if asc else (span[-1][2], span[0][3])
+    cond = f"({q} BETWEEN ? AND ? OR {q} IS NULL)" if len(span) < len(hits) else f"{q} BETWEEN ? AND ?"
+    return conds + [cond], values + [low, high], offset, limit
+
+
+def _histogram(scan: _Scan, table: str, where: str, q: str, x: str, conds: list[str], values: list,
+               bounds: tuple[float, float]) -> list[tuple] | None:
+    """Rows matching the WHERE and `conds` per group of the key: 0 below bounds[0] (-inf at the first
+    level), 1..bins equal-width bins from bounds[0] to bounds[1], bins+1 above bounds[1] (+inf),
+    bins+2 NaN, bins+3 NULL; each (group, rows, min, max, min as double, max as double). The groups are
+    monotone in the key's order. None when the bounds are too far apart (or too close) for doubles."""
+    lo, hi = bounds
+    bins = int(scan.bins)
+    scale = bins / (hi - lo) if hi > lo else 0.0
+    if hi > lo and not (math.isfinite(hi - lo) and math.isfinite(scale) and scale > 0):
+        return None
+    key = (table, where, json.dumps(scan.params, default=str), q, tuple(conds),
+           json.dumps(values, default=str), lo, hi, bins)
+    cache = _cache(scan.store, "bins")
+    hit = cache.get(key)
+    if hit is not None:
+        return list(hit)
+    # Only values in [lo, hi] reach the ELSE, so (x - lo) * scale is finite there, and at most bins.
+    sql = f"""
+        WITH sel AS (
+            SELECT {q} AS v, {x} AS x FROM {table} WHERE ({where}) AND {" AND ".join(conds) or "TRUE"}
+        ), grouped AS (
+            SELECT CASE WHEN v IS NULL THEN {bins + 3} WHEN isnan(x) THEN {bins + 2}
+                        WHEN x < ? THEN 0 WHEN x > ? THEN {bins + 1}
+                        ELSE 1 + least({bins - 1}, floor((x - ?) * ?))::BIGINT END AS g, v, x
+            FROM sel
+        )
+        SELECT g, count(*), min(v), max(v), min(x), max(x) FROM grouped GROUP BY g
+    """
+    with scan.store.cursor() as cur:
+        groups = [tuple(r) for r in cur.execute(sql, scan.params + values + [lo, hi, lo, scale]).fetchall()]
+    cache.put(key, tuple(groups))
+    return groups
+
+
+def _key_bounds(store: Store, table: str, q: str, x: str) -> tuple[float, float] | None:
+    """The finite min and max of a key over the whole run, as doubles (cached); None when the key holds
+    values that have no double (infinite dates), so it cannot be binned."""
+    cache = _cache(store, "bounds")
+    hit = cache.get((table, q))
+    if hit is not None:
+        return hit[0]
+    with store.cursor() as cur:
+        lo, hi, odd = cur.execute(
+            f"SELECT min({x}) FILTER (WHERE isfinite({x})), max({x}) FILTER (WHERE isfinite({x})), "
+            f"count(*) FILTER (WHERE {q} IS NOT NULL AND {x} IS NULL) FROM {table}"
+        ).fetchone()
+    bounds: Any = None if odd else (float(lo or 0.0), float(hi if hi is not None else lo or 0.0))
+    cache.put((table, q), (bounds,))
+    return bounds
