@@ -19,9 +19,12 @@ MAX_LEVELS histograms of one key, or for a key that cannot be binned, the bin is
 ORDER BY ... LIMIT ... OFFSET restricted to it (still exact, only slower).
 
 Keys that can be binned: numbers (integers, DECIMAL, FLOAT/DOUBLE, BOOLEAN), DATE and TIMESTAMP
-columns, and __row. A text first key (and a DATE column holding infinite dates) falls back to the plain
-query over the whole selection, read from the nearer end (`plain_rows`, the query grid_page always ran).
-Small selections (at most `max_read` rows) take the plain query too: one sort of them is cheap.
+columns, __row, text (VARCHAR: DuckDB orders it by its UTF-8 bytes, so the first 7 bytes read as one
+number never decrease as the text grows; a bin whose strings share their first bytes is split on the
+bytes after them) and the segment name (the segment's rank among the sorted names). Any other first
+key (TIME, INTERVAL, lists, a DATE column holding infinite dates) falls back to the plain query over the
+whole selection, read from the nearer end (`plain_rows`, the query grid_page always ran). Small
+selections (at most `max_read` rows) take the plain query too: one sort of them is cheap.
 """
 from __future__ import annotations
 
@@ -33,7 +36,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from core.models import ROW
+from core.models import ROW, SEGMENT
 from core.store import Store, quote_ident
 
 BINS = 1024
@@ -95,7 +98,7 @@ def page_rows(store: Store, table: str, types: dict[str, str], where: str, param
     to `names`); keys may sort by it."""
     bins = BINS if bins is None else bins
     max_read = MAX_READ_ROWS if max_read is None else max_read
-    columns = _key_columns(keys, types)
+    columns = _key_columns(keys, types, names)
     if total <= max_read or columns[0] is None:
         return plain_rows(store, table, where, params, keys, select, names, start, stop, total)
     scan = _Scan(store, params, bins, max_read)
@@ -150,22 +153,55 @@ def _order(keys: list[tuple[str, bool]]) -> str:
     return ", ".join(f"{q} {'ASC' if asc else 'DESC'} NULLS LAST" for q, asc in keys)
 
 
-def _key_columns(keys: list[tuple[str, bool]], types: dict[str, str]) -> list[str | None]:
-    """Per key, the SQL of its value as a DOUBLE (monotone in the key's order), or None when the key
-    cannot be binned (text, or a computed column such as the segment name)."""
+def _key_columns(keys: list[tuple[str, bool]], types: dict[str, str], names: list[str]
+                 ) -> list[tuple[str, str] | None]:
+    """Per key, the SQL of its value and how it maps to a double (number, time, text or rank), or None
+    when it cannot be binned. The segment-name column is the segment's rank among the sorted names."""
+    from core.views import SEGMENT_NAME  # views imports this module: the name's one home is there
+
     quoted = {quote_ident(name): name for name in types}
     quoted[ROW] = ROW
-    out: list[str | None] = []
+    out: list[tuple[str, str] | None] = []
     for q, _asc in keys:
         name = quoted.get(q)
         kind = types.get(name, "").upper().split("(")[0].strip() if name is not None else ""
         if kind in _NUMBER_TYPES:
-            out.append(f"{q}::DOUBLE")
+            out.append((q, "number"))
         elif kind in _TIME_TYPES:
-            out.append(f"epoch({q})")
+            out.append((q, "time"))
+        elif kind == "VARCHAR":
+            out.append((q, "text"))
+        elif q == quote_ident(SEGMENT_NAME) and name is None:
+            # Python orders str by code point, as DuckDB's binary collation orders UTF-8 bytes.
+            rank = {n: i for i, n in enumerate(sorted(set(names)))}
+            whens = " ".join(f"WHEN {int(s)} THEN {int(rank[n])}" for s, n in enumerate(names, start=1))
+            out.append((f"(CASE {SEGMENT} {whens} END)" if names else "NULL::INTEGER", "number"))
         else:
             out.append(None)
     return out
+
+
+def _as_double(v: str, kind: str, skip: int) -> str:
+    """SQL of a double that never decreases as the key grows. Text: its bytes from `skip` on (all
+    strings of a bin share the bytes before), the next 7 of them read as one big-endian number."""
+    if kind == "time":
+        return f"epoch({v})"
+    if kind == "text":
+        return f"('0x' || rpad(substr(hex({v}), {2 * int(skip) + 1}, 14), 14, '0'))::BIGINT::DOUBLE"
+    return f"{v}::DOUBLE"
+
+
+def _text_double(value: str, skip: int) -> float:
+    """_as_double of one text value, in Python."""
+    return float(int.from_bytes(value.encode()[skip:skip + 7].ljust(7, b"\0"), "big"))
+
+
+def _shared_bytes(low: str, high: str) -> int:
+    a, b = low.encode(), high.encode()
+    n = 0
+    while n < min(len(a), len(b)) and a[n] == b[n]:
+        n += 1
+    return n
 
 
 # -- finding the page ------------------------------------------------------------------------------
@@ -179,20 +215,21 @@ class _Scan:
     max_read: int
 
 
-def _locate(scan: _Scan, table: str, where: str, keys: list[tuple[str, bool]], columns: list[str | None],
-            k: int, conds: list[str], values: list, a: int, b: int, level: int,
-            bounds: tuple[float, float] | None) -> list[Piece]:
+def _locate(scan: _Scan, table: str, where: str, keys: list[tuple[str, bool]],
+            columns: list[tuple[str, str] | None], k: int, conds: list[str], values: list, a: int, b: int,
+            level: int, bounds: tuple[float, float, int] | None) -> list[Piece]:
     """The pieces holding rows a..b-1 of the rows matching the WHERE and `conds`, ordered by keys[k:]
-    (the rows matching `conds` all tie on keys[:k])."""
-    q, asc = keys[k][0], keys[k][1]
-    x = columns[k]
-    if x is None or level >= MAX_LEVELS:
+    (the rows matching `conds` all tie on keys[:k]). `bounds`: (low, high, bytes skipped) of the key's
+    double, None for the whole run's."""
+    asc = keys[k][1]
+    if columns[k] is None or level >= MAX_LEVELS:
         return [(conds, values, a, b - a)]
+    v, kind = columns[k][0], columns[k][1]
     if bounds is None:
-        bounds = _key_bounds(scan.store, table, q, x)
+        bounds = _key_bounds(scan.store, table, v, kind)
         if bounds is None:
             return [(conds, values, a, b - a)]
-    groups = _histogram(scan, table, where, q, x, conds, values, bounds)
+    groups = _histogram(scan, table, where, v, _as_double(v, kind, bounds[2]), conds, values, bounds)
     if groups is None:  # a range doubles cannot cut into bins
         return [(conds, values, a, b - a)]
     null_group = scan.bins + 3
@@ -205,7 +242,7 @@ def _locate(scan: _Scan, table: str, where: str, keys: list[tuple[str, bool]], c
     if not hits:  # nothing left at this offset (the selection changed under the count)
         return []
     if sum(g[1] for g, _ in hits) <= scan.max_read:
-        return [_piece(q, asc, null_group, hits, conds, values, a, b)]
+        return [_piece(v, asc, null_group, hits, conds, values, a, b)]
     pieces: list[Piece] = []
     run: list = []
     for g, before in hits:  # only the first and the last group can be large: a page is small
@@ -213,21 +250,24 @@ def _locate(scan: _Scan, table: str, where: str, keys: list[tuple[str, bool]], c
             run.append((g, before))
             continue
         if run:
-            pieces.append(_piece(q, asc, null_group, run, conds, values, a, b))
+            pieces.append(_piece(v, asc, null_group, run, conds, values, a, b))
             run = []
         lo, hi = max(a, before) - before, min(b, before + g[1]) - before
         if g[0] == null_group:
-            pieces += _locate(scan, table, where, keys, columns, k + 1, conds + [f"{q} IS NULL"], values,
+            pieces += _locate(scan, table, where, keys, columns, k + 1, conds + [f"{v} IS NULL"], values,
                               lo, hi, 0, None)
             continue
-        within, inside = conds + [f"{q} BETWEEN ? AND ?"], values + [g[2], g[3]]
+        within, inside = conds + [f"{v} BETWEEN ? AND ?"], values + [g[2], g[3]]
         if g[0] == null_group - 1 or g[2] == g[3]:  # one value (NaN, or min == max): ties, by the next keys
             pieces += _locate(scan, table, where, keys, columns, k + 1, within, inside, lo, hi, 0, None)
-        else:  # finer bins inside this one
-            pieces += _locate(scan, table, where, keys, columns, k, within, inside, lo, hi, level + 1,
-                              (g[4], g[5]))
+            continue
+        inner = (g[4], g[5], bounds[2])
+        if kind == "text":  # the bin's strings share their first bytes: bin by the bytes after them
+            skip = _shared_bytes(g[2], g[3])
+            inner = (_text_double(g[2], skip), _text_double(g[3], skip), skip)
+        pieces += _locate(scan, table, where, keys, columns, k, within, inside, lo, hi, level + 1, inner)
     if run:
-        pieces.append(_piece(q, asc, null_group, run, conds, values, a, b))
+        pieces.append(_piece(v, asc, null_group, run, conds, values, a, b))
     return pieces
 
 
@@ -247,17 +287,17 @@ def _piece(q: str, asc: bool, null_group: int, hits: list, conds: list[str], val
 
 
 def _histogram(scan: _Scan, table: str, where: str, q: str, x: str, conds: list[str], values: list,
-               bounds: tuple[float, float]) -> list[tuple] | None:
+               bounds: tuple[float, float, int]) -> list[tuple] | None:
     """Rows matching the WHERE and `conds` per group of the key: 0 below bounds[0] (-inf at the first
     level), 1..bins equal-width bins from bounds[0] to bounds[1], bins+1 above bounds[1] (+inf),
     bins+2 NaN, bins+3 NULL; each (group, rows, min, max, min as double, max as double). The groups are
     monotone in the key's order. None when the bounds are too far apart (or too close) for doubles."""
-    lo, hi = bounds
+    lo, hi = bounds[0], bounds[1]
     bins = int(scan.bins)
     scale = bins / (hi - lo) if hi > lo else 0.0
     if hi > lo and not (math.isfinite(hi - lo) and math.isfinite(scale) and scale > 0):
         return None
-    key = (table, where, json.dumps(scan.params, default=str), q, tuple(conds),
+    key = (table, where, json.dumps(scan.params, default=str), q, x, tuple(conds),
            json.dumps(values, default=str), lo, hi, bins)
     cache = _cache(scan.store, "bins")
     hit = cache.get(key)
@@ -281,18 +321,25 @@ def _histogram(scan: _Scan, table: str, where: str, q: str, x: str, conds: list[
     return groups
 
 
-def _key_bounds(store: Store, table: str, q: str, x: str) -> tuple[float, float] | None:
-    """The finite min and max of a key over the whole run, as doubles (cached); None when the key holds
-    values that have no double (infinite dates), so it cannot be binned."""
+def _key_bounds(store: Store, table: str, v: str, kind: str) -> tuple[float, float, int] | None:
+    """The finite min and max of a key's double over the whole run (cached), and the bytes all its texts
+    share (skipped); None when the key holds values that have no double (infinite dates)."""
     cache = _cache(store, "bounds")
-    hit = cache.get((table, q))
+    hit = cache.get((table, v))
     if hit is not None:
         return hit[0]
+    bounds: Any
     with store.cursor() as cur:
-        lo, hi, odd = cur.execute(
-            f"SELECT min({x}) FILTER (WHERE isfinite({x})), max({x}) FILTER (WHERE isfinite({x})), "
-            f"count(*) FILTER (WHERE {q} IS NOT NULL AND {x} IS NULL) FROM {table}"
-        ).fetchone()
-    bounds: Any = None if odd else (float(lo or 0.0), float(hi if hi is not None else lo or 0.0))
-    cache.put((table, q), (bounds,))
+        if kind == "text":
+            low, high = cur.execute(f"SELECT min({v}), max({v}) FROM {table}").fetchone()
+            skip = _shared_bytes(low, high) if low is not None else 0
+            bounds = (_text_double(low or "", skip), _text_double(high or "", skip), skip)
+        else:
+            x = _as_double(v, kind, 0)
+            lo, hi, odd = cur.execute(
+                f"SELECT min({x}) FILTER (WHERE isfinite({x})), max({x}) FILTER (WHERE isfinite({x})), "
+                f"count(*) FILTER (WHERE {v} IS NOT NULL AND {x} IS NULL) FROM {table}"
+            ).fetchone()
+            bounds = None if odd else (float(lo or 0.0), float(hi if hi is not None else lo or 0.0), 0)
+    cache.put((table, v), (bounds,))
     return bounds
