@@ -17,7 +17,7 @@ from core.models import ROW, SEGMENT
 from core.store import new_id, quote_ident, run_table
 
 N = 3000
-NAMES = ["Alpha", "Bravo", "Charlie", "Delta"]
+NAMES = ["Delta", "alpha", "Charlie", "Bravo"]  # not in sorted order
 COLUMNS = ["i", "d", "m", "dt", "big", "flag", "t", "code", "same", "tm"]
 BINNABLE = ["i", "d", "m", "dt", "big", "flag", "t", "code", "same", ROW, SEGMENT, views.SEGMENT_NAME]
 SMALL = {"bins": 8, "max_read": 60}  # tiny bins and reads: splits, ties and fallbacks on 3,000 rows
