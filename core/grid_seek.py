@@ -19,9 +19,9 @@ MAX_LEVELS histograms of one key, or for a key that cannot be binned, the bin is
 ORDER BY ... LIMIT ... OFFSET restricted to it (still exact, only slower).
 
 Keys that can be binned: numbers (integers, DECIMAL, FLOAT/DOUBLE, BOOLEAN), DATE and TIMESTAMP
-columns, __row, text (VARCHAR: DuckDB orders it by its UTF-8 bytes, so the first 7 bytes read as one
-number never decrease as the text grows; a bin whose strings share their first bytes is split on the
-bytes after them) and the segment name (the segment's rank among the sorted names). Any other first
+columns, __row, text (VARCHAR: DuckDB orders it by its UTF-8 bytes, that is by code points, so the
+code points of the first two characters never decrease as the text grows; a bin whose strings share
+their first characters is split on the characters after them) and the segment name (the segment's rank among the sorted names). Any other first
 key (TIME, INTERVAL, lists, a DATE column holding infinite dates) falls back to the plain query over the
 whole selection, read from the nearer end (`plain_rows`, the query grid_page always ran). Small
 selections (at most `max_read` rows) take the plain query too: one sort of them is cheap.
@@ -42,6 +42,7 @@ from core.store import Store, quote_ident
 BINS = 1024
 MAX_READ_ROWS = 200_000  # rows one read may sort; a larger bin is split again
 MAX_LEVELS = 3  # histograms of one key before a bin is read with a plain OFFSET
+_CHAR_SPAN = 2**21  # code points are below 2^21
 _NUMBER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
                  "UBIGINT", "UHUGEINT", "FLOAT", "REAL", "DOUBLE", "DECIMAL", "NUMERIC", "BOOLEAN")
 _TIME_TYPES = ("DATE", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS",
@@ -182,24 +183,27 @@ def _key_columns(keys: list[tuple[str, bool]], types: dict[str, str], names: lis
 
 
 def _as_double(v: str, kind: str, skip: int) -> str:
-    """SQL of a double that never decreases as the key grows. Text: its bytes from `skip` on (all
-    strings of a bin share the bytes before), the next 7 of them read as one big-endian number."""
+    """SQL of a double that never decreases as the key grows. Text: the code points of its characters
+    skip+1 and skip+2 (-1 past the end), as c1 * 2^21 + c2, exact (all texts of a bin share the
+    characters before). unicode() is cheap where string slicing and casts are not."""
     if kind == "time":
         return f"epoch({v})"
     if kind == "text":
-        return f"('0x' || rpad(substr(hex({v}), {2 * int(skip) + 1}, 14), 14, '0'))::BIGINT::DOUBLE"
+        first = f"unicode({v})" if skip == 0 else f"unicode(substr({v}, {int(skip) + 1}, 1))"
+        return f"({first}::DOUBLE * {_CHAR_SPAN} + unicode(substr({v}, {int(skip) + 2}, 1)))"
     return f"{v}::DOUBLE"
 
 
 def _text_double(value: str, skip: int) -> float:
-    """_as_double of one text value, in Python."""
-    return float(int.from_bytes(value.encode()[skip:skip + 7].ljust(7, b"\0"), "big"))
+    """_as_double of one text value, in Python (str holds code points, as DuckDB's unicode() reads)."""
+    first = ord(value[skip]) if len(value) > skip else -1
+    second = ord(value[skip + 1]) if len(value) > skip + 1 else -1
+    return float(first * _CHAR_SPAN + second)
 
 
-def _shared_bytes(low: str, high: str) -> int:
-    a, b = low.encode(), high.encode()
+def _shared_chars(low: str, high: str) -> int:
     n = 0
-    while n < min(len(a), len(b)) and a[n] == b[n]:
+    while n < min(len(low), len(high)) and low[n] == high[n]:
         n += 1
     return n
 
@@ -219,7 +223,7 @@ def _locate(scan: _Scan, table: str, where: str, keys: list[tuple[str, bool]],
             columns: list[tuple[str, str] | None], k: int, conds: list[str], values: list, a: int, b: int,
             level: int, bounds: tuple[float, float, int] | None) -> list[Piece]:
     """The pieces holding rows a..b-1 of the rows matching the WHERE and `conds`, ordered by keys[k:]
-    (the rows matching `conds` all tie on keys[:k]). `bounds`: (low, high, bytes skipped) of the key's
+    (the rows matching `conds` all tie on keys[:k]). `bounds`: (low, high, characters skipped) of the key's
     double, None for the whole run's."""
     asc = keys[k][1]
     if columns[k] is None or level >= MAX_LEVELS:
@@ -262,8 +266,8 @@ def _locate(scan: _Scan, table: str, where: str, keys: list[tuple[str, bool]],
             pieces += _locate(scan, table, where, keys, columns, k + 1, within, inside, lo, hi, 0, None)
             continue
         inner = (g[4], g[5], bounds[2])
-        if kind == "text":  # the bin's strings share their first bytes: bin by the bytes after them
-            skip = _shared_bytes(g[2], g[3])
+        if kind == "text":  # the bin's strings share their first characters: bin by the ones after them
+            skip = _shared_chars(g[2], g[3])
             inner = (_text_double(g[2], skip), _text_double(g[3], skip), skip)
         pieces += _locate(scan, table, where, keys, columns, k, within, inside, lo, hi, level + 1, inner)
     if run:
@@ -322,8 +326,8 @@ def _histogram(scan: _Scan, table: str, where: str, q: str, x: str, conds: list[
 
 
 def _key_bounds(store: Store, table: str, v: str, kind: str) -> tuple[float, float, int] | None:
-    """The finite min and max of a key's double over the whole run (cached), and the bytes all its texts
-    share (skipped); None when the key holds values that have no double (infinite dates)."""
+    """The finite min and max of a key's double over the whole run (cached), and the characters all its texts
+    share (skipped, in characters); None when the key holds values that have no double (infinite dates)."""
     cache = _cache(store, "bounds")
     hit = cache.get((table, v))
     if hit is not None:
@@ -332,7 +336,7 @@ def _key_bounds(store: Store, table: str, v: str, kind: str) -> tuple[float, flo
     with store.cursor() as cur:
         if kind == "text":
             low, high = cur.execute(f"SELECT min({v}), max({v}) FROM {table}").fetchone()
-            skip = _shared_bytes(low, high) if low is not None else 0
+            skip = _shared_chars(low, high) if low is not None else 0
             bounds = (_text_double(low or "", skip), _text_double(high or "", skip), skip)
         else:
             x = _as_double(v, kind, 0)
