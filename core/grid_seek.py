@@ -21,10 +21,11 @@ ORDER BY ... LIMIT ... OFFSET restricted to it (still exact, only slower).
 Keys that can be binned: numbers (integers, DECIMAL, FLOAT/DOUBLE, BOOLEAN), DATE and TIMESTAMP
 columns, __row, text (VARCHAR: DuckDB orders it by its UTF-8 bytes, that is by code points, so the
 code points of the first two characters never decrease as the text grows; a bin whose strings share
-their first characters is split on the characters after them) and the segment name (the segment's rank among the sorted names). Any other first
-key (TIME, INTERVAL, lists, a DATE column holding infinite dates) falls back to the plain query over the
-whole selection, read from the nearer end (`plain_rows`, the query grid_page always ran). Small
-selections (at most `max_read` rows) take the plain query too: one sort of them is cheap.
+their first characters is split on the characters after them) and the segment name (the segment's
+rank among the sorted names). Any other first key (TIME, INTERVAL, lists, a DATE column holding
+infinite dates) falls back to the plain query over the whole selection, read from the nearer end
+(`plain_rows`, the query grid_page always ran). Small selections (at most `max_read` rows) take the
+plain query too: one sort of them is cheap.
 """
 from __future__ import annotations
 
@@ -124,9 +125,9 @@ def page_rows(store: Store, table: str, types: dict[str, str], where: str, param
 
 def plain_rows(store: Store, table: str, where: str, params: list, keys: list[tuple[str, bool]],
                select: list[str], names: list[str], start: int, stop: int, total: int) -> list[tuple]:
-    """The same rows by ORDER BY ... LIMIT ... OFFSET over the whole selection (arguments as page_rows). A page in the second half
-    is read in the mirrored order from the end (and reversed here), so the sort never has to keep more
-    than half the selection for an OFFSET."""
+    """The same rows by ORDER BY ... LIMIT ... OFFSET over the whole selection (arguments as page_rows).
+    A page in the second half is read in the mirrored order from the end (and reversed here), so the
+    sort never has to keep more than half the selection for an OFFSET."""
     mirrored = start > total - stop
     offset = total - stop if mirrored else start
     order = ", ".join(
@@ -223,8 +224,8 @@ def _locate(scan: _Scan, table: str, where: str, keys: list[tuple[str, bool]],
             columns: list[tuple[str, str] | None], k: int, conds: list[str], values: list, a: int, b: int,
             level: int, bounds: tuple[float, float, int] | None) -> list[Piece]:
     """The pieces holding rows a..b-1 of the rows matching the WHERE and `conds`, ordered by keys[k:]
-    (the rows matching `conds` all tie on keys[:k]). `bounds`: (low, high, characters skipped) of the key's
-    double, None for the whole run's."""
+    (the rows matching `conds` all tie on keys[:k]). `bounds`: (low, high, characters skipped) of the
+    key's double, None for the whole run's."""
     asc = keys[k][1]
     if columns[k] is None or level >= MAX_LEVELS:
         return [(conds, values, a, b - a)]
@@ -326,8 +327,9 @@ def _histogram(scan: _Scan, table: str, where: str, q: str, x: str, conds: list[
 
 
 def _key_bounds(store: Store, table: str, v: str, kind: str) -> tuple[float, float, int] | None:
-    """The finite min and max of a key's double over the whole run (cached), and the characters all its texts
-    share (skipped, in characters); None when the key holds values that have no double (infinite dates)."""
+    """The finite min and max of a key's double over the whole run (cached), and how many leading
+    characters all its texts share (skipped); None when the key holds values that have no double
+    (infinite dates)."""
     cache = _cache(store, "bounds")
     hit = cache.get((table, v))
     if hit is not None:
