@@ -135,9 +135,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--folder", type=Path, required=True)
+    ap.add_argument("--build-only", action="store_true", help="build (or find) the run and stop")
     args = ap.parse_args(argv)
     load_before = Path("/proc/loadavg").read_text().split()[:3]
     store, run_id, build_times = build(args.folder, args.rows)
+    if args.build_only:
+        store.close()
+        print(json.dumps({"run_id": run_id, **build_times}))
+        return 0
     try:
         total = views.count(store, views.parse_spec(store, {"run_id": run_id}))[1]
         requests = pages(store, run_id, args.pages, args.seed)

@@ -44,10 +44,14 @@ BINS = 1024
 MAX_READ_ROWS = 200_000  # rows one read may sort; a larger bin is split again
 MAX_LEVELS = 3  # histograms of one key before a bin is read with a plain OFFSET
 _CHAR_SPAN = 2**21  # code points are below 2^21
-_NUMBER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
-                 "UBIGINT", "UHUGEINT", "FLOAT", "REAL", "DOUBLE", "DECIMAL", "NUMERIC", "BOOLEAN")
-_TIME_TYPES = ("DATE", "TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS",
-               "TIMESTAMPTZ")
+_MAX_SPAN = 2**62  # integer keys wider than this are read without bins (no BIGINT overflow)
+# Types whose keys become exact integers (binned by integer division, see _integer_sql), and the
+# others read as doubles (equal-width bins, each bin's own smallest and largest value kept).
+_INTEGERS = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "BOOLEAN",
+             "DATE",
+             "TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ")
+_FLOATS = ("FLOAT", "REAL", "DOUBLE")
+_WIDE_NUMBERS = ("DECIMAL", "NUMERIC", "HUGEINT", "UBIGINT", "UHUGEINT")
 
 # A page is read as pieces: (conditions, their bound values, offset, limit) over the selection.
 Piece = tuple[list[str], list, int, int]
@@ -117,7 +121,7 @@ def page_rows(store: Store, table: str, types: dict[str, str], where: str, param
             found += [r[0] for r in cur.execute(sql, [names] + params + values + [limit, offset]).fetchall()]
         # The page's full rows, read by __row and put in the grid's order.
         return cur.execute(
-            f"SELECT {', '.join(select)} FROM {table} WHERE {ROW} IN (SELECT unnest(?::BIGINT[])) "
+            f"SELECT {', '.join(select)} FROM {table} WHERE {ROW} = ANY(?::BIGINT[]) "
             f"ORDER BY {order}",
             [names, found],
         ).fetchall()
@@ -156,47 +160,59 @@ def _order(keys: list[tuple[str, bool]]) -> str:
 
 
 def _key_columns(keys: list[tuple[str, bool]], types: dict[str, str], names: list[str]
-                 ) -> list[tuple[str, str] | None]:
-    """Per key, the SQL of its value and how it maps to a double (number, time, text or rank), or None
-    when it cannot be binned. The segment-name column is the segment's rank among the sorted names."""
+                 ) -> list[tuple[str, str, str] | None]:
+    """Per key (value SQL, kind, number SQL) or None when it cannot be binned. Kinds: "int" (the number
+    is an exact integer), "float" (double with NaN and infinities), "number" (other numbers, as double),
+    "text" (its number depends on the characters skipped: _text_number). The segment-name column is
+    the segment's rank among the sorted names, an integer."""
     from core.views import SEGMENT_NAME  # views imports this module: the name's one home is there
 
     quoted = {quote_ident(name): name for name in types}
     quoted[ROW] = ROW
-    out: list[tuple[str, str] | None] = []
+    out: list[tuple[str, str, str] | None] = []
     for q, _asc in keys:
         name = quoted.get(q)
         kind = types.get(name, "").upper().split("(")[0].strip() if name is not None else ""
-        if kind in _NUMBER_TYPES:
-            out.append((q, "number"))
-        elif kind in _TIME_TYPES:
-            out.append((q, "time"))
+        if kind in _INTEGERS:
+            out.append((q, "int", _integer_sql(q, kind)))
+        elif kind in _FLOATS:
+            out.append((q, "float", f"{q}::DOUBLE"))
+        elif kind in _WIDE_NUMBERS:
+            out.append((q, "number", f"{q}::DOUBLE"))
         elif kind == "VARCHAR":
-            out.append((q, "text"))
+            out.append((q, "text", _text_number(q, 0)))  # (inside a bin: _text_number after the shared part)
         elif q == quote_ident(SEGMENT_NAME) and name is None:
             # Python orders str by code point, as DuckDB's binary collation orders UTF-8 bytes.
             rank = {n: i for i, n in enumerate(sorted(set(names)))}
             whens = " ".join(f"WHEN {int(s)} THEN {int(rank[n])}" for s, n in enumerate(names, start=1))
-            out.append((f"(CASE {SEGMENT} {whens} END)" if names else "NULL::INTEGER", "number"))
+            v = f"(CASE {SEGMENT} {whens} END)" if names else "NULL::INTEGER"
+            out.append((v, "int", v))
         else:
             out.append(None)
     return out
 
 
-def _as_double(v: str, kind: str, skip: int) -> str:
-    """SQL of a double that never decreases as the key grows. Text: the code points of its characters
-    skip+1 and skip+2 (-1 past the end), as c1 * 2^21 + c2, exact (all texts of a bin share the
-    characters before). unicode() is cheap where string slicing and casts are not."""
-    if kind == "time":
-        return f"epoch({v})"
-    if kind == "text":
-        first = f"unicode({v})" if skip == 0 else f"unicode(substr({v}, {int(skip) + 1}, 1))"
-        return f"({first}::DOUBLE * {_CHAR_SPAN} + unicode(substr({v}, {int(skip) + 2}, 1)))"
-    return f"{v}::DOUBLE"
+def _integer_sql(q: str, kind: str) -> str:
+    """SQL of a whole number that never decreases as the key grows."""
+    if kind == "BOOLEAN":
+        return f"{q}::INTEGER"
+    if kind == "DATE":
+        return f"({q} - DATE '1970-01-01')"  # days; +-infinity become the extreme integers
+    if kind.startswith("TIMESTAMP"):
+        return f"epoch_us({q})"
+    return q
+
+
+def _text_number(v: str, skip: int) -> str:
+    """SQL of a double that never decreases as the text grows: the code points of its characters skip+1
+    and skip+2 (-1 past the end) as c1 * 2^21 + c2, exact (all texts of a bin share the characters
+    before). unicode() is cheap where string slicing and casts are not."""
+    first = f"unicode({v})" if skip == 0 else f"unicode(substr({v}, {int(skip) + 1}, 1))"
+    return f"({first}::DOUBLE * {_CHAR_SPAN} + unicode(substr({v}, {int(skip) + 2}, 1)))"
 
 
 def _text_double(value: str, skip: int) -> float:
-    """_as_double of one text value, in Python (str holds code points, as DuckDB's unicode() reads)."""
+    """_text_number of one text value, in Python (str holds code points, as DuckDB's unicode() reads)."""
     first = ord(value[skip]) if len(value) > skip else -1
     second = ord(value[skip + 1]) if len(value) > skip + 1 else -1
     return float(first * _CHAR_SPAN + second)
@@ -221,26 +237,31 @@ class _Scan:
 
 
 def _locate(scan: _Scan, table: str, where: str, keys: list[tuple[str, bool]],
-            columns: list[tuple[str, str] | None], k: int, conds: list[str], values: list, a: int, b: int,
-            level: int, bounds: tuple[float, float, int] | None) -> list[Piece]:
+            columns: list[tuple[str, str, str] | None], k: int, conds: list[str], values: list, a: int,
+            b: int, level: int, bounds: tuple | None) -> list[Piece]:
     """The pieces holding rows a..b-1 of the rows matching the WHERE and `conds`, ordered by keys[k:]
     (the rows matching `conds` all tie on keys[:k]). `bounds`: (low, high, characters skipped) of the
-    key's double, None for the whole run's."""
+    key's number, None for the whole run's."""
     asc = keys[k][1]
     if columns[k] is None or level >= MAX_LEVELS:
         return [(conds, values, a, b - a)]
-    v, kind = columns[k][0], columns[k][1]
+    v, kind, x = columns[k][0], columns[k][1], columns[k][2]
     if bounds is None:
-        bounds = _key_bounds(scan.store, table, v, kind)
+        bounds = _key_bounds(scan.store, table, v, kind, x)
         if bounds is None:
             return [(conds, values, a, b - a)]
-    groups = _histogram(scan, table, where, v, _as_double(v, kind, bounds[2]), conds, values, bounds)
+    if kind == "int":
+        groups = _int_histogram(scan, table, where, x, conds, values, bounds)
+        v = x  # integer bins are exact intervals of the number: conditions name it
+    else:
+        groups = _histogram(scan, table, where, v, _text_number(v, bounds[2]) if kind == "text" else x,
+                            kind == "float", conds, values, bounds)
     if groups is None:  # a range doubles cannot cut into bins
         return [(conds, values, a, b - a)]
     null_group = scan.bins + 3
     groups.sort(key=lambda g: (g[0] == null_group, g[0] if asc else -g[0]))  # NULLs last either way
     hits, seen = [], 0
-    for g in groups:  # (group, rows, min, max, min as double, max as double) and rows before it
+    for g in groups:  # (group, rows, smallest value, largest value) and rows before it
         if seen < b and seen + g[1] > a:
             hits.append((g, seen))
         seen += g[1]
@@ -257,81 +278,121 @@ def _locate(scan: _Scan, table: str, where: str, keys: list[tuple[str, bool]],
         if run:
             pieces.append(_piece(v, asc, null_group, run, conds, values, a, b))
             run = []
-        lo, hi = max(a, before) - before, min(b, before + g[1]) - before
-        if g[0] == null_group:
-            pieces += _locate(scan, table, where, keys, columns, k + 1, conds + [f"{v} IS NULL"], values,
-                              lo, hi, 0, None)
-            continue
-        within, inside = conds + [f"{v} BETWEEN ? AND ?"], values + [g[2], g[3]]
-        if g[0] == null_group - 1 or g[2] == g[3]:  # one value (NaN, or min == max): ties, by the next keys
-            pieces += _locate(scan, table, where, keys, columns, k + 1, within, inside, lo, hi, 0, None)
-            continue
-        inner = (g[4], g[5], bounds[2])
-        if kind == "text":  # the bin's strings share their first characters: bin by the ones after them
-            skip = _shared_chars(g[2], g[3])
-            inner = (_text_double(g[2], skip), _text_double(g[3], skip), skip)
-        pieces += _locate(scan, table, where, keys, columns, k, within, inside, lo, hi, level + 1, inner)
+        pieces += _split(scan, table, where, keys, columns, k, conds, values, g, max(a, before) - before,
+                         min(b, before + g[1]) - before, level, v, kind, bounds)
     if run:
         pieces.append(_piece(v, asc, null_group, run, conds, values, a, b))
     return pieces
 
 
-def _piece(q: str, asc: bool, null_group: int, hits: list, conds: list[str], values: list, a: int,
+def _split(scan: _Scan, table: str, where: str, keys: list[tuple[str, bool]],
+           columns: list[tuple[str, str, str] | None], k: int, conds: list[str], values: list, g: tuple,
+           a: int, b: int, level: int, v: str, kind: str, bounds: tuple) -> list[Piece]:
+    """Rows a..b-1 of one large group `g` of key k (`v`: the SQL its bins are intervals of): by the next
+    key when it holds one value, else by finer bins inside it."""
+    null_group = scan.bins + 3
+    if g[0] == null_group:
+        return _locate(scan, table, where, keys, columns, k + 1, conds + [f"{v} IS NULL"], values, a, b, 0,
+                       None)
+    within, inside = conds + [f"{v} BETWEEN ? AND ?"], values + [g[2], g[3]]
+    if g[0] == null_group - 1 or g[2] == g[3]:  # one value (NaN, or low == high): ties, by the next keys
+        return _locate(scan, table, where, keys, columns, k + 1, within, inside, a, b, 0, None)
+    if kind == "text":  # the bin's strings share their first characters: bin by the ones after them
+        skip = _shared_chars(g[2], g[3])
+        inner = (_text_double(g[2], skip), _text_double(g[3], skip), skip)
+    else:
+        inner = (g[2], g[3], 0) if kind == "int" else (float(g[2]), float(g[3]), 0)
+    return _locate(scan, table, where, keys, columns, k, within, inside, a, b, level + 1, inner)
+
+
+def _piece(v: str, asc: bool, null_group: int, hits: list, conds: list[str], values: list, a: int,
            b: int) -> Piece:
-    """One read: the groups of `hits` (consecutive in the order), as a value interval of the key."""
+    """One read: the groups of `hits` (consecutive in the order), as an interval of `v`."""
     first, last = hits[0], hits[-1]
     offset = max(a, first[1]) - first[1]
     limit = min(b, last[1] + last[0][1]) - max(a, first[1])
     span = [g for g, _ in hits if g[0] != null_group]
     if not span:
-        return conds + [f"{q} IS NULL"], values, offset, limit
-    # Groups run upward when ascending: the interval is the first one's min to the last one's max.
+        return conds + [f"{v} IS NULL"], values, offset, limit
+    # Groups run upward when ascending: the interval is the first one's low to the last one's high.
     low, high = (span[0][2], span[-1][3]) if asc else (span[-1][2], span[0][3])
-    cond = f"({q} BETWEEN ? AND ? OR {q} IS NULL)" if len(span) < len(hits) else f"{q} BETWEEN ? AND ?"
+    cond = f"({v} BETWEEN ? AND ? OR {v} IS NULL)" if len(span) < len(hits) else f"{v} BETWEEN ? AND ?"
     return conds + [cond], values + [low, high], offset, limit
 
 
-def _histogram(scan: _Scan, table: str, where: str, q: str, x: str, conds: list[str], values: list,
-               bounds: tuple[float, float, int]) -> list[tuple] | None:
-    """Rows matching the WHERE and `conds` per group of the key: 0 below bounds[0] (-inf at the first
-    level), 1..bins equal-width bins from bounds[0] to bounds[1], bins+1 above bounds[1] (+inf),
-    bins+2 NaN, bins+3 NULL; each (group, rows, min, max, min as double, max as double). The groups are
-    monotone in the key's order. None when the bounds are too far apart (or too close) for doubles."""
+def _cached(scan: _Scan, key: tuple, sql: str, values: list) -> list[tuple]:
+    """Histogram rows, cached per Store (a run never changes: the same filter gives the same counts)."""
+    cache = _cache(scan.store, "bins")
+    hit = cache.get(key)
+    if hit is None:
+        with scan.store.cursor() as cur:
+            hit = tuple(tuple(r) for r in cur.execute(sql, values).fetchall())
+        cache.put(key, hit)
+    return list(hit)
+
+
+def _int_histogram(scan: _Scan, table: str, where: str, x: str, conds: list[str], values: list,
+                   bounds: tuple) -> list[tuple] | None:
+    """Rows matching the WHERE and `conds` per bin of an integer key: bin g (0..bins-1) holds the
+    integers low + g*w .. low + g*w + w-1 (w = the width that makes `bins` bins), NULLs in bins+3; each
+    (group, rows, smallest integer, largest integer) of the bin's range, exact without reading values."""
+    low, high = int(bounds[0]), int(bounds[1])
+    if high - low >= _MAX_SPAN:  # (x - low) could overflow: read the range as it is
+        return None
+    bins = int(scan.bins)
+    width = max(1, -(-(high - low + 1) // bins))
+    sql = f"""
+        SELECT ({x} - ?) // ? AS g, count(*)
+        FROM {table} WHERE ({where}) AND {" AND ".join(conds) or "TRUE"}
+        GROUP BY g
+    """
+    key = ("int", table, where, json.dumps(scan.params, default=str), x, tuple(conds),
+           json.dumps(values, default=str), low, width)
+    rows = _cached(scan, key, sql, [low, width] + scan.params + values)
+    return [(bins + 3, n, None, None) if g is None else
+            (int(g), n, low + int(g) * width, min(high, low + int(g) * width + width - 1)) for g, n in rows]
+
+
+def _histogram(scan: _Scan, table: str, where: str, v: str, x: str, special: bool, conds: list[str],
+               values: list, bounds: tuple) -> list[tuple] | None:
+    """Rows matching the WHERE and `conds` per bin of a key read as the double `x`: bins 1..bins of equal
+    width from bounds[0] to bounds[1], NULLs in bins+3; with `special` (FLOAT/DOUBLE) also 0 below
+    bounds[0] (-inf at the first level), bins+1 above bounds[1] (+inf) and bins+2 NaN. Each (group,
+    rows, smallest value, largest value), read: doubles may round, the values' own interval is exact.
+    None when the bounds are too far apart (or too close) for doubles."""
     lo, hi = bounds[0], bounds[1]
     bins = int(scan.bins)
     scale = bins / (hi - lo) if hi > lo else 0.0
     if hi > lo and not (math.isfinite(hi - lo) and math.isfinite(scale) and scale > 0):
         return None
-    key = (table, where, json.dumps(scan.params, default=str), q, x, tuple(conds),
-           json.dumps(values, default=str), lo, hi, bins)
-    cache = _cache(scan.store, "bins")
-    hit = cache.get(key)
-    if hit is not None:
-        return list(hit)
-    # Only values in [lo, hi] reach the ELSE, so (x - lo) * scale is finite there, and at most bins.
+    # Only values in [lo, hi] reach the bin formula, so (x - lo) * scale is finite there, and at most bins
+    # (least() skips NULLs: they are sent to their group first).
+    if special:
+        group = f"""CASE WHEN v IS NULL THEN {bins + 3} WHEN isnan(x) THEN {bins + 2} WHEN x < ? THEN 0
+                         WHEN x > ? THEN {bins + 1}
+                         ELSE 1 + least({bins - 1}, floor((x - ?) * ?))::INTEGER END"""
+        bind = [lo, hi, lo, scale]
+    else:
+        group = f"""CASE WHEN v IS NULL THEN {bins + 3}
+                         ELSE 1 + least({bins - 1}, floor((x - ?) * ?))::INTEGER END"""
+        bind = [lo, scale]
     sql = f"""
         WITH sel AS (
-            SELECT {q} AS v, {x} AS x FROM {table} WHERE ({where}) AND {" AND ".join(conds) or "TRUE"}
-        ), grouped AS (
-            SELECT CASE WHEN v IS NULL THEN {bins + 3} WHEN isnan(x) THEN {bins + 2}
-                        WHEN x < ? THEN 0 WHEN x > ? THEN {bins + 1}
-                        ELSE 1 + least({bins - 1}, floor((x - ?) * ?))::BIGINT END AS g, v, x
-            FROM sel
+            SELECT {v} AS v, {x} AS x FROM {table} WHERE ({where}) AND {" AND ".join(conds) or "TRUE"}
         )
-        SELECT g, count(*), min(v), max(v), min(x), max(x) FROM grouped GROUP BY g
+        SELECT {group} AS g, count(*), min(v), max(v) FROM sel GROUP BY g
     """
-    with scan.store.cursor() as cur:
-        groups = [tuple(r) for r in cur.execute(sql, scan.params + values + [lo, hi, lo, scale]).fetchall()]
-    cache.put(key, tuple(groups))
-    return groups
+    key = ("double", table, where, json.dumps(scan.params, default=str), v, x, tuple(conds),
+           json.dumps(values, default=str), lo, hi, bins)
+    rows = _cached(scan, key, sql, scan.params + values + bind)
+    return [(bins + 3 if g is None else int(g), n, v0, v1) for g, n, v0, v1 in rows]
 
 
-def _key_bounds(store: Store, table: str, v: str, kind: str) -> tuple[float, float, int] | None:
-    """The finite min and max of a key's double over the whole run (cached), and how many leading
-    characters all its texts share (skipped); None when the key holds values that have no double
-    (infinite dates)."""
+def _key_bounds(store: Store, table: str, v: str, kind: str, x: str) -> tuple | None:
+    """The smallest and largest number of a key over the whole run (cached: a run never changes), and
+    how many leading characters all its texts share (skipped); for FLOAT/DOUBLE the finite ones."""
     cache = _cache(store, "bounds")
-    hit = cache.get((table, v))
+    hit = cache.get((table, v, kind))
     if hit is not None:
         return hit[0]
     bounds: Any
@@ -340,12 +401,14 @@ def _key_bounds(store: Store, table: str, v: str, kind: str) -> tuple[float, flo
             low, high = cur.execute(f"SELECT min({v}), max({v}) FROM {table}").fetchone()
             skip = _shared_chars(low, high) if low is not None else 0
             bounds = (_text_double(low or "", skip), _text_double(high or "", skip), skip)
+        elif kind == "int":  # plain column min/max come from the table's statistics, without a scan
+            low, high = cur.execute(f"SELECT min({x}), max({x}) FROM {table}").fetchone()
+            bounds = (int(low or 0), int(high if high is not None else low or 0), 0)
         else:
-            x = _as_double(v, kind, 0)
-            lo, hi, odd = cur.execute(
-                f"SELECT min({x}) FILTER (WHERE isfinite({x})), max({x}) FILTER (WHERE isfinite({x})), "
-                f"count(*) FILTER (WHERE {v} IS NOT NULL AND {x} IS NULL) FROM {table}"
-            ).fetchone()
-            bounds = None if odd else (float(lo or 0.0), float(hi if hi is not None else lo or 0.0), 0)
-    cache.put((table, v), (bounds,))
+            low, high = cur.execute(f"SELECT min({x}), max({x}) FROM {table}").fetchone()
+            if kind == "float" and not (low is None or math.isfinite(low) and math.isfinite(high)):
+                low, high = cur.execute(f"SELECT min({x}) FILTER (WHERE isfinite({x})), "
+                                        f"max({x}) FILTER (WHERE isfinite({x})) FROM {table}").fetchone()
+            bounds = (float(low or 0.0), float(high if high is not None else low or 0.0), 0)
+    cache.put((table, v, kind), (bounds,))
     return bounds

@@ -82,7 +82,8 @@ def plain(store, table, where, params, keys, start, stop) -> list[tuple]:
     order = ", ".join(f"{q} {'ASC' if asc else 'DESC'} NULLS LAST" for q, asc in keys)
     with store.cursor() as cur:
         return cur.execute(
-            f"SELECT {', '.join(select_list(None))} FROM {table} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
+            f"SELECT {', '.join(select_list(None))} FROM {table} WHERE {where} "
+            f"ORDER BY {order} LIMIT ? OFFSET ?",
             [NAMES] + params + [stop - start, start]).fetchall()
 
 
@@ -206,7 +207,8 @@ def test_empty_ranges_and_cached_histograms_give_the_same_rows(store, table):
     keys = keys_of(("m", False), ("i", True))
     first = seek(store, name, types, "TRUE", [], keys, 2000, 2100, N)
     again = seek(store, name, types, "TRUE", [], keys, 2000, 2100, N)  # histograms from the cache
-    assert comparable(first) == comparable(again) == comparable(plain(store, name, "TRUE", [], keys, 2000, 2100))
+    want = plain(store, name, "TRUE", [], keys, 2000, 2100)
+    assert comparable(first) == comparable(again) == comparable(want)
 
 
 # -- through grid_page --------------------------------------------------------------------------------
@@ -235,13 +237,14 @@ def test_grid_page_seeks_and_keeps_its_output(store, make_run, frames, monkeypat
         assert page[0][views.SEGMENT_NAME] == ctx.segment_name(page[0][SEGMENT])
 
 
-def test_values_bind_in_their_own_types(store, table, no_plain):
-    """DECIMAL and DATE bin edges go back into SQL as Decimal and date values (no float rounding)."""
+def test_bins_are_exact_intervals_of_each_type(store, table, no_plain):
+    """DECIMAL bins go back into SQL as their own Decimal values (no float rounding); DATE and integer
+    bins as whole numbers (days since 1970 for dates)."""
     name, types = table
-    assert types["m"].startswith("DECIMAL") and types["dt"] == "DATE"
+    assert types["m"].startswith("DECIMAL") and types["dt"] == "DATE" and types["i"] == "INTEGER"
     scan = grid_seek._Scan(store, [], 8, 60)
-    for col, kind in (("m", decimal.Decimal), ("dt", dt.date)):
+    for col, kind in (("m", decimal.Decimal), ("dt", int), ("i", int)):
         keys = keys_of((col, True))
-        pieces = grid_seek._locate(scan, name, "TRUE", keys, grid_seek._key_columns(keys, types, NAMES), 0, [], [],
-                                   500, 600, 0, None)
-        assert pieces and all(isinstance(v, kind) for _, values, _, _ in pieces for v in values)
+        columns = grid_seek._key_columns(keys, types, NAMES)
+        pieces = grid_seek._locate(scan, name, "TRUE", keys, columns, 0, [], [], 500, 600, 0, None)
+        assert pieces and all(type(v) is kind for _, values, _, _ in pieces for v in values)
