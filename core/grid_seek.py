@@ -37,13 +37,17 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
+import duckdb
+
 from core.models import ROW, SEGMENT
 from core.store import Store, quote_ident
 
 BINS = 1024
 MAX_READ_ROWS = 200_000  # rows one read may sort; a larger bin is split again
 MAX_LEVELS = 3  # histograms of one key before a bin is read with a plain OFFSET
+FEW_VALUES = 2_000  # a text key with at most this many distinct values (statistics) groups by value
 _CHAR_SPAN = 2**21  # code points are below 2^21
+_NAN_GROUP, _NULL_GROUP = 2**40, 2**40 + 1  # group ids after every bin or value: NaN, then NULL
 _MAX_SPAN = 2**62  # integer keys wider than this are read without bins (no BIGINT overflow)
 # Types whose keys become exact integers (binned by integer division, see _integer_sql), and the
 # others read as doubles (equal-width bins, each bin's own smallest and largest value kept).
@@ -160,33 +164,33 @@ def _order(keys: list[tuple[str, bool]]) -> str:
 
 
 def _key_columns(keys: list[tuple[str, bool]], types: dict[str, str], names: list[str]
-                 ) -> list[tuple[str, str, str] | None]:
-    """Per key (value SQL, kind, number SQL) or None when it cannot be binned. Kinds: "int" (the number
-    is an exact integer), "float" (double with NaN and infinities), "number" (other numbers, as double),
-    "text" (its number depends on the characters skipped: _text_number). The segment-name column is
-    the segment's rank among the sorted names, an integer."""
+                 ) -> list[tuple | None]:
+    """Per key (value SQL, kind, number SQL, bounds when known) or None when it cannot be binned.
+    Kinds: "int" (the number is an exact integer), "float" (double with NaN and infinities), "number"
+    (other numbers, as double), "text" (its number depends on the characters skipped: _text_number).
+    The segment-name column is the segment's rank among the sorted names, an integer."""
     from core.views import SEGMENT_NAME  # views imports this module: the name's one home is there
 
     quoted = {quote_ident(name): name for name in types}
     quoted[ROW] = ROW
-    out: list[tuple[str, str, str] | None] = []
+    out: list[tuple | None] = []
     for q, _asc in keys:
         name = quoted.get(q)
         kind = types.get(name, "").upper().split("(")[0].strip() if name is not None else ""
         if kind in _INTEGERS:
-            out.append((q, "int", _integer_sql(q, kind)))
+            out.append((q, "int", _integer_sql(q, kind), None))
         elif kind in _FLOATS:
-            out.append((q, "float", f"{q}::DOUBLE"))
+            out.append((q, "float", f"{q}::DOUBLE", None))
         elif kind in _WIDE_NUMBERS:
-            out.append((q, "number", f"{q}::DOUBLE"))
+            out.append((q, "number", f"{q}::DOUBLE", None))
         elif kind == "VARCHAR":
-            out.append((q, "text", _text_number(q, 0)))  # (inside a bin: _text_number after the shared part)
+            out.append((q, "text", _text_number(q, 0), None))  # (inside a bin: after the shared part)
         elif q == quote_ident(SEGMENT_NAME) and name is None:
             # Python orders str by code point, as DuckDB's binary collation orders UTF-8 bytes.
             rank = {n: i for i, n in enumerate(sorted(set(names)))}
             whens = " ".join(f"WHEN {int(s)} THEN {int(rank[n])}" for s, n in enumerate(names, start=1))
             v = f"(CASE {SEGMENT} {whens} END)" if names else "NULL::INTEGER"
-            out.append((v, "int", v))
+            out.append((v, "int", v, (0, max(0, len(rank) - 1), 0)))  # ranks: known bounds, no scan
         else:
             out.append(None)
     return out
@@ -237,8 +241,8 @@ class _Scan:
 
 
 def _locate(scan: _Scan, table: str, where: str, keys: list[tuple[str, bool]],
-            columns: list[tuple[str, str, str] | None], k: int, conds: list[str], values: list, a: int,
-            b: int, level: int, bounds: tuple | None) -> list[Piece]:
+            columns: list[tuple | None], k: int, conds: list[str], values: list, a: int, b: int,
+            level: int, bounds: tuple | None) -> list[Piece]:
     """The pieces holding rows a..b-1 of the rows matching the WHERE and `conds`, ordered by keys[k:]
     (the rows matching `conds` all tie on keys[:k]). `bounds`: (low, high, characters skipped) of the
     key's number, None for the whole run's."""
@@ -247,10 +251,12 @@ def _locate(scan: _Scan, table: str, where: str, keys: list[tuple[str, bool]],
         return [(conds, values, a, b - a)]
     v, kind, x = columns[k][0], columns[k][1], columns[k][2]
     if bounds is None:
-        bounds = _key_bounds(scan.store, table, v, kind, x)
+        bounds = columns[k][3] or _key_bounds(scan.store, table, v, kind, x)
         if bounds is None:
             return [(conds, values, a, b - a)]
-    if kind == "int":
+    if kind == "text" and bounds[2] < 0:  # few distinct texts: one group per value
+        groups = _value_histogram(scan, table, where, v, conds, values)
+    elif kind == "int":
         groups = _int_histogram(scan, table, where, x, conds, values, bounds)
         v = x  # integer bins are exact intervals of the number: conditions name it
     else:
@@ -258,7 +264,7 @@ def _locate(scan: _Scan, table: str, where: str, keys: list[tuple[str, bool]],
                             kind == "float", conds, values, bounds)
     if groups is None:  # a range doubles cannot cut into bins
         return [(conds, values, a, b - a)]
-    null_group = scan.bins + 3
+    null_group = _NULL_GROUP
     groups.sort(key=lambda g: (g[0] == null_group, g[0] if asc else -g[0]))  # NULLs last either way
     hits, seen = [], 0
     for g in groups:  # (group, rows, smallest value, largest value) and rows before it
@@ -286,16 +292,16 @@ def _locate(scan: _Scan, table: str, where: str, keys: list[tuple[str, bool]],
 
 
 def _split(scan: _Scan, table: str, where: str, keys: list[tuple[str, bool]],
-           columns: list[tuple[str, str, str] | None], k: int, conds: list[str], values: list, g: tuple,
+           columns: list[tuple | None], k: int, conds: list[str], values: list, g: tuple,
            a: int, b: int, level: int, v: str, kind: str, bounds: tuple) -> list[Piece]:
     """Rows a..b-1 of one large group `g` of key k (`v`: the SQL its bins are intervals of): by the next
     key when it holds one value, else by finer bins inside it."""
-    null_group = scan.bins + 3
+    null_group = _NULL_GROUP
     if g[0] == null_group:
         return _locate(scan, table, where, keys, columns, k + 1, conds + [f"{v} IS NULL"], values, a, b, 0,
                        None)
     within, inside = conds + [f"{v} BETWEEN ? AND ?"], values + [g[2], g[3]]
-    if g[0] == null_group - 1 or g[2] == g[3]:  # one value (NaN, or low == high): ties, by the next keys
+    if g[0] == _NAN_GROUP or g[2] == g[3]:  # one value (NaN, or low == high): ties, by the next keys
         return _locate(scan, table, where, keys, columns, k + 1, within, inside, a, b, 0, None)
     if kind == "text":  # the bin's strings share their first characters: bin by the ones after them
         skip = _shared_chars(g[2], g[3])
@@ -349,7 +355,7 @@ def _int_histogram(scan: _Scan, table: str, where: str, x: str, conds: list[str]
     key = ("int", table, where, json.dumps(scan.params, default=str), x, tuple(conds),
            json.dumps(values, default=str), low, width)
     rows = _cached(scan, key, sql, [low, width] + scan.params + values)
-    return [(bins + 3, n, None, None) if g is None else
+    return [(_NULL_GROUP, n, None, None) if g is None else
             (int(g), n, low + int(g) * width, min(high, low + int(g) * width + width - 1)) for g, n in rows]
 
 
@@ -368,12 +374,12 @@ def _histogram(scan: _Scan, table: str, where: str, v: str, x: str, special: boo
     # Only values in [lo, hi] reach the bin formula, so (x - lo) * scale is finite there, and at most bins
     # (least() skips NULLs: they are sent to their group first).
     if special:
-        group = f"""CASE WHEN v IS NULL THEN {bins + 3} WHEN isnan(x) THEN {bins + 2} WHEN x < ? THEN 0
+        group = f"""CASE WHEN v IS NULL THEN {_NULL_GROUP} WHEN isnan(x) THEN {_NAN_GROUP} WHEN x < ? THEN 0
                          WHEN x > ? THEN {bins + 1}
                          ELSE 1 + least({bins - 1}, floor((x - ?) * ?))::INTEGER END"""
         bind = [lo, hi, lo, scale]
     else:
-        group = f"""CASE WHEN v IS NULL THEN {bins + 3}
+        group = f"""CASE WHEN v IS NULL THEN {_NULL_GROUP}
                          ELSE 1 + least({bins - 1}, floor((x - ?) * ?))::INTEGER END"""
         bind = [lo, scale]
     sql = f"""
@@ -385,19 +391,39 @@ def _histogram(scan: _Scan, table: str, where: str, v: str, x: str, special: boo
     key = ("double", table, where, json.dumps(scan.params, default=str), v, x, tuple(conds),
            json.dumps(values, default=str), lo, hi, bins)
     rows = _cached(scan, key, sql, scan.params + values + bind)
-    return [(bins + 3 if g is None else int(g), n, v0, v1) for g, n, v0, v1 in rows]
+    return [(_NULL_GROUP if g is None else int(g), n, v0, v1) for g, n, v0, v1 in rows]
+
+
+def _value_histogram(scan: _Scan, table: str, where: str, v: str, conds: list[str], values: list
+                     ) -> list[tuple] | None:
+    """Rows matching the WHERE and `conds` per value of a text key with few values (cheap on DuckDB's
+    dictionary-compressed strings): group i is the i-th value in code-point order."""
+    sql = f"""
+        SELECT {v}, count(*) FROM {table} WHERE ({where}) AND {" AND ".join(conds) or "TRUE"}
+        GROUP BY ALL
+    """
+    key = ("values", table, where, json.dumps(scan.params, default=str), v, tuple(conds),
+           json.dumps(values, default=str))
+    rows = _cached(scan, key, sql, scan.params + values)
+    texts = sorted(t for t, _ in rows if t is not None)  # Python compares code points, as DuckDB's bytes
+    index = {t: i for i, t in enumerate(texts)}
+    return [(_NULL_GROUP, n, None, None) if t is None else (index[t], n, t, t) for t, n in rows]
 
 
 def _key_bounds(store: Store, table: str, v: str, kind: str, x: str) -> tuple | None:
     """The smallest and largest number of a key over the whole run (cached: a run never changes), and
-    how many leading characters all its texts share (skipped); for FLOAT/DOUBLE the finite ones."""
+    how many leading characters all its texts share (skipped); for FLOAT/DOUBLE the finite ones. A text
+    key with at most FEW_VALUES distinct values (the table's statistics say) gets skip -1: a group per
+    value."""
     cache = _cache(store, "bounds")
     hit = cache.get((table, v, kind))
     if hit is not None:
         return hit[0]
     bounds: Any
     with store.cursor() as cur:
-        if kind == "text":
+        if kind == "text" and _few_values(cur, table, v, FEW_VALUES):
+            bounds = (0.0, 0.0, -1)
+        elif kind == "text":
             low, high = cur.execute(f"SELECT min({v}), max({v}) FROM {table}").fetchone()
             skip = _shared_chars(low, high) if low is not None else 0
             bounds = (_text_double(low or "", skip), _text_double(high or "", skip), skip)
@@ -412,3 +438,15 @@ def _key_bounds(store: Store, table: str, v: str, kind: str, x: str) -> tuple | 
             bounds = (float(low or 0.0), float(high if high is not None else low or 0.0), 0)
     cache.put((table, v, kind), (bounds,))
     return bounds
+
+
+def _few_values(cur: duckdb.DuckDBPyConnection, table: str, v: str, limit: int) -> bool:
+    """Whether the column's statistics (DuckDB's stats(): an estimate kept with the table) count at
+    most `limit` distinct values."""
+    try:
+        found = cur.execute(f"SELECT stats({v}) FROM {table} LIMIT 1").fetchone()
+    except duckdb.Error:  # no statistics: bin the text instead
+        return False
+    stats = found[0] if found else None
+    unique = stats.get("approx_unique") if isinstance(stats, dict) else None
+    return isinstance(unique, int) and unique <= limit

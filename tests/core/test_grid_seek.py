@@ -237,6 +237,14 @@ def test_grid_page_seeks_and_keeps_its_output(store, make_run, frames, monkeypat
         assert page[0][views.SEGMENT_NAME] == ctx.segment_name(page[0][SEGMENT])
 
 
+def test_text_keys_with_few_values_group_by_value_and_others_bin(store, table):
+    name, types = table
+    keys = keys_of(("t", True), ("code", True))
+    cols = dict(zip(["t", "code"], grid_seek._key_columns(keys, types, NAMES)))
+    assert grid_seek._key_bounds(store, name, cols["t"][0], "text", cols["t"][2])[2] == -1  # 8 values
+    assert grid_seek._key_bounds(store, name, cols["code"][0], "text", cols["code"][2])[2] == 9  # CUSTOMER-
+
+
 def test_bins_are_exact_intervals_of_each_type(store, table, no_plain):
     """DECIMAL bins go back into SQL as their own Decimal values (no float rounding); DATE and integer
     bins as whole numbers (days since 1970 for dates)."""
