@@ -32,6 +32,7 @@ def table(store):
     d[rng.choice(N, 90, replace=False)] = np.nan
     d[rng.choice(N, 400, replace=False)] = 50.0  # a heavy tie inside one bin
     d[:3], d[3:5] = np.inf, -np.inf
+    d[5:60], d[60:120] = -0.0, 0.0  # equal in DuckDB's order: ties, ordered by the next keys
     frame = pd.DataFrame({
         ROW: rng.permutation(np.arange(1, N + 1)),
         SEGMENT: rng.integers(1, 5, N),
