@@ -102,12 +102,12 @@ def pct(values: list[float], q: float) -> float:
     return float(np.percentile(np.array(values), q))
 
 
-def measure(store: Store, requests: list, repeats: int) -> dict:
+def measure(store: Store, requests: list, repeats: int, max_read: int) -> dict:
     out: dict = {}
     seen: dict = {}
     for mode in ("before", "after"):
         # "before": every selection counts as small, so page_rows takes the plain ORDER BY ... OFFSET query
-        grid_seek.MAX_READ_ROWS = 10**15 if mode == "before" else MAX_READ
+        grid_seek.MAX_READ_ROWS = 10**15 if mode == "before" else max_read
         for policy in ("cold", "sort change"):
             p50s, p95s, maxes = [], [], []
             for _ in range(repeats):
@@ -136,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--folder", type=Path, required=True)
     ap.add_argument("--build-only", action="store_true", help="build (or find) the run and stop")
+    ap.add_argument("--max-read", type=int, default=MAX_READ, help="grid_seek.MAX_READ_ROWS for 'after'")
     args = ap.parse_args(argv)
     load_before = Path("/proc/loadavg").read_text().split()[:3]
     store, run_id, build_times = build(args.folder, args.rows)
@@ -146,13 +147,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         total = views.count(store, views.parse_spec(store, {"run_id": run_id}))[1]
         requests = pages(store, run_id, args.pages, args.seed)
-        results = measure(store, requests, args.repeats)
+        results = measure(store, requests, args.repeats, args.max_read)
     finally:
         store.close()
-    report = {"rows": total, "pages": args.pages, "repeats": args.repeats, "settings": {
-        "memory_limit": Settings().memory_limit, "threads": 2}, "build": build_times,
+    report = {
+        "rows": total, "pages": args.pages, "repeats": args.repeats, "max_read": args.max_read,
+        "settings": {"memory_limit": Settings().memory_limit, "threads": 2}, "build": build_times,
         "loadavg_before": load_before, "loadavg_after": Path("/proc/loadavg").read_text().split()[:3],
-        "requests": [[s.get("ranges"), st, so] for s, st, so in requests], "results": results}
+        "requests": [[s.get("ranges"), st, so] for s, st, so in requests], "results": results,
+    }
     (args.folder / "grid_seek_results.json").write_text(json.dumps(report, indent=1, default=str))
     print(json.dumps({k: v for k, v in report.items() if k != "requests"}, indent=1, default=str))
     return 0

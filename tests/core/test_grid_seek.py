@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import json
 import math
 
 import numpy as np
@@ -257,3 +258,18 @@ def test_bins_are_exact_intervals_of_each_type(store, table, no_plain):
         columns = grid_seek._key_columns(keys, types, NAMES)
         pieces = grid_seek._locate(scan, name, "TRUE", keys, columns, 0, [], [], 500, 600, 0, None)
         assert pieces and all(type(v) is kind for _, values, _, _ in pieces for v in values)
+
+
+@pytest.mark.slow
+def test_the_benchmark_runs_at_a_tiny_size(tmp_path, capsys):
+    """bench/grid_seek_bench.py end to end on 3,000 customers (no timing asserted): both modes give the
+    same pages, and the report is written."""
+    from bench import grid_seek_bench
+
+    assert grid_seek_bench.main(["--rows", "3000", "--pages", "6", "--repeats", "1", "--max-read", "100",
+                                 "--folder", str(tmp_path)]) == 0
+    report = json.loads((tmp_path / "grid_seek_results.json").read_text())
+    assert report["results"]["identical_pages"] is True
+    assert set(report["results"]) >= {f"{mode}, {policy}" for mode in ("before", "after")
+                                      for policy in ("cold", "sort change")}
+    assert grid_seek.MAX_READ_ROWS == 200_000  # restored
