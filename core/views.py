@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from core import aggregates
+from core import aggregates, grid_seek
 from core.errors import InputError
 from core.filled import FILLED, filled_by_row
 from core.filter_base import int_arg as _int_arg
@@ -555,8 +555,7 @@ def grid_page(
     """Rows start..end (at most MAX_PAGE_ROWS) of the selection for AG Grid's infinite row model,
     and the number of selected rows. Ties and unsorted pages are ordered by __row.
 
-    A page in the second half of the selection is read in the mirrored order from the end (and
-    reversed here), so the sort never has to keep more than half the selection for an OFFSET.
+    Deep pages seek by bins of the first sort key instead of a deep OFFSET (core/grid_seek.py).
     """
     start = _int_arg(start, "start row", 0, 2**62)
     end = _int_arg(end, "end row", 0, 2**62)
@@ -570,29 +569,8 @@ def grid_page(
     if limit == 0 or start >= total:
         return [], total
     stop = min(start + limit, total)
-    mirrored = start > total - stop
-    offset = total - stop if mirrored else start
-    order = ", ".join(
-        f"{q} {'ASC' if asc != mirrored else 'DESC'} NULLS {'FIRST' if mirrored else 'LAST'}"
-        for q, asc in keys
-    )
-    # The page's __row values are found sorting only the keys; its full rows are read after that.
-    names = f"(?::VARCHAR[])[{SEGMENT}] AS {SEGMENT_NAME}"
-    sql = f"""
-        WITH page AS (
-            SELECT {ROW}, {names} FROM {ctx.table} WHERE {where}
-            ORDER BY {order} LIMIT ? OFFSET ?
-        )
-        SELECT {", ".join(select)} FROM {ctx.table}
-        WHERE {ROW} IN (SELECT {ROW} FROM page)
-        ORDER BY {order}
-    """
-    with store.cursor() as cur:
-        rows = cur.execute(
-            sql, [ctx.segment_names] + params + [stop - start, offset, ctx.segment_names]
-        ).fetchall()
-    if mirrored:
-        rows.reverse()
+    rows = grid_seek.page_rows(store, ctx.table, ctx.types, where, params, keys, select, ctx.segment_names,
+                               start, stop, total)
     page = [{f: _grid_value(v) for f, v in zip(fields, row)} for row in rows]
     filled = filled_by_row(store, ctx.run, ctx.dataset.names(), [r[ROW] for r in page])
     for r in page:  # the fields whose value was filled for the run (the grid marks those cells)
