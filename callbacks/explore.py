@@ -16,7 +16,8 @@ from callbacks.filter_state import (CLEAR, REDO, REMOVE, RESTORE, UNDO, Event, F
 from core.grid_filters import GRID
 from core.profiling import profile_segments
 from core.store import Store
-from core.views import count, grid_page, histograms, parse_spec, run_context, scatter_sample
+from core.scatter import scatter_sample
+from core.views import count, grid_page, histograms, parse_spec, run_context
 from layouts import figures, ids, theme
 from callbacks.why import group_mix
 from layouts.filters import customers_title, date_text, range_text, selection_summary

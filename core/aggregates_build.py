@@ -172,7 +172,7 @@ def _joint(cur, cube: Cube) -> bool:
 
 def _sample(cur, ctx: RunContext, cube: Cube) -> dict[int, int]:
     """agg_sample: per segment the SAMPLE_PER_SEGMENT rows with the smallest (hash, __row), the order
-    core.views.scatter_sample keeps; returns the rows kept per segment."""
+    core.scatter.scatter_sample keeps; returns the rows kept per segment."""
     k = max(cube.totals, default=0)
     keep = [min(cube.totals.get(s, 0), SAMPLE_PER_SEGMENT) for s in range(1, k + 1)]
     cut = [_threshold(n, cube.totals.get(s, 0)) for s, n in zip(range(1, k + 1), keep)]

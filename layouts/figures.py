@@ -10,7 +10,8 @@ import numpy as np
 
 from core.filters import FilterSpec
 from core.models import Run
-from core.views import Histogram, ScatterData
+from core.scatter import ScatterData
+from core.views import Histogram
 from layouts import theme
 
 # Plotly's outside-service buttons and links, all off: "Share chart" (sendChartToCloud) uploads the

@@ -7,7 +7,7 @@ import numpy as np
 
 from callbacks.help import help_state
 from core.filters import FilterSpec
-from core.views import ScatterData
+from core.scatter import ScatterData
 from layouts import ids
 from layouts.figures import scatter_figure
 from layouts.help import HELP_TEXTS, help_icon

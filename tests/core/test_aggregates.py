@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import aggregates, views
+from core import aggregates, scatter, views
 from core.aggregates_build import build
 from core.filters import FilterSpec, Region
 from core.models import ROW, SEGMENT, X, Y
@@ -170,12 +170,12 @@ def test_cube_answers_equal_the_row_answers_of_the_views(store, awkward):
     run, cube = awkward
     for spec in _random_specs(run, cube, seed=2):
         fast = (views.segment_sizes(store, spec), views.histograms(store, spec, list(cube.features), 30),
-                profile_segments(store, spec, medians=False), views.scatter_sample(store, spec, 500, 200))
+                profile_segments(store, spec, medians=False), scatter.scatter_sample(store, spec, 500, 200))
         views.clear_caches()
         aggregates.forget(store)
         aggregates._CUBES[store][run.run_id] = None  # as if the run had no cube
         slow = (views.segment_sizes(store, spec), views.histograms(store, spec, list(cube.features), 30),
-                profile_segments(store, spec, medians=False), views.scatter_sample(store, spec, 500, 200))
+                profile_segments(store, spec, medians=False), scatter.scatter_sample(store, spec, 500, 200))
         aggregates.forget(store)
         views.clear_caches()
         assert fast[0] == slow[0]

@@ -6,7 +6,7 @@ import numpy as np
 import openpyxl
 import pytest
 
-from core import export, filters, views
+from core import export, filters, scatter, views
 from core.errors import InputError
 from core.filled import FILLED, filled_note
 from core.models import ROW, SEGMENT
@@ -115,7 +115,7 @@ def test_export_lists_the_filled_fields_per_row(store, holes, tmp_path):
 
 def test_scatter_sample_carries_each_points_id(store, holes):
     run, frame = holes
-    data = views.scatter_sample(store, spec(store, run, segments=[2]), 50, 0)
+    data = scatter.scatter_sample(store, spec(store, run, segments=[2]), 50, 0)
     by_row = dict(zip(frame[ROW], frame["id"].astype(str)))
     assert data.id_label == "id" and len(data.ids) == data.shown == 50
     assert data.ids == [by_row[r] for r in data.row]
@@ -123,7 +123,7 @@ def test_scatter_sample_carries_each_points_id(store, holes):
 
 def test_scatter_without_identifier_has_no_ids(store, make_run, frames):
     run = make_run(frames.synthetic(100, seed=2).drop(columns=["id"]))
-    data = views.scatter_sample(store, spec(store, run), 30, 0)
+    data = scatter.scatter_sample(store, spec(store, run), 30, 0)
     assert data.ids == [] and data.id_label == "" and len(data.row) == 30
 
 

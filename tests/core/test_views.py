@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import views
+from core import scatter, views
+from core.sampling import MIN_POINTS_PER_SEGMENT
 from core.errors import InputError
 from core.filled import FILLED
 from core.models import ROW, SEGMENT, X, Y
@@ -174,7 +175,7 @@ def test_histogram_of_a_constant_column(store, make_run, frames):
 @pytest.mark.parametrize("max_points", [4, 10, 100, 1000, 20000])
 def test_scatter_sample_is_bounded_and_keeps_every_segment(store, synth, max_points):
     run, frame = synth
-    sc = views.scatter_sample(store, spec(store, run), max_points=max_points)
+    sc = scatter.scatter_sample(store, spec(store, run), max_points=max_points)
     assert sc.shown == len(sc.x) == len(sc.y) == len(sc.segment) == len(sc.row) <= max_points
     assert sc.selected == sc.total == N
     assert len(set(sc.row)) == sc.shown
@@ -189,11 +190,11 @@ def test_scatter_sample_is_bounded_and_keeps_every_segment(store, synth, max_poi
 
 def test_scatter_sample_is_proportional_with_a_floor(store, synth):
     run, frame = synth
-    sc = views.scatter_sample(store, spec(store, run), max_points=600)
+    sc = scatter.scatter_sample(store, spec(store, run), max_points=600)
     assert sc.shown == 600
     shown = pd.Series(sc.segment).value_counts()
     sizes = frame[SEGMENT].value_counts()
-    assert shown[4] >= min(sizes[4], views.MIN_POINTS_PER_SEGMENT)
+    assert shown[4] >= min(sizes[4], MIN_POINTS_PER_SEGMENT)
     assert shown[1] > shown[2] > shown[3]  # larger segments get more points
     assert abs(shown[1] / 600 - sizes[1] / N) < 0.1
 
@@ -202,8 +203,8 @@ def test_scatter_sample_is_deterministic_and_only_selected(store, synth):
     run, frame = synth
     data, mask_fn = FILTERS["combined"]
     s = spec(store, run, **data)
-    a = views.scatter_sample(store, s, max_points=50, background_points=40)
-    b = views.scatter_sample(store, s, max_points=50, background_points=40)
+    a = scatter.scatter_sample(store, s, max_points=50, background_points=40)
+    b = scatter.scatter_sample(store, s, max_points=50, background_points=40)
     assert a == b
     selected = set(frame.loc[np.asarray(mask_fn(frame), dtype=bool), ROW])
     assert set(a.row) <= selected and a.selected == len(selected)
@@ -217,21 +218,21 @@ def test_scatter_sample_is_deterministic_and_only_selected(store, synth):
 
 def test_scatter_sample_is_stable_while_the_filter_narrows(store, synth):
     run, _ = synth
-    wide = views.scatter_sample(store, spec(store, run, segments=[1]), max_points=100)
-    narrow = views.scatter_sample(store, spec(store, run, segments=[1], ranges={"age": [18, 60]}),
+    wide = scatter.scatter_sample(store, spec(store, run, segments=[1]), max_points=100)
+    narrow = scatter.scatter_sample(store, spec(store, run, segments=[1], ranges={"age": [18, 60]}),
                                   max_points=100)
     assert len(set(wide.row) & set(narrow.row)) > 60
 
 
 def test_scatter_without_filter_has_no_background(store, synth):
     run, _ = synth
-    sc = views.scatter_sample(store, spec(store, run), max_points=100)
+    sc = scatter.scatter_sample(store, spec(store, run), max_points=100)
     assert sc.background_shown == 0 and sc.background_x == []
     assert sc.x_label == "age" and sc.y_label == "spend"
     with pytest.raises(InputError):
-        views.scatter_sample(store, spec(store, run), max_points=0)
+        scatter.scatter_sample(store, spec(store, run), max_points=0)
     with pytest.raises(InputError):
-        views.scatter_sample(store, spec(store, run), max_points=10**9)
+        scatter.scatter_sample(store, spec(store, run), max_points=10**9)
 
 
 # -- grid ----------------------------------------------------------------------------------------
@@ -307,7 +308,7 @@ def test_empty_selection_returns_zeros(store, synth):
     assert all(z.selected == 0 for z in views.segment_sizes(store, s))
     hists = views.histograms(store, s, ["age", "spend"])
     assert all(sum(c) == 0 for h in hists for c in h.counts.values())
-    sc = views.scatter_sample(store, s, max_points=100, background_points=50)
+    sc = scatter.scatter_sample(store, s, max_points=100, background_points=50)
     assert (sc.shown, sc.selected, sc.total, sc.x) == (0, 0, N, [])
     assert sc.background_shown == 50
     assert views.grid_page(store, s, 0, 100, [{"colId": "age", "sort": "asc"}]) == ([], 0)
@@ -338,7 +339,7 @@ def test_nan_and_infinite_values_do_not_break_views(store, make_run, frames):
     assert total == 300 and 0 < selected < 300
     h = views.histograms(store, s, ["score"], bins=10)[0]
     assert sum(sum(c) for c in h.counts.values()) == selected  # only finite scores pass the range
-    sc = views.scatter_sample(store, s, max_points=50, background_points=50)
+    sc = scatter.scatter_sample(store, s, max_points=50, background_points=50)
     assert sc.shown <= 50 and None not in sc.x
     json.dumps(sc.to_dict(), allow_nan=False)
     everything = views.parse_spec(store, {"run_id": run.run_id})

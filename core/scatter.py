@@ -1,0 +1,148 @@
+"""The scatter's points: a bounded, deterministic stratified sample of the selected customers (coloured
+by segment) and, when a filter is active, a bounded sample of the rest (drawn light grey underneath).
+
+Both samples keep, within each segment, the rows with the smallest hash(__row): the same customer stays
+on screen while the filter narrows, and the picture is identical on every request (no random()). The
+run's sample table (core/aggregates.py) holds those rows first, so the whole table is read only when
+the sample falls short.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from core import aggregates
+from core.filter_base import int_arg as _int_arg
+from core.filters import FilterSpec
+from core.models import ROW, SEGMENT, X, Y
+from core.sampling import HASH_KEY, HASH_SQL, cutoffs, per_segment, quotas
+from core.store import Store, agg_table, quote_ident
+from core.views import RunContext, _segment_sizes, run_where
+
+MAX_SCATTER_POINTS = 100_000
+MAX_BACKGROUND_POINTS = 50_000
+
+
+@dataclass
+class ScatterData:
+    """A bounded, deterministic sample of the scatter; `row` is __row (for hover and linking)."""
+
+    x: list[float]
+    y: list[float]
+    segment: list[int]
+    row: list[int]
+    shown: int  # points in x/y
+    selected: int  # rows the filter selects
+    total: int  # clustered rows of the run
+    x_label: str = ""
+    y_label: str = ""
+    background_x: list[float] = field(default_factory=list)  # unselected rows, drawn light
+    background_y: list[float] = field(default_factory=list)
+    background_segment: list[int] = field(default_factory=list)
+    background_shown: int = 0
+    ids: list[str] = field(default_factory=list)  # the identifier of each selected point ([] without one)
+    id_label: str = ""  # the identifier column's name
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+# -- scatter ----------------------------------------------------------------------------------
+def scatter_sample(
+    store: Store, spec: FilterSpec, max_points: int = 20000, background_points: int = 5000
+) -> ScatterData:
+    """At most `max_points` selected points, stratified by segment, plus a background sample.
+
+    Every selected segment gets a share proportional to its selected size but at least
+    MIN_POINTS_PER_SEGMENT (or all its rows when fewer). The background (only when a filter is
+    active) samples the rows the filter leaves out, at most `background_points`, stratified the same way.
+    """
+    max_points = _int_arg(max_points, "max_points", 1, MAX_SCATTER_POINTS)
+    background_points = _int_arg(background_points, "background_points", 0, MAX_BACKGROUND_POINTS)
+    ctx, where, params = run_where(store, spec)
+    sizes = _segment_sizes(store, ctx, where, params, spec)
+    k = max([s.segment for s in sizes] + [ctx.run.k])
+    selected = {s.segment: s.selected for s in sizes}
+    unselected = {s.segment: s.total - s.selected for s in sizes}
+    quota_sel = quotas(selected, max_points)
+    quota_bg = quotas(unselected, background_points) if not spec.is_empty else {}
+    key = HASH_KEY  # a column of src: stored in the sample table, computed over the run table
+    id_col = ctx.identifiers[0] if ctx.identifiers else None
+    ident = f"{quote_ident(id_col, ctx.columns)}::VARCHAR" if id_col else "NULL::VARCHAR"
+    # Each branch keeps, per segment, the rows with the smallest hash: a cut-off on the hash makes
+    # the WHERE drop most rows cheaply, QUALIFY then trims to the exact quota.
+    branch = f"""
+        SELECT {ROW} AS r, {X} AS x, {Y} AS y, {SEGMENT} AS s, {{selected}} AS sel, {key} AS h, {ident} AS i
+        FROM src
+        WHERE {key} < ? AND {key} < (?::BIGINT[])[{SEGMENT}] AND {{condition}}
+        QUALIFY row_number() OVER (PARTITION BY {SEGMENT} ORDER BY h, r) <= (?::BIGINT[])[{SEGMENT}]
+    """
+    branches = [branch.format(selected="TRUE", condition=f"({where})")]
+    # the highest cut-off again as a plain bound: the sample table is sorted by the key, so its row
+    # groups above the bound are skipped unread
+    cut_sel = cutoffs(quota_sel, selected, k)
+    sql_params = [max(cut_sel, default=0), cut_sel] + params + [per_segment(quota_sel, k)]
+    if quota_bg:
+        branches.append(branch.format(selected="FALSE", condition=f"({where}) IS NOT TRUE"))
+        cut_bg = cutoffs(quota_bg, unselected, k)
+        sql_params += [max(cut_bg, default=0), cut_bg] + params + [per_segment(quota_bg, k)]
+    body = f"SELECT r, x, y, s, sel, i FROM ({' UNION ALL '.join(f'({b})' for b in branches)}) ORDER BY h, r"
+    from_sample = f"WITH src AS (SELECT * FROM {agg_table(ctx.run.run_id, 'sample')}) {body}"
+    from_rows = f"WITH src AS (SELECT *, {HASH_SQL} AS {HASH_KEY} FROM {ctx.table}) {body}"
+    cols = _sample_rows(store, ctx, from_sample, from_rows, sql_params, quota_sel, quota_bg)
+    sel = np.asarray(cols["sel"], dtype=bool)
+    x, y = _float_array(cols["x"]), _float_array(cols["y"])
+    seg, row = np.asarray(cols["s"], dtype=np.int64), np.asarray(cols["r"], dtype=np.int64)
+    n_sel = sum(selected.values())
+    return ScatterData(
+        x=_json_floats(x[sel]),
+        y=_json_floats(y[sel]),
+        segment=seg[sel].tolist(),
+        row=row[sel].tolist(),
+        shown=int(sel.sum()),
+        selected=n_sel,
+        total=n_sel + sum(unselected.values()),
+        x_label=ctx.run.x_label,
+        y_label=ctx.run.y_label,
+        background_x=_json_floats(x[~sel]),
+        background_y=_json_floats(y[~sel]),
+        background_segment=seg[~sel].tolist(),
+        background_shown=int((~sel).sum()),
+        ids=[v for v, keep in zip(cols["i"].tolist(), sel) if keep] if id_col else [],
+        id_label=id_col or "",
+    )
+
+
+def _sample_rows(store: Store, ctx: RunContext, from_sample: str, from_rows: str, params: list,
+                 quota_sel: dict, quota_bg: dict) -> dict:
+    """The scatter's rows: first from the run's sample table (core.aggregates: per segment the rows with
+    the smallest hash, the same order), and from the whole table only when the sample falls short
+    (aggregates.enough: under 90% of the point budget, or no point for a selected segment)."""
+    cube = aggregates.load(store, ctx.run.run_id)
+    with store.cursor() as cur:
+        if cube is not None:
+            cols = cur.execute(from_sample, params).fetchnumpy()
+            sel = np.asarray(cols["sel"], dtype=bool)
+            segs = np.asarray(cols["s"], dtype=np.int64)
+            got_sel = dict(zip(*np.unique(segs[sel], return_counts=True)))
+            got_bg = dict(zip(*np.unique(segs[~sel], return_counts=True)))
+            # the grey background is context only: half its budget from the sample is plenty
+            if aggregates.enough(cube, got_sel, quota_sel) and aggregates.enough(cube, got_bg, quota_bg, 0.5):
+                return cols
+        return cur.execute(from_rows, params).fetchnumpy()
+
+
+def _float_array(a: Any) -> np.ndarray:
+    if np.ma.isMaskedArray(a):
+        return np.ma.filled(a.astype(np.float64), np.nan)
+    return np.asarray(a, dtype=np.float64)
+
+
+def _json_floats(a: np.ndarray) -> list[float | None]:
+    """A float array as a JSON-safe list (NaN and infinities become None)."""
+    if np.isfinite(a).all():
+        return a.tolist()
+    return [v if math.isfinite(v) else None for v in a.tolist()]
