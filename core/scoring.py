@@ -17,7 +17,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 
 from core.errors import InputError
 from core.kmeans import Scaler, nearest_centroid
@@ -25,10 +27,6 @@ from core.model_file import Model
 from core.models import CATEGORICAL, NUMERIC, ROW, SEGMENT, X, Y, DatasetInfo, Run, Segment
 from core.quality import kept_rows_predicate
 from core.store import Store, new_id, quote_ident, run_table
-import pyarrow as pa
-import pyarrow.parquet as pq
-import pyarrow.csv as pacsv
-import xlsxwriter
 
 OUTPUT_COLUMNS = ("Segment", "Segment name", "Distance", "Poor fit")
 POOR_FIT = "__poor_fit"  # BOOLEAN column of a scored run's table: distance beyond the model's threshold
@@ -307,10 +305,8 @@ def _write_table(table, out: Path, suffix: str) -> None:
     os.close(fd)
     try:
         if suffix == ".parquet":
-
             pq.write_table(table, tmp)
         elif suffix == ".csv":
-
             pacsv.write_csv(table, tmp)
         else:
             _write_xlsx(table, tmp)
@@ -322,6 +318,7 @@ def _write_table(table, out: Path, suffix: str) -> None:
 
 def _write_xlsx(table, path: str) -> None:
     """One "Scored customers" sheet; text is always written as text (never a formula)."""
+    import xlsxwriter  # only this output format needs it: the score command starts faster without
 
     wb = xlsxwriter.Workbook(path, {"constant_memory": True, "nan_inf_to_errors": True,
                                     "strings_to_formulas": False, "strings_to_urls": False})
@@ -376,8 +373,8 @@ def score_dataset(store: Store, model: Model, dataset_id: str) -> Run:
         centroids_scaled=model.centroids.tolist(), centroid_segments=list(model.centroid_segments),
         outlier_threshold=model.outlier_threshold,
     )
-    frame = pd.DataFrame({ROW: scored.rows[scored.kept], SEGMENT: scored.segment, X: proj.x, Y: proj.y,
-                          DISTANCE: scored.distance, POOR_FIT: scored.poor_fit})
+    frame = pa.table({ROW: scored.rows[scored.kept], SEGMENT: scored.segment, X: proj.x, Y: proj.y,
+                      DISTANCE: scored.distance, POOR_FIT: scored.poor_fit})
     run.fit_seconds = round(time.perf_counter() - started, 3)
     _store_scored_run(store, info, model, run, frame)
     return run
@@ -400,7 +397,7 @@ def _run_segments(model: Model, scored: Scored, proj) -> list[Segment]:
     return out
 
 
-def _store_scored_run(store: Store, info: DatasetInfo, model: Model, run: Run, frame: pd.DataFrame) -> None:
+def _store_scored_run(store: Store, info: DatasetInfo, model: Model, run: Run, frame: pa.Table) -> None:
     names = info.names()
     fills = {f.name: f for f in model.features}
     cols, params = [], []
