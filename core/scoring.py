@@ -150,11 +150,11 @@ def score_rows(store: Store, model: Model, info: DatasetInfo) -> Scored:
         unseen = _count_unseen(cur, model, info, kept_sql, kept_params)
     rows = np.asarray(res["r"], dtype=np.int64)
     kept = np.asarray(res["kept"], dtype=bool)
-    X = transform(model, _encode(model, res, len(rows)))
+    raw = _encode(model, res, len(rows))  # encoded once; the kept rows are taken from it
+    X = transform(model, raw)
     if X.size:
         kept &= np.isfinite(X).all(axis=1)
-    X = X[kept]
-    raw = _encode(model, {key: np.asarray(v)[kept] for key, v in res.items() if key.startswith("c")}, len(X))
+    X, raw = X[kept], raw[kept]
     filled = {f.name: int(np.asarray(res[f"m{i}"], dtype=bool)[kept].sum()) for i, f in enumerate(model.features)}
     unseen_any = np.zeros(int(kept.sum()), dtype=bool)
     for i, f in enumerate(model.features):
