@@ -40,16 +40,30 @@ MODEL_K = 5
 OUTPUTS = (None, ".parquet", ".csv")  # no output file, then each output format
 
 
+STAGES = ("read", "clean", "score", "write .parquet", "write .csv")
+TOTAL = ("read", "clean", "score", "write .parquet")  # the stages of one score_file(..., out=.parquet)
+
+
 @dataclass
 class StageTimes:
-    """Per-stage seconds of every run (in process) for one input format."""
+    """Per-stage seconds of every run (in process) for one input format: wall time, and the process's
+    CPU time (time.process_time: every thread, DuckDB's included)."""
 
-    read: list[float] = field(default_factory=list)
-    clean: list[float] = field(default_factory=list)
-    score: list[float] = field(default_factory=list)
-    write: dict[str, list[float]] = field(default_factory=dict)
+    wall: dict[str, list[float]] = field(default_factory=lambda: {s: [] for s in STAGES})
+    cpu: dict[str, list[float]] = field(default_factory=lambda: {s: [] for s in STAGES})
     rows_scored: int = 0
     rows_loaded: int = 0
+
+    def lap(self, stage: str, since: tuple[float, float]) -> tuple[float, float]:
+        """Record the time from `since` (a previous lap's or clock()'s value) and return now."""
+        now = clock()
+        self.wall[stage].append(now[0] - since[0])
+        self.cpu[stage].append(now[1] - since[1])
+        return now
+
+
+def clock() -> tuple[float, float]:
+    return time.perf_counter(), time.process_time()
 
 
 @dataclass
@@ -107,27 +121,23 @@ def time_stages(model_path: Path, path: Path, runs: int) -> StageTimes:
     from core.scoring import score_rows, write_scored
 
     model = load_model(model_path)
-    times = StageTimes(write={".parquet": [], ".csv": []})
+    times = StageTimes()
     for _ in range(runs):
         with tempfile.TemporaryDirectory(prefix="csi-bench-") as tmp:
             store = _store(Path(tmp), path.parent)
             try:
-                t0 = time.perf_counter()
+                t = clock()
                 with store.transaction() as cur:  # what load_file does, in its two halves
                     staged = stage_file(cur, path, f"stage_{new_id()}")
-                    t1 = time.perf_counter()
+                    t = times.lap("read", t)
                     info = publish_staged(store, cur, staged, path.stem, path.name)
                     cur.execute(f"DROP TABLE IF EXISTS {staged.table}")
-                t2 = time.perf_counter()
+                t = times.lap("clean", t)
                 scored = score_rows(store, model, info)
-                t3 = time.perf_counter()
-                times.read.append(t1 - t0)
-                times.clean.append(t2 - t1)
-                times.score.append(t3 - t2)
-                for suffix, values in times.write.items():
-                    t = time.perf_counter()
+                t = times.lap("score", t)
+                for suffix in (".parquet", ".csv"):
                     write_scored(store, model, info, scored, Path(tmp) / f"scored{suffix}")
-                    values.append(time.perf_counter() - t)
+                    t = times.lap(f"write {suffix}", t)
                 times.rows_scored, times.rows_loaded = len(scored.segment), info.rows_loaded
             finally:
                 store.close()
@@ -186,6 +196,13 @@ def _med(values: list[float]) -> str:
     return f"{statistics.median(values):.2f}" if values else "n/a"
 
 
+def _cell(t: StageTimes, stages: tuple[str, ...]) -> str:
+    """Median wall (median CPU) seconds of one stage or, for several, of their per-run sum."""
+    wall = [sum(v) for v in zip(*(t.wall[s] for s in stages))]
+    cpu = [sum(v) for v in zip(*(t.cpu[s] for s in stages))]
+    return f"{_med(wall)} ({_med(cpu)})"
+
+
 def _mb(values: list[int]) -> str:
     return f"{statistics.median(values) / 2**20:,.0f}" if values else "n/a"
 
@@ -206,16 +223,15 @@ def render(rows: int, runs: int, stages: dict[str, StageTimes], cli: dict[tuple[
         "",
         "read = core.ingest.stage_file (sniffing, reading into the staging table); clean = publish_staged "
         "(typing, duplicates, validation rules, publishing, commit); score = core.scoring.score_rows (fill, "
-        "encode, scale, nearest centroid); write = write_scored (every input column + 4).",
+        "encode, scale, nearest centroid); write = write_scored (every input column + 4). Each cell: wall "
+        "seconds (CPU seconds of the process, DuckDB's threads included, in brackets).",
         "",
-        "| input | rows loaded | rows scored | read | clean | score | write .parquet | write .csv "
-        "| total, .parquet out |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| input | rows loaded | rows scored | " + " | ".join(STAGES) + " | total, .parquet out |",
+        "|---|---|---|" + "---|" * (len(STAGES) + 1),
     ]
     for fmt, t in stages.items():
-        total = [a + b + c + d for a, b, c, d in zip(t.read, t.clean, t.score, t.write[".parquet"])]
-        lines.append(f"| {fmt} | {t.rows_loaded:,} | {t.rows_scored:,} | {_med(t.read)} | {_med(t.clean)} | "
-                     f"{_med(t.score)} | {_med(t.write['.parquet'])} | {_med(t.write['.csv'])} | {_med(total)} |")
+        cells = [_cell(t, (s,)) for s in STAGES] + [_cell(t, TOTAL)]
+        lines.append(f"| {fmt} | {t.rows_loaded:,} | {t.rows_scored:,} | " + " | ".join(cells) + " |")
     lines += [
         "",
         "## End to end: `python -m core score MODEL INPUT [--out FILE] --json`",
