@@ -17,7 +17,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -36,6 +35,7 @@ XLSX_MAX_ROWS = 1_048_575
 UNSEEN_SHOWN = 20  # unseen levels reported per column
 _NUMERIC_TYPES = ("DOUBLE", "BIGINT", "INTEGER", "FLOAT", "DECIMAL", "HUGEINT", "SMALLINT", "TINYINT", "UBIGINT")
 _FRAME = "__scored_rows"
+_VALUES = "__scored_values"  # write_scored's registered numpy arrays
 
 
 @dataclass
@@ -247,32 +247,29 @@ def _result(model: Model, info: DatasetInfo, scored: Scored, warnings: list[str]
     )
 
 
-def _output_columns(model: Model, scored: Scored) -> list:
-    """Segment, Segment name, Distance and Poor fit as Arrow arrays over every loaded row (nulls for
-    the rows not scored). Built directly in Arrow: the names are a dictionary array, no per-row text."""
-
+def _output_values(model: Model, scored: Scored) -> dict[str, np.ndarray]:
+    """The new columns' values for every loaded row (`kept` False: not scored), as numpy arrays that
+    DuckDB scans in place. Not pyarrow arrays: building one imports pandas, half a second of a
+    `score` command. `pos` is the segment's 1-based place in model.segments (its name)."""
     n = len(scored.rows)
-    valid = scored.kept
-    seg = np.zeros(n, dtype=np.int32)
-    seg[valid] = scored.segment
+    kept = scored.kept
     ids = [s.id for s in model.segments]
-    index = np.zeros(max(ids) + 1, dtype=np.int32)
-    index[ids] = np.arange(len(ids), dtype=np.int32)
-    dist = np.zeros(n)
-    dist[valid] = scored.distance
-    poor = np.zeros(n, dtype=bool)
-    poor[valid] = scored.poor_fit
-    names = pa.DictionaryArray.from_arrays(
-        pa.array(index[seg], mask=~valid), pa.array([s.name for s in model.segments], pa.string()))
-    return [pa.array(seg, mask=~valid), names.cast(pa.string()), pa.array(dist, mask=~valid),
-            pa.array(poor, mask=~valid)]
+    place = np.zeros(max(ids) + 1, dtype=np.int32)
+    place[ids] = np.arange(1, len(ids) + 1, dtype=np.int32)
+    seg, pos, dist, poor = np.zeros(n, np.int32), np.zeros(n, np.int32), np.zeros(n), np.zeros(n, bool)
+    seg[kept] = scored.segment
+    pos[kept] = place[scored.segment]
+    dist[kept] = scored.distance
+    poor[kept] = scored.poor_fit
+    return {"r": np.asarray(scored.rows, dtype=np.int64), "kept": kept, "seg": seg, "pos": pos,
+            "dist": dist, "poor": poor}
 
 
 def write_scored(store: Store, model: Model, info: DatasetInfo, scored: Scored, out: Path) -> list[str]:
     """Every loaded row (excluded rows with an empty Segment) in file order; returns warnings.
 
-    The dataset's rows are read in __row order, the order `score_rows` fetched them in, so the new
-    columns are appended as they are (no join)."""
+    One DuckDB query joins the dataset's rows to the scored values on __row (the rows `score_rows`
+    fetched) and gives the output as one Arrow table, written by pyarrow."""
     suffix = out.suffix.lower()
     names = info.names()
     if suffix == ".xlsx" and len(scored.rows) > XLSX_MAX_ROWS:
@@ -284,12 +281,26 @@ def write_scored(store: Store, model: Model, info: DatasetInfo, scored: Scored, 
             alias = f"{c} (input)"
             warnings.append(f"the input's own column '{c}' is written as '{alias}'")
         cols.append(f"d.{quote_ident(c, names)} AS {quote_ident(alias)}")
+    segment, name, distance, poor_fit = (quote_ident(c) for c in OUTPUT_COLUMNS)
     with store.cursor() as cur:
-        table = cur.sql(f"SELECT {', '.join(cols)} FROM {info.table} d ORDER BY d.{ROW}").to_arrow_table()
+        cur.register(_VALUES, _output_values(model, scored))
+        try:
+            table = cur.sql(
+                f"""
+                SELECT {', '.join(cols)},
+                       CASE WHEN s.kept THEN s.seg END AS {segment},
+                       CASE WHEN s.kept THEN list_extract(?::VARCHAR[], s.pos) END AS {name},
+                       CASE WHEN s.kept THEN s.dist END AS {distance},
+                       CASE WHEN s.kept THEN s.poor END AS {poor_fit}
+                FROM {info.table} d JOIN {_VALUES} s ON s.r = d.{ROW}
+                ORDER BY d.{ROW}
+                """,
+                params=[[s.name for s in model.segments]],
+            ).to_arrow_table()
+        finally:
+            cur.unregister(_VALUES)
     if table.num_rows != len(scored.rows):  # the dataset cannot change, but never misalign rows
         raise RuntimeError("the dataset changed while it was scored")
-    for name, column in zip(OUTPUT_COLUMNS, _output_columns(model, scored)):
-        table = table.append_column(name, column)
     _write_table(table, out, suffix)
     return warnings
 
@@ -373,8 +384,8 @@ def score_dataset(store: Store, model: Model, dataset_id: str) -> Run:
         centroids_scaled=model.centroids.tolist(), centroid_segments=list(model.centroid_segments),
         outlier_threshold=model.outlier_threshold,
     )
-    frame = pa.table({ROW: scored.rows[scored.kept], SEGMENT: scored.segment, X: proj.x, Y: proj.y,
-                      DISTANCE: scored.distance, POOR_FIT: scored.poor_fit})
+    frame = {ROW: scored.rows[scored.kept], SEGMENT: scored.segment, X: proj.x, Y: proj.y,
+             DISTANCE: scored.distance, POOR_FIT: scored.poor_fit}  # numpy arrays DuckDB scans in place
     run.fit_seconds = round(time.perf_counter() - started, 3)
     _store_scored_run(store, info, model, run, frame)
     return run
@@ -397,7 +408,7 @@ def _run_segments(model: Model, scored: Scored, proj) -> list[Segment]:
     return out
 
 
-def _store_scored_run(store: Store, info: DatasetInfo, model: Model, run: Run, frame: pa.Table) -> None:
+def _store_scored_run(store: Store, info: DatasetInfo, model: Model, run: Run, frame: dict[str, np.ndarray]) -> None:
     names = info.names()
     fills = {f.name: f for f in model.features}
     cols, params = [], []
