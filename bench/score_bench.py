@@ -244,8 +244,9 @@ def render(rows: int, runs: int, stages: dict[str, StageTimes], cli: dict[tuple[
     lines = [
         f"# Scoring benchmark: {rows:,} customers",
         "",
-        f"`python -m bench.score_bench --rows {rows} --runs {runs} --cpu-lock /tmp/cpu.lock`; median of {runs} runs, seconds of wall "
-        f"time. Machine: {machine}. Load average (1, 5, 15 min) before timing {load[0]}, after {load[1]}.",
+        f"`python -m bench.score_bench --rows {rows} --runs {runs} --cpu-lock /tmp/cpu.lock`; median of {runs} "
+        f"runs, seconds of wall time. Machine: {machine}. Load average (1, 5, 15 min) before timing {load[0]}, "
+        f"after {load[1]}.",
         "",
         f"Input: core.synth customers (seed {SCORE_SEED}: duplicates, missing values, invalid rows). Model: "
         f"k = {MODEL_K} on the default features (Age, Annual Income, Spending Score), fitted on "
@@ -269,7 +270,8 @@ def render(rows: int, runs: int, stages: dict[str, StageTimes], cli: dict[tuple[
         "## End to end: `python -m core score MODEL INPUT [--out FILE] --json`",
         "",
         "A new Python process each run: imports, model validation, a temporary DuckDB file, ingest, "
-        "scoring, output. CPU = the child's user + system time; peak RSS = its high-water mark of resident memory (VmHWM).",
+        "scoring, output. CPU = the child's user + system time; peak RSS = its high-water mark of resident "
+        "memory (VmHWM).",
         "",
         "| input | --out | wall s | CPU s | peak RSS MB | rows scored | under 5 s |",
         "|---|---|---|---|---|---|---|",
