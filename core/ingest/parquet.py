@@ -10,6 +10,7 @@ from core.store import quote_ident
 
 FILE_ROW = "file_row_number"  # DuckDB's read_parquet(file_row_number = true) column
 
+
 def _stage_parquet(cur, path: Path, table: str, source: str) -> StagedFile:
     with _reading(source, "Parquet"):
         desc = cur.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()
