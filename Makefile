@@ -5,6 +5,7 @@ PY := $(VENV)/bin/python
 export DASH_TEST_CHROMEPATH ?= $(shell command -v chromium 2>/dev/null || command -v chromium-browser 2>/dev/null || command -v google-chrome 2>/dev/null)
 
 .PHONY: run test test-fast test-stress test-spark bench bench-small bench-spark screenshot clean
+.PHONY: bench-score
 
 $(VENV)/.runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +45,11 @@ bench: $(VENV)/.dev
 
 bench-spark: $(VENV)/.spark
 	$(PY) -m core.spark.bench --rows $(or $(ROWS),100000) --out bench/out/spark.json
+
+# Scoring N customers (default 1,000,000) from CSV and Parquet, per stage and end to end:
+# bench/SCORING.md. CPU_LOCK=/tmp/cpu.lock holds that lock only while timing.
+bench-score: $(VENV)/.dev
+	$(PY) -m bench.score_bench --rows $(or $(ROWS),1000000) $(if $(CPU_LOCK),--cpu-lock $(CPU_LOCK))
 
 bench-small: $(VENV)/.dev
 	$(PY) -m bench --sizes 20000 --requests 30 --out bench/out/RESULTS-small.md

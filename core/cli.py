@@ -74,16 +74,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "import":
+        return cli_import.run_import(args)
+    if args.command in MODEL_COMMANDS:  # before the segmenting imports: `score` needs none of them
+        return run_model_command(args)
     from core.config import Settings  # per command: the CLI starts fast and loads only what the command needs
     # per command: the CLI starts fast and loads only what the command needs
     from core.pipeline import segment_path, summary
     from core.store import Store  # per command: the CLI starts fast and loads only what the command needs
 
-    args = build_parser().parse_args(argv)
-    if args.command == "import":
-        return cli_import.run_import(args)
-    if args.command in MODEL_COMMANDS:
-        return run_model_command(args)
     path = Path(args.input)
     spark = getattr(args, "engine", "duckdb") == "spark"
     if not path.is_file() and not spark:  # Spark also reads a folder of Parquet parts or a glob

@@ -13,15 +13,18 @@ import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-from sklearn.cluster import KMeans
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import adjusted_rand_score, calinski_harabasz_score
 from threadpoolctl import threadpool_limits
 
 from core.errors import InputError
 from core.models import ElbowPoint, Run
+
+# scikit-learn is imported inside the functions that fit: scoring (Scaler, nearest_centroid) and the
+# CLI (SCALES) use this module too and must not pay its import (about 1 s of CPU) on every command.
+if TYPE_CHECKING:
+    from sklearn.cluster import KMeans
 
 SCALES = ("auto", "standard", "minmax", "none", "log")  # the one home of the scale list
 K_MIN, K_MAX = 2, 10
@@ -146,10 +149,14 @@ def scale_matrix(raw: np.ndarray, scale: str = "standard", numeric_mask: np.ndar
 
 # -- elbow sweep and suggested k ----------------------------------------------------------------
 def _kmeans(k: int, seed: int, n_init: int, init="k-means++") -> KMeans:
+    from sklearn.cluster import KMeans  # deferred: see the TYPE_CHECKING import
+
     return KMeans(n_clusters=k, init=init, n_init=n_init, random_state=seed)
 
 
 def _fit(model: KMeans, X: np.ndarray) -> KMeans:
+    from sklearn.exceptions import ConvergenceWarning  # deferred: see the TYPE_CHECKING import
+
     with warnings.catch_warnings():
         # Duplicate points can leave fewer distinct clusters than k; callers keep k <= distinct points.
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -253,6 +260,8 @@ def _sweep(
         ch = None
         used = len(np.unique(m.labels_))
         if 2 <= used <= len(Xs) - 1:
+            from sklearn.metrics import calinski_harabasz_score  # deferred: see the TYPE_CHECKING import
+
             ch = _finite(calinski_harabasz_score(Xs, m.labels_))
         points.append(ElbowPoint(k=k, inertia=float(m.inertia_), silhouette=s if k > 1 else None,
                                  calinski_harabasz=ch))
@@ -343,6 +352,8 @@ def k_reason(points: Sequence[ElbowPoint], stability: Mapping | None, k: int, ch
 def agreement_with_full_kmeans(X: np.ndarray, labels: np.ndarray, k: int, seed: int = 42) -> float:
     """Adjusted Rand index between `labels` and a plain K-Means on all of X (k-means++, n_init=10,
     random_state=seed): 1.0 means the same partition. Used by the benchmark to check the sampled path."""
+    from sklearn.metrics import adjusted_rand_score  # deferred: see the TYPE_CHECKING import
+
     with numeric_threads():
         full = _fit(_kmeans(int(k), seed, 10), np.asarray(X, dtype=np.float64))
     return float(adjusted_rand_score(full.labels_, np.asarray(labels)))

@@ -17,7 +17,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 
 from core.errors import InputError
 from core.kmeans import Scaler, nearest_centroid
@@ -25,10 +26,6 @@ from core.model_file import Model
 from core.models import CATEGORICAL, NUMERIC, ROW, SEGMENT, X, Y, DatasetInfo, Run, Segment
 from core.quality import kept_rows_predicate
 from core.store import Store, new_id, quote_ident, run_table
-import pyarrow as pa
-import pyarrow.parquet as pq
-import pyarrow.csv as pacsv
-import xlsxwriter
 
 OUTPUT_COLUMNS = ("Segment", "Segment name", "Distance", "Poor fit")
 POOR_FIT = "__poor_fit"  # BOOLEAN column of a scored run's table: distance beyond the model's threshold
@@ -38,6 +35,7 @@ XLSX_MAX_ROWS = 1_048_575
 UNSEEN_SHOWN = 20  # unseen levels reported per column
 _NUMERIC_TYPES = ("DOUBLE", "BIGINT", "INTEGER", "FLOAT", "DECIMAL", "HUGEINT", "SMALLINT", "TINYINT", "UBIGINT")
 _FRAME = "__scored_rows"
+_VALUES = "__scored_values"  # write_scored's registered numpy arrays
 
 
 @dataclass
@@ -152,11 +150,11 @@ def score_rows(store: Store, model: Model, info: DatasetInfo) -> Scored:
         unseen = _count_unseen(cur, model, info, kept_sql, kept_params)
     rows = np.asarray(res["r"], dtype=np.int64)
     kept = np.asarray(res["kept"], dtype=bool)
-    X = transform(model, _encode(model, res, len(rows)))
+    raw = _encode(model, res, len(rows))  # encoded once; the kept rows are taken from it
+    X = transform(model, raw)
     if X.size:
         kept &= np.isfinite(X).all(axis=1)
-    X = X[kept]
-    raw = _encode(model, {key: np.asarray(v)[kept] for key, v in res.items() if key.startswith("c")}, len(X))
+    X, raw = X[kept], raw[kept]
     filled = {f.name: int(np.asarray(res[f"m{i}"], dtype=bool)[kept].sum()) for i, f in enumerate(model.features)}
     unseen_any = np.zeros(int(kept.sum()), dtype=bool)
     for i, f in enumerate(model.features):
@@ -249,32 +247,29 @@ def _result(model: Model, info: DatasetInfo, scored: Scored, warnings: list[str]
     )
 
 
-def _output_columns(model: Model, scored: Scored) -> list:
-    """Segment, Segment name, Distance and Poor fit as Arrow arrays over every loaded row (nulls for
-    the rows not scored). Built directly in Arrow: the names are a dictionary array, no per-row text."""
-
+def _output_values(model: Model, scored: Scored) -> dict[str, np.ndarray]:
+    """The new columns' values for every loaded row (`kept` False: not scored), as numpy arrays that
+    DuckDB scans in place. Not pyarrow arrays: building one imports pandas, half a second of a
+    `score` command. `pos` is the segment's 1-based place in model.segments (its name)."""
     n = len(scored.rows)
-    valid = scored.kept
-    seg = np.zeros(n, dtype=np.int32)
-    seg[valid] = scored.segment
+    kept = scored.kept
     ids = [s.id for s in model.segments]
-    index = np.zeros(max(ids) + 1, dtype=np.int32)
-    index[ids] = np.arange(len(ids), dtype=np.int32)
-    dist = np.zeros(n)
-    dist[valid] = scored.distance
-    poor = np.zeros(n, dtype=bool)
-    poor[valid] = scored.poor_fit
-    names = pa.DictionaryArray.from_arrays(
-        pa.array(index[seg], mask=~valid), pa.array([s.name for s in model.segments], pa.string()))
-    return [pa.array(seg, mask=~valid), names.cast(pa.string()), pa.array(dist, mask=~valid),
-            pa.array(poor, mask=~valid)]
+    place = np.zeros(max(ids) + 1, dtype=np.int32)
+    place[ids] = np.arange(1, len(ids) + 1, dtype=np.int32)
+    seg, pos, dist, poor = np.zeros(n, np.int32), np.zeros(n, np.int32), np.zeros(n), np.zeros(n, bool)
+    seg[kept] = scored.segment
+    pos[kept] = place[scored.segment]
+    dist[kept] = scored.distance
+    poor[kept] = scored.poor_fit
+    return {"r": np.asarray(scored.rows, dtype=np.int64), "kept": kept, "seg": seg, "pos": pos,
+            "dist": dist, "poor": poor}
 
 
 def write_scored(store: Store, model: Model, info: DatasetInfo, scored: Scored, out: Path) -> list[str]:
     """Every loaded row (excluded rows with an empty Segment) in file order; returns warnings.
 
-    The dataset's rows are read in __row order, the order `score_rows` fetched them in, so the new
-    columns are appended as they are (no join)."""
+    One DuckDB query joins the dataset's rows to the scored values on __row (the rows `score_rows`
+    fetched) and gives the output as one Arrow table, written by pyarrow."""
     suffix = out.suffix.lower()
     names = info.names()
     if suffix == ".xlsx" and len(scored.rows) > XLSX_MAX_ROWS:
@@ -286,12 +281,26 @@ def write_scored(store: Store, model: Model, info: DatasetInfo, scored: Scored, 
             alias = f"{c} (input)"
             warnings.append(f"the input's own column '{c}' is written as '{alias}'")
         cols.append(f"d.{quote_ident(c, names)} AS {quote_ident(alias)}")
+    segment, name, distance, poor_fit = (quote_ident(c) for c in OUTPUT_COLUMNS)
     with store.cursor() as cur:
-        table = cur.sql(f"SELECT {', '.join(cols)} FROM {info.table} d ORDER BY d.{ROW}").to_arrow_table()
+        cur.register(_VALUES, _output_values(model, scored))
+        try:
+            table = cur.sql(
+                f"""
+                SELECT {', '.join(cols)},
+                       CASE WHEN s.kept THEN s.seg END AS {segment},
+                       CASE WHEN s.kept THEN list_extract(?::VARCHAR[], s.pos) END AS {name},
+                       CASE WHEN s.kept THEN s.dist END AS {distance},
+                       CASE WHEN s.kept THEN s.poor END AS {poor_fit}
+                FROM {info.table} d JOIN {_VALUES} s ON s.r = d.{ROW}
+                ORDER BY d.{ROW}
+                """,
+                params=[[s.name for s in model.segments]],
+            ).to_arrow_table()
+        finally:
+            cur.unregister(_VALUES)
     if table.num_rows != len(scored.rows):  # the dataset cannot change, but never misalign rows
         raise RuntimeError("the dataset changed while it was scored")
-    for name, column in zip(OUTPUT_COLUMNS, _output_columns(model, scored)):
-        table = table.append_column(name, column)
     _write_table(table, out, suffix)
     return warnings
 
@@ -307,10 +316,8 @@ def _write_table(table, out: Path, suffix: str) -> None:
     os.close(fd)
     try:
         if suffix == ".parquet":
-
             pq.write_table(table, tmp)
         elif suffix == ".csv":
-
             pacsv.write_csv(table, tmp)
         else:
             _write_xlsx(table, tmp)
@@ -322,6 +329,7 @@ def _write_table(table, out: Path, suffix: str) -> None:
 
 def _write_xlsx(table, path: str) -> None:
     """One "Scored customers" sheet; text is always written as text (never a formula)."""
+    import xlsxwriter  # only this output format needs it: the score command starts faster without
 
     wb = xlsxwriter.Workbook(path, {"constant_memory": True, "nan_inf_to_errors": True,
                                     "strings_to_formulas": False, "strings_to_urls": False})
@@ -376,8 +384,8 @@ def score_dataset(store: Store, model: Model, dataset_id: str) -> Run:
         centroids_scaled=model.centroids.tolist(), centroid_segments=list(model.centroid_segments),
         outlier_threshold=model.outlier_threshold,
     )
-    frame = pd.DataFrame({ROW: scored.rows[scored.kept], SEGMENT: scored.segment, X: proj.x, Y: proj.y,
-                          DISTANCE: scored.distance, POOR_FIT: scored.poor_fit})
+    frame = {ROW: scored.rows[scored.kept], SEGMENT: scored.segment, X: proj.x, Y: proj.y,
+             DISTANCE: scored.distance, POOR_FIT: scored.poor_fit}  # numpy arrays DuckDB scans in place
     run.fit_seconds = round(time.perf_counter() - started, 3)
     _store_scored_run(store, info, model, run, frame)
     return run
@@ -400,7 +408,7 @@ def _run_segments(model: Model, scored: Scored, proj) -> list[Segment]:
     return out
 
 
-def _store_scored_run(store: Store, info: DatasetInfo, model: Model, run: Run, frame: pd.DataFrame) -> None:
+def _store_scored_run(store: Store, info: DatasetInfo, model: Model, run: Run, frame: dict[str, np.ndarray]) -> None:
     names = info.names()
     fills = {f.name: f for f in model.features}
     cols, params = [], []

@@ -8,6 +8,9 @@ from core.ingest.base import _FLOAT_TYPES, _INT_TYPES, StagedFile, _finish_stagi
 from core.models import ROW
 from core.store import quote_ident
 
+FILE_ROW = "file_row_number"  # DuckDB's read_parquet(file_row_number = true) column
+
+
 def _stage_parquet(cur, path: Path, table: str, source: str) -> StagedFile:
     with _reading(source, "Parquet"):
         desc = cur.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()
@@ -33,16 +36,26 @@ def _stage_parquet(cur, path: Path, table: str, source: str) -> StagedFile:
         kept.append(nm)
     if not kept:
         raise InputError(f"'{source}' has no columns that can be read")
-    raw = f"{table}__raw"
     with _reading(source, "Parquet"):
-        cur.execute(f"CREATE TEMP TABLE {raw} AS SELECT * FROM read_parquet(?)", [str(path)])
-        cur.execute(
-            f"""
-            CREATE TEMP TABLE {table} AS
-            SELECT row_number() OVER (ORDER BY rowid) AS {ROW}, {', '.join(selects)} FROM {raw}
-            """
-        )
-        cur.execute(f"DROP TABLE {raw}")
+        if any(n.lower() == FILE_ROW for n in raw_names):  # the reader's position column would clash
+            raw = f"{table}__raw"
+            cur.execute(f"CREATE TEMP TABLE {raw} AS SELECT * FROM read_parquet(?)", [str(path)])
+            cur.execute(
+                f"""
+                CREATE TEMP TABLE {table} AS
+                SELECT row_number() OVER (ORDER BY rowid) AS {ROW}, {', '.join(selects)} FROM {raw}
+                """
+            )
+            cur.execute(f"DROP TABLE {raw}")
+        else:  # one pass, no copy: the row's position in the file numbers it (0-based), as rowid did
+            cur.execute(
+                f"""
+                CREATE TEMP TABLE {table} AS
+                SELECT {FILE_ROW} + 1 AS {ROW}, {', '.join(selects)}
+                FROM read_parquet(?, file_row_number = true)
+                """,
+                [str(path)],
+            )
     staged = StagedFile(table, kept, file_format="parquet", header=True, repairs=repairs, trimmed=True)
     _finish_staging(cur, staged, [])
     return staged
