@@ -388,6 +388,11 @@ def score_dataset(store: Store, model: Model, dataset_id: str) -> Run:
              DISTANCE: scored.distance, POOR_FIT: scored.poor_fit}  # numpy arrays DuckDB scans in place
     run.fit_seconds = round(time.perf_counter() - started, 3)
     _store_scored_run(store, info, model, run, frame)
+    # deferred: the dashboard's pre-aggregated tables pull in the views; `python -m core score` never
+    # needs them and starts without those imports (tests/core/test_scoring_cli_imports.py)
+    from core.aggregates_build import build_quietly
+
+    build_quietly(store, run.run_id)
     return run
 
 
