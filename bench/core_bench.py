@@ -48,7 +48,8 @@ class CoreResult:
     errors: list = field(default_factory=list)
 
 
-LARGE_EXPORT_MIN_ROWS = 1_000_000  # sizes from which every row is exported in each format
+LARGE_EXPORT_MIN_ROWS = 1_000_000  # sizes at which every row is exported in each format (issue 11: at 1M;
+LARGE_EXPORT_MAX_ROWS = 1_000_000  # above, three Excel files of every row would take most of the run)
 LARGE_EXPORT_RUNS = 3
 
 
@@ -70,7 +71,7 @@ def run_core(data_file: Path, rows: int, folder: Path, export_rows: int, seed: i
             if run is not None:
                 _agreement(store, run, res)
                 _export(store, run, res, folder, export_rows, sampler)
-                if rows >= LARGE_EXPORT_MIN_ROWS:
+                if LARGE_EXPORT_MIN_ROWS <= rows <= LARGE_EXPORT_MAX_ROWS:
                     _large_exports(store, run, res, folder, sampler)
     finally:
         store.close()
