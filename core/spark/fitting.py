@@ -102,6 +102,7 @@ def final_fit(data: SparkFeatures, scaler: Scaler, sweep: Sweep, k: int, seed: i
     vec = VectorAssembler(inputCols=[f"s{i}" for i in range(m)], outputCol="features").transform(scaled).cache()
     model = KMeans(k=k, seed=seed, initMode="k-means||", maxIter=MAX_ITER, tol=TOL,
                    featuresCol="features", predictionCol="__pred").fit(vec)
+    data.frame.unpersist()  # `vec` (cached, filled by the fit) holds every column read from here on
     candidates = [np.array([np.asarray(c, dtype=np.float64) for c in model.clusterCenters()])]
     if k in sweep.centers and len(sweep.centers[k]) == k:
         candidates.append(sweep.centers[k])
