@@ -41,17 +41,45 @@ class SparkResult:
     profiles: list[SegmentProfile]
     output: Path
     timings: dict[str, float] = field(default_factory=dict)
+    jobs: dict[str, int] = field(default_factory=dict)  # Spark jobs per stage (empty on Spark Connect)
 
 
 class _Clock:
-    def __init__(self) -> None:
+    """Seconds and Spark jobs per stage: each stage's jobs run in a job group named after the next
+    stage, so the status tracker counts them (the number of passes is what costs at scale)."""
+
+    def __init__(self, spark) -> None:
         self.timings: dict[str, float] = {}
+        self.jobs: dict[str, int] = {}
         self._t = time.perf_counter()
+        self._sc = _spark_context(spark)
+        self._group = 0
+        self._start_group()
+
+    def _start_group(self) -> None:
+        self._group += 1
+        if self._sc is not None:
+            self._sc.setJobGroup(f"csi-stage-{self._group}", "customer segmentation stage")
 
     def lap(self, stage: str) -> None:
         now = time.perf_counter()
         self.timings[stage] = round(now - self._t, 3)
         self._t = now
+        if self._sc is not None:
+            self.jobs[stage] = len(self._sc.statusTracker().getJobIdsForGroup(f"csi-stage-{self._group}"))
+        self._start_group()
+
+    def close(self) -> None:
+        if self._sc is not None:
+            self._sc.setLocalProperty("spark.jobGroup.id", None)
+
+
+def _spark_context(spark):
+    """The classic SparkContext, or None on Spark Connect (which has none)."""
+    try:
+        return spark.sparkContext
+    except Exception:  # pyspark raises its own error type for Connect sessions
+        return None
 
 
 def dataset_info(clean: CleanDataset, name: str, source: str) -> DatasetInfo:
@@ -98,7 +126,7 @@ def segment_spark(
 
 
 def _segment(store: Store, spark, source: str, features, k, scale, fill, seed, name) -> SparkResult:
-    clock = _Clock()
+    clock = _Clock(spark)
     data = read_input(spark, source)
     clock.lap("read")
     clean = clean_and_validate(spark, data)
@@ -134,7 +162,8 @@ def _segment(store: Store, spark, source: str, features, k, scale, fill, seed, n
         raise
     profiles = profile_segments(store, FilterSpec(run.run_id))
     clock.lap("register")
-    return SparkResult(info, run, profiles, files.folder, clock.timings)
+    clock.close()
+    return SparkResult(info, run, profiles, files.folder, clock.timings, clock.jobs)
 
 
 def _check_size(prepared: feat.SparkFeatures, k_value: int | None) -> None:

@@ -102,13 +102,14 @@ def final_fit(data: SparkFeatures, scaler: Scaler, sweep: Sweep, k: int, seed: i
     vec = VectorAssembler(inputCols=[f"s{i}" for i in range(m)], outputCol="features").transform(scaled).cache()
     model = KMeans(k=k, seed=seed, initMode="k-means||", maxIter=MAX_ITER, tol=TOL,
                    featuresCol="features", predictionCol="__pred").fit(vec)
+    data.frame.unpersist()  # `vec` (cached, filled by the fit) holds every column read from here on
     candidates = [np.array([np.asarray(c, dtype=np.float64) for c in model.clusterCenters()])]
     if k in sweep.centers and len(sweep.centers[k]) == k:
         candidates.append(sweep.centers[k])
+    costs = vec.agg(*[F.sum(nearest(c, m)[1]) for c in candidates]).first()  # every candidate, one pass
     best = None
-    for centers in candidates:
-        label, dist = nearest(centers, m)
-        cost = float(vec.agg(F.sum(dist)).first()[0] or 0.0)
+    for centers, cost in zip(candidates, costs):
+        cost = float(cost or 0.0)
         if best is None or cost < best[0] * (1 - 1e-9):
             best = (cost, centers)
     cost, centers = best

@@ -34,6 +34,8 @@ class SparkInput:
     file_format: str  # csv | parquet
     delimiter: str | None = None
     repairs: list[str] = field(default_factory=list)
+    rows: int = 0  # rows read (the splits' counts, known once the rows are numbered)
+    cached: object = None  # the cached rows under `frame`: released once cleaning has its own copy
 
 
 def input_files(path: str) -> list[Path]:
@@ -70,7 +72,8 @@ def read_input(spark, path: str) -> SparkInput:
         frame = spark.read.parquet(*names)
         clean, repairs = ingest.sanitize_names(frame.columns, True)
         frame = _with_source(frame).toDF(*clean, _FILE, _BLOCK)
-        return SparkInput(_numbered(frame, clean), clean, path, "parquet", None, repairs)
+        numbered, rows, cached = _numbered(frame, clean)
+        return SparkInput(numbered, clean, path, "parquet", None, repairs, rows, cached)
     return _read_csv(spark, files, path)
 
 
@@ -116,7 +119,8 @@ def _read_csv(spark, files: list[Path], source: str) -> SparkInput:
     frame = _with_source(frame).toDF(*names, _FILE, _BLOCK)
     trimmed = [F.regexp_replace(col(c), _TRIM, "").alias(c) for c in names]
     frame = frame.select(*trimmed, _FILE, _BLOCK)
-    return SparkInput(_numbered(frame, names), names, source, "csv", dialect.delimiter, repairs)
+    numbered, rows, cached = _numbered(frame, names)
+    return SparkInput(numbered, names, source, "csv", dialect.delimiter, repairs, rows, cached)
 
 
 def _with_source(frame):
@@ -129,7 +133,7 @@ def _with_source(frame):
 
 
 def _numbered(frame, columns: list[str]):
-    """Add __row = 1.. in input order. Within a split the rows are contiguous in one partition, in file
+    """(the frame with __row = 1.. in input order, the number of rows, the cached frame under it). Within a split the rows are contiguous in one partition, in file
     order, so monotonically_increasing_id minus the split's smallest id is the row's position; the
     splits' counts (one row per split, collected to the driver) give each split's offset."""
     from pyspark.sql import functions as F  # pyspark is an optional extra: loaded only when a Spark run starts
@@ -146,4 +150,4 @@ def _numbered(frame, columns: list[str]):
     numbered = tagged.join(F.broadcast(offset_df), [_FILE, _BLOCK]).withColumn(
         ROW, (F.col("__off") + F.col(_MID) - F.col("__first") + 1).cast("long")
     )
-    return numbered.select(ROW, *[col(c) for c in columns])
+    return numbered.select(ROW, *[col(c) for c in columns]), total, tagged

@@ -2,13 +2,37 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 
 from core.errors import InputError
 
 DEFAULT_MASTER = "local[2]"
-# Small inputs and 2-core test machines: a few shuffle partitions instead of Spark's 200.
-LOCAL_SHUFFLE_PARTITIONS = 4
+# Local mode: shuffle partitions = 2 x the local cores instead of Spark's 200 (each partition is a
+# task; at 200 tasks per shuffle the scheduling, not the data, is what a local run pays for).
+# SPARK_SHUFFLE_PARTITIONS overrides it; on a cluster spark-submit's --conf (or the server's) applies.
+PARTITIONS_PER_CORE = 2
+DEFAULT_DRIVER_MEMORY = "2g"  # local mode: the JVM is driver and executor at once (SPARK_DRIVER_MEMORY)
+
+
+def local_cores(master: str) -> int:
+    """The cores of a local master: local -> 1, local[N] / local[N,F] -> N, local[*] -> all."""
+    m = re.fullmatch(r"local(?:\[(\*|\d+)(?:,\s*\d+)?\])?", master.strip())
+    if m is None or m.group(1) is None:
+        return 1
+    if m.group(1) == "*":
+        return os.cpu_count() or 1
+    return max(1, int(m.group(1)))
+
+
+def shuffle_partitions(master: str) -> int:
+    """spark.sql.shuffle.partitions for a local master: $SPARK_SHUFFLE_PARTITIONS, else 2 x cores."""
+    given = os.environ.get("SPARK_SHUFFLE_PARTITIONS", "").strip()
+    if given:
+        if not given.isdigit() or int(given) < 1:
+            raise InputError(f"SPARK_SHUFFLE_PARTITIONS must be a positive whole number, not '{given}'")
+        return int(given)
+    return PARTITIONS_PER_CORE * local_cores(master)
 
 
 def default_master() -> str:
@@ -45,10 +69,10 @@ def spark_session(master: str | None = None, app_name: str = "customer-segmentat
     builder = SparkSession.builder.master(master).appName(app_name)
     if master.startswith("local"):
         builder = (
-            builder.config("spark.sql.shuffle.partitions", str(LOCAL_SHUFFLE_PARTITIONS))
+            builder.config("spark.sql.shuffle.partitions", str(shuffle_partitions(master)))
             .config("spark.ui.enabled", "false")
             .config("spark.ui.showConsoleProgress", "false")
             .config("spark.sql.adaptive.enabled", "true")
-            .config("spark.driver.memory", os.environ.get("SPARK_DRIVER_MEMORY", "2g"))
+            .config("spark.driver.memory", os.environ.get("SPARK_DRIVER_MEMORY", DEFAULT_DRIVER_MEMORY))
         )
     return builder.getOrCreate()

@@ -102,7 +102,11 @@ def _count_if(cond):
 
 
 def profile(frame, columns: list[str], types: dict[str, str], delimiter: str | None) -> list:
-    """core.ingest's `_profile` (+ `_profile_distinct`, `_profile_whole_numbers`) computed by Spark."""
+    """core.ingest's `_profile` (+ `_profile_distinct`, `_profile_whole_numbers`) computed by Spark in
+    a fixed number of passes: the counts of every column in one aggregate (a second one for decorated
+    columns, a third for number styles when commas occur), then one aggregate of all the estimates
+    (distinct text values, smallest, largest and distinct whole numbers), one exact distinct count of
+    the id-like columns and one exact count of the whole-number columns with few values."""
     plans = [coltypes._Plan(c, duckdb_type(types[c]), coltypes._is_native_number(duckdb_type(types[c])),
                             trimmed=True) for c in columns]
     commas: dict[str, object] = {}
@@ -113,66 +117,128 @@ def profile(frame, columns: list[str], types: dict[str, str], delimiter: str | N
         commas.pop(p.name, None)
     _basic_stats(frame, decorated, commas)
     _number_styles(frame, list(commas.values()), delimiter)
-    _distinct(frame, plans)
-    _whole_numbers(frame, plans)
+    _estimates(frame, plans)
+    _exact_counts(frame, plans)
     return plans
 
 
 def _basic_stats(frame, plans: list, commas: dict) -> None:
     """Present, plain-parsed, comma-holding, non-finite and whole values per column, an example of a
-    value that is not a number, and values with currency or percent signs (core.ingest's `_basic_stats`)."""
+    value that is not a number, values with currency or percent signs (core.ingest's `_basic_stats`),
+    and the integers and leading zeros of id-like columns (`_profile_distinct`'s): one aggregate of
+    plain sums and minimums, which Spark compiles to generated code."""
     from pyspark.sql import functions as F  # pyspark is an optional extra: loaded only when a Spark run starts
 
     if not plans:
         return
     aggs = []
     for p in plans:
-        v = col(p.name)
         if p.native:
+            v = col(p.name)
             d = v.cast("double")
             aggs += [F.count(v), F.count(v), F.lit(0), _count_if(d.isNotNull() & ~usable(d)),
                      _count_if(_whole(d)), F.lit(None).cast("string"), F.lit(0), F.lit(0)]
-            continue
-        v = text_of(p)
-        x = to_double(v)
-        present = ~missing(v)
-        money = v.contains("$") | v.contains("€") | v.contains("£") | v.contains("¥") | v.contains("(")
-        aggs += [
-            _count_if(present), _count_if(present & x.isNotNull()), _count_if(v.contains(",")),
-            _count_if(x.isNotNull() & ~usable(x)), _count_if(_whole(x)),
-            F.min(F.when(present & x.isNull(), v)),
-            F.lit(0) if p.decor else _count_if(money), F.lit(0) if p.decor else _count_if(v.contains("%")),
-        ]
+        else:
+            v = text_of(p)
+            x = to_double(v)
+            present = ~missing(v)
+            money = v.contains("$") | v.contains("€") | v.contains("£") | v.contains("¥") | v.contains("(")
+            aggs += [
+                _count_if(present), _count_if(present & x.isNotNull()), _count_if(v.contains(",")),
+                _count_if(x.isNotNull() & ~usable(x)), _count_if(_whole(x)),
+                F.min(F.when(present & x.isNull(), v)),
+                F.lit(0) if p.decor else _count_if(money), F.lit(0) if p.decor else _count_if(v.contains("%")),
+            ]
+        aggs += _id_counts(p)
     stats = frame.agg(*aggs).first()
     for i, p in enumerate(plans):
-        present, plain, comma, nonfinite, whole, example, money, pct = stats[8 * i: 8 * i + 8]
+        present, plain, comma, nonfinite, whole, example, money, pct, ints, lead0 = stats[10 * i: 10 * i + 10]
         p.present, p.parsed, p.nonfinite, p.whole, p.example = (
             int(present or 0), int(plain or 0), int(nonfinite or 0), int(whole or 0), example)
         if not p.decor:
             p.currency, p.percent = int(money or 0), int(pct or 0)
+        p.ints, p.lead0 = int(ints or 0), int(lead0 or 0)
         if comma:
             commas[p.name] = p
 
 
-def _whole_numbers(frame, plans: list) -> None:
-    """core.ingest's `_profile_whole_numbers`: smallest, largest and (when few, exactly) distinct values
-    of whole-number columns, which tell integer codes and birth years from quantities (core/roles.py)."""
+def _id_counts(p) -> list:
+    """Integers and leading zeros of an id-like column (core.ingest's `_profile_distinct`), else 0s."""
     from pyspark.sql import functions as F  # pyspark is an optional extra: loaded only when a Spark run starts
 
-    need = [p for p in plans if p.present and p.parsed == p.present and p.whole == p.parsed
+    if not quality.is_id_like(p.name):
+        return [F.lit(0), F.lit(0)]
+    q = col(p.name)
+    v = q.cast("string")
+    present = q.isNotNull() if p.native else ~missing(v)
+    return [_count_if(present & v.rlike(f"^(?:{coltypes._INT})$")), _count_if(v.rlike(f"^(?:{coltypes._LEAD0})$"))]
+
+
+# approx_count_distinct's relative error where only "more than CODE_MAX_DISTINCT + 2?" is asked (the
+# few columns below it are counted exactly): Spark's default. At 0.01 an estimate costs about 2 s per
+# column and million rows here; the free-text warning quotes its estimate, so that one keeps 0.01.
+_ROUGH_RSD = 0.05
+_TEXT_RSD = 0.01
+
+
+def _whole_candidates(plans: list) -> list:
+    return [p for p in plans if p.present and p.parsed == p.present and p.whole == p.parsed
             and not p.nonfinite and p.style == "plain" and not quality.is_id_like(p.name)]
-    if not need:
+
+
+def _estimates(frame, plans: list) -> None:
+    """One aggregate of the estimates: approximate distinct counts of text columns (core.ingest's
+    `_profile_distinct`, free-text warning), and smallest, largest and approximately distinct values
+    of whole-number columns (`_profile_whole_numbers`: integer codes and birth years, core/roles.py).
+    (approx_count_distinct keeps Spark's aggregate out of generated code: they share one pass.)"""
+    from pyspark.sql import functions as F  # pyspark is an optional extra: loaded only when a Spark run starts
+
+    texts = [p for p in plans if not quality.is_id_like(p.name) and not p.native
+             and p.parsed * 2 <= max(p.present, 1)]
+    wholes = _whole_candidates(plans)
+    for p in plans:
+        p.distinct = 0
+    if not texts and not wholes:
         return
-    xs = [col(p.name).cast("double") if p.native else number(col(p.name).cast("string"), p) for p in need]
-    aggs = [a for x in xs for a in (F.min(x), F.max(x), F.approx_count_distinct(x, 0.01))]
+    aggs = []
+    for p in texts:
+        v = col(p.name).cast("string")
+        aggs.append(F.approx_count_distinct(F.when(~missing(v), v), _TEXT_RSD))
+    for p in wholes:
+        x = _whole_number(p)
+        aggs += [F.min(x), F.max(x), F.approx_count_distinct(x, _ROUGH_RSD)]
     stats = frame.agg(*aggs).first()
-    for i, p in enumerate(need):
-        p.lo, p.hi, approx = stats[3 * i: 3 * i + 3]
+    for i, p in enumerate(texts):
+        p.distinct = int(stats[i] or 0)
+    for i, p in enumerate(wholes):
+        p.lo, p.hi, approx = stats[len(texts) + 3 * i: len(texts) + 3 * i + 3]
         p.num_distinct = int(approx or 0)
-    few = [(p, x) for p, x in zip(need, xs) if p.num_distinct <= roles.CODE_MAX_DISTINCT + 2]
-    if few:  # exact counts where they decide
-        exact = frame.agg(*[F.count_distinct(x) for _, x in few]).first()
-        for (p, _), n in zip(few, exact):
+
+
+def _whole_number(p):
+    return col(p.name).cast("double") if p.native else number(col(p.name).cast("string"), p)
+
+
+def _exact_counts(frame, plans: list) -> None:
+    """Exact distinct counts where they decide: id-like columns (the identifier decision and its
+    reason; one aggregate of its own, since beside other aggregates a distinct count makes Spark carry
+    every buffer per distinct value) and whole-number columns with few values (integer codes: one
+    pass of collect_set, a plain aggregate)."""
+    from pyspark.sql import functions as F  # pyspark is an optional extra: loaded only when a Spark run starts
+
+    ids = [p for p in plans if quality.is_id_like(p.name)]
+    if ids:
+        aggs = []
+        for p in ids:
+            q = col(p.name)
+            v = q.cast("string")
+            aggs.append(F.count_distinct(F.when(q.isNotNull() if p.native else ~missing(v), v)))
+        for p, n in zip(ids, frame.agg(*aggs).first()):
+            p.distinct = int(n or 0)
+    few = [p for p in _whole_candidates(plans) if p.num_distinct <= roles.CODE_MAX_DISTINCT + 2]
+    if few:
+        exact = frame.agg(*[F.size(F.collect_set(_whole_number(p))) for p in few]).first()
+        for p, n in zip(few, exact):
             p.num_distinct = int(n)
 
 
@@ -188,29 +254,6 @@ def _number_styles(frame, plans: list, delimiter: str | None) -> None:
     stats = frame.agg(*aggs).first()
     for i, p in enumerate(plans):
         coltypes.choose_number_style(p, *(int(s or 0) for s in stats[3 * i: 3 * i + 3]), delimiter)
-
-
-def _distinct(frame, plans: list) -> None:
-    from pyspark.sql import functions as F  # pyspark is an optional extra: loaded only when a Spark run starts
-
-    need = [p for p in plans if quality.is_id_like(p.name)
-            or (not p.native and p.parsed * 2 <= max(p.present, 1))]
-    if not need:
-        return
-    aggs = []
-    for p in need:
-        q = col(p.name)
-        v = q.cast("string")
-        present = q.isNotNull() if p.native else ~missing(v)
-        if quality.is_id_like(p.name):
-            aggs += [F.count_distinct(F.when(present, v)),
-                     _count_if(present & v.rlike(f"^(?:{coltypes._INT})$")),
-                     _count_if(v.rlike(f"^(?:{coltypes._LEAD0})$"))]
-        else:
-            aggs += [F.approx_count_distinct(F.when(present, v), 0.01), F.lit(0), F.lit(0)]
-    stats = frame.agg(*aggs).first()
-    for i, p in enumerate(need):
-        p.distinct, p.ints, p.lead0 = (int(x or 0) for x in stats[3 * i: 3 * i + 3])
 
 
 def typed_column(p):

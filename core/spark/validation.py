@@ -51,7 +51,7 @@ def clean_and_validate(spark, data: SparkInput) -> CleanDataset:
 
     frame = data.frame
     types = dict(frame.dtypes)
-    rows_read = frame.count()
+    rows_read = data.rows  # counted while numbering the rows: no pass of its own
     if rows_read == 0:
         raise InputError(f"'{data.source}' has no data rows; nothing to load")
     repairs, warnings = list(data.repairs), []
@@ -65,6 +65,8 @@ def clean_and_validate(spark, data: SparkInput) -> CleanDataset:
         kept = frame.join(first, ROW, "left_semi")
     kept = kept.cache()
     rows_loaded = kept.count()
+    if data.cached is not None:  # the de-duplicated rows are cached now: the input's copy can go
+        data.cached.unpersist()
     refuse_dates(kept, plans)
     coltypes._decide_roles(plans, rows_loaded, repairs, warnings)
 
@@ -80,6 +82,8 @@ def clean_and_validate(spark, data: SparkInput) -> CleanDataset:
     rejected = {c.name: rejected[c.name] for c in columns if c.name in rejected}
     miss, constant = _column_stats(typed, columns, rows_loaded)
     _few_points_warning(typed, columns, constant, warnings)
+    issues.count()  # fills the cached issue rows, the last frame read from `kept`: its copy can go
+    kept.unpersist()
     return CleanDataset(typed, issues, rejects, columns, rows_read, rows_loaded, rows_read - rows_loaded,
                         miss, rejected, constant, repairs, warnings)
 

@@ -61,6 +61,14 @@ def test_mall_sizes_names_and_actions_equal_the_duckdb_engine(mall_runs):
             assert a.centroid[f] == pytest.approx(b.centroid[f], rel=1e-9)
 
 
+def test_spark_jobs_are_counted_per_stage(mall_runs):
+    _, _, sp = mall_runs
+    assert list(sp.jobs) == list(sp.timings) == ["read", "clean", "prepare", "sweep", "fit", "write", "register"]
+    # Every Spark stage runs jobs; registering is DuckDB's work only.
+    assert all(sp.jobs[s] >= 1 for s in ("read", "clean", "prepare", "sweep", "fit", "write"))
+    assert sp.jobs["register"] == 0
+
+
 def test_same_customers_in_the_same_segments(mall_runs):
     store, duck, sp = mall_runs
     with store.cursor() as cur:
