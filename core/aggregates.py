@@ -33,6 +33,7 @@ import numpy as np
 from core.filters import FilterSpec, Region
 from core.lasso import _lasso_cells, lasso_sql
 from core.models import SEGMENT, X, Y
+from core.sampling import MIN_POINTS_PER_SEGMENT
 from core.store import AGG_PARTS as PARTS, Store, agg_table, quote_ident, run_table
 
 CUBE_BINS = 30  # the dashboard's histogram bins: a brush on a histogram selects whole bars
@@ -365,11 +366,13 @@ def segment_means(store: Store, cube: Cube, brush: Brush) -> dict[int, tuple[int
 
 def enough(cube: Cube, got: dict[int, int], quota: dict[int, int], share: float = 0.9) -> bool:
     """True when the sample's points will do: at least `share` of the point budget, and a point for every
-    segment that has selected customers (or all of that segment's rows). When every segment got its
-    quota the points are exactly the full table's (both keep the rows with the smallest hash); a thin
-    sliver of a large segment can get fewer of its points than its share, never none."""
+    segment whose quota is above the per-segment floor (MIN_POINTS_PER_SEGMENT: a segment with a real part
+    of the selection). When every segment got its quota the points are exactly the full table's (both
+    keep the rows with the smallest hash); a thin sliver of a large segment (a few hundred of its
+    customers in the selection) can get fewer of its points than its share, or none."""
     want = {s: q for s, q in quota.items() if q > 0}
-    if any(got.get(s, 0) == 0 and not cube.sample_complete(s) for s in want):
+    if any(got.get(s, 0) == 0 and q > MIN_POINTS_PER_SEGMENT and not cube.sample_complete(s)
+           for s, q in want.items()):
         return False
     return sum(min(got.get(s, 0), q) for s, q in want.items()) >= share * sum(want.values())
 

@@ -45,6 +45,7 @@ from core.store import Store, quote_ident
 BINS = 1024
 MAX_READ_ROWS = 200_000  # rows one read may sort; a larger bin is split again
 MAX_LEVELS = 3  # histograms of one key before a bin is read with a plain OFFSET
+HEAD_ROWS = 10_000  # unsorted pages ending before this row are read from the table's start (_head)
 FEW_VALUES = 2_000  # a text key with at most this many distinct values (statistics) groups by value
 _CHAR_SPAN = 2**21  # code points are below 2^21
 _NAN_GROUP, _NULL_GROUP = 2**40, 2**40 + 1  # group ids after every bin or value: NaN, then NULL
@@ -108,6 +109,10 @@ def page_rows(store: Store, table: str, types: dict[str, str], where: str, param
     to `names`); keys may sort by it."""
     bins = BINS if bins is None else bins
     max_read = MAX_READ_ROWS if max_read is None else max_read
+    if keys == [(ROW, True)] and stop <= HEAD_ROWS:
+        head = _head(store, table, where, params, stop)
+        if head is not None:
+            return _rows_by_id(store, table, select, names, keys, head[start:stop])
     columns = _key_columns(keys, types, names)
     if total <= max_read or columns[0] is None:
         return plain_rows(store, table, where, params, keys, select, names, start, stop, total)
@@ -128,6 +133,31 @@ def page_rows(store: Store, table: str, types: dict[str, str], where: str, param
             f"SELECT {', '.join(select)} FROM {table} WHERE {ROW} = ANY(?::BIGINT[]) "
             f"ORDER BY {order}",
             [names, found],
+        ).fetchall()
+
+
+def _head(store: Store, table: str, where: str, params: list, stop: int) -> list[int] | None:
+    """The first `stop` selected __row values in __row order, read from the start of the table: a run
+    table is written ORDER BY __row, so DuckDB finds them without scanning the rest (no ORDER BY: the
+    scan stops at the LIMIT). Proven, not assumed: the rows of the selection with __row up to the
+    largest one found must be exactly these (a count the table's __row zone maps answer from its first
+    row groups); otherwise None, and the caller sorts."""
+    with store.cursor() as cur:
+        found = [r[0] for r in cur.execute(f"SELECT {ROW} FROM {table} WHERE ({where}) LIMIT ?",
+                                           params + [stop]).fetchall()]
+        if not found:
+            return []
+        top = max(found)
+        n = cur.execute(f"SELECT count(*) FROM {table} WHERE {ROW} <= ? AND ({where})", [top] + params).fetchone()[0]
+    return sorted(found) if n == len(found) else None
+
+
+def _rows_by_id(store: Store, table: str, select: list[str], names: list[str], keys: list[tuple[str, bool]],
+                ids: list[int]) -> list[tuple]:
+    with store.cursor() as cur:
+        return cur.execute(
+            f"SELECT {', '.join(select)} FROM {table} WHERE {ROW} = ANY(?::BIGINT[]) ORDER BY {_order(keys)}",
+            [names, ids],
         ).fetchall()
 
 

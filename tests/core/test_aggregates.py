@@ -250,7 +250,8 @@ def test_the_scatter_takes_the_sample_when_it_holds_enough_points():
     assert aggregates.enough(cube, {1: 40, 2: 10}, {1: 40, 2: 10})  # every quota met: the same points
     assert aggregates.enough(cube, {1: 36, 2: 10}, {1: 40, 2: 10})  # 46 of 50: 92% of the budget
     assert not aggregates.enough(cube, {1: 30, 2: 10}, {1: 40, 2: 10})  # 80%: read the whole table
-    assert not aggregates.enough(cube, {1: 0}, {1: 1})  # a selected segment with no point: never
+    assert aggregates.enough(cube, {1: 0, 2: 10}, {1: 1, 2: 10})  # a sliver (under the floor) may go without
+    assert not aggregates.enough(cube, {1: 0, 2: 600}, {1: 60, 2: 600})  # a real part of the selection: never
     assert aggregates.enough(cube, {2: 0}, {2: 0})  # nothing asked of it
     assert aggregates.enough(cube, {1: 40, 2: 3}, {1: 40, 2: 3})
 

@@ -273,3 +273,16 @@ def test_the_benchmark_runs_at_a_tiny_size(tmp_path, capsys):
     assert set(report["results"]) >= {f"{mode}, {policy}" for mode in ("before", "after")
                                       for policy in ("cold", "sort change")}
     assert grid_seek.MAX_READ_ROWS == 200_000  # restored
+
+
+def test_first_unsorted_pages_read_the_table_start_only_when_it_is_in_row_order(store, table):
+    name, _ = table
+    where, params = "i > ?", [1]
+    with store.cursor() as cur:
+        expected = [r[0] for r in cur.execute(f"SELECT {ROW} FROM {name} WHERE i > 1 ORDER BY {ROW} LIMIT 50").fetchall()]
+        # the fixture's rows are stored shuffled: the head read cannot prove its rows are the first ones
+        assert grid_seek._head(store, name, where, params, 50) is None
+        ordered = run_table(new_id())
+        cur.execute(f"CREATE TABLE {ordered} AS SELECT * FROM {name} ORDER BY {ROW}")
+    assert grid_seek._head(store, ordered, where, params, 50) == expected
+    assert grid_seek._head(store, ordered, "i > 1000", [], 50) == []
