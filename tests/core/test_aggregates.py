@@ -254,6 +254,10 @@ def test_the_scatter_takes_the_sample_when_it_holds_enough_points():
     assert not aggregates.enough(cube, {1: 0, 2: 600}, {1: 60, 2: 600})  # a real part of the selection: never
     assert aggregates.enough(cube, {2: 0}, {2: 0})  # nothing asked of it
     assert aggregates.enough(cube, {1: 40, 2: 3}, {1: 40, 2: 3})
+    big = aggregates.Cube("000000000000", (), {}, (0.0, 1.0), (0.0, 1.0), (), (), sample_rows={1: 50_000},
+                          totals={1: 2_000_000})
+    assert aggregates.enough(big, {1: 5_000}, {1: 12_000})  # 5,000 points of one segment draw it well
+    assert not aggregates.enough(big, {1: 3_000}, {1: 12_000})
 
 
 def test_an_unreadable_or_older_cube_is_ignored(store, awkward):
