@@ -52,9 +52,9 @@ def under_spark_submit() -> bool:
 def is_connect(spark) -> bool:
     """A Spark Connect client session (sc://): it has no SparkContext, and its gRPC channel stays open
     until stop(), so a process that made one must stop it to exit."""
-    from pyspark.sql.connect.session import SparkSession as ConnectSession  # only imported with pyspark
-
-    return isinstance(spark, ConnectSession)
+    # By module, not isinstance: importing pyspark.sql.connect needs the Connect client's packages,
+    # which a local-mode install may lack.
+    return type(spark).__module__.startswith("pyspark.sql.connect.")
 
 
 def spark_session(master: str | None = None, app_name: str = "customer-segmentation"):
