@@ -25,7 +25,7 @@ from core.segmentation import K_MIN, _check_parameters, final_k_reason
 from core.spark import features as feat
 from core.spark import fitting, publish
 from core.spark.reading import read_input
-from core.spark.session import spark_session
+from core.spark.session import is_connect, spark_session
 from core.spark.validation import CleanDataset, clean_and_validate
 from core.store import Store, new_id
 
@@ -117,12 +117,17 @@ def segment_spark(
     """Read, clean, segment and profile INPUT (a file, a folder of Parquet parts or a glob) on Spark;
     write the results as Parquet and register them in `store` as a dataset and a run (engine "spark").
     `name` is the dataset's name (default: the file or folder name without extension)."""
+    own = spark is None
     spark = spark or spark_session(master)
     try:
         return _segment(store, spark, str(path), features, k, scale, fill, seed, name)
     finally:
         # The run's cached frames (input, typed rows, features, vectors) are not needed any more.
         spark.catalog.clearCache()
+        if own and is_connect(spark):
+            # A Connect session made here (the CLI's) is this run's alone; left open, its gRPC
+            # channel keeps the process from exiting. A local session is left for getOrCreate to reuse.
+            spark.stop()
 
 
 def _segment(store: Store, spark, source: str, features, k, scale, fill, seed, name) -> SparkResult:

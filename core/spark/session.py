@@ -49,6 +49,14 @@ def under_spark_submit() -> bool:
     return "PYSPARK_GATEWAY_PORT" in os.environ
 
 
+def is_connect(spark) -> bool:
+    """A Spark Connect client session (sc://): it has no SparkContext, and its gRPC channel stays open
+    until stop(), so a process that made one must stop it to exit."""
+    # By module, not isinstance: importing pyspark.sql.connect needs the Connect client's packages,
+    # which a local-mode install may lack.
+    return type(spark).__module__.startswith("pyspark.sql.connect.")
+
+
 def spark_session(master: str | None = None, app_name: str = "customer-segmentation"):
     """A SparkSession for `master`: `local[*]`/`local[N]`, `spark://host:7077`, `yarn`, `k8s://...`,
     or a Spark Connect URL `sc://host:15002`. None: $SPARK_MASTER, else spark-submit's master, else
