@@ -264,7 +264,7 @@ def run_segmentation(
     parameters or data that cannot be segmented as asked; a failure stores nothing.
 
     `explain=False` skips stability and rules (drivers, names and actions stay): for measuring them.
-    `progress(stage, fraction)` is called with stage in prepare | sweep | fit | project | store | done
+    `progress(stage, fraction)` is called with stage in prepare | sweep | fit | project | store | tables | done
     and the overall fraction done (0..1); raising from it cancels the run."""
     started = time.perf_counter()
     tell = progress or (lambda stage, fraction: None)
@@ -296,7 +296,10 @@ def run_segmentation(
     run.fit_seconds = round(time.perf_counter() - started, 3)
     _store_run(store, info, run, data, assignments, texts)
     run = named_run(store, run)  # runs on R, F and M: names and actions in RFM words from the start
-    build_quietly(store, run.run_id)  # the dashboard's pre-aggregated tables (core/aggregates.py)
+    # The run is saved (one transaction); its pre-aggregated tables follow in their own transaction: a
+    # run whose tables were never built only costs speed (the views read its rows).
+    tell("tables", 0.95)
+    build_quietly(store, run.run_id)
     tell("done", 1.0)
     return run
 

@@ -20,6 +20,7 @@ STAGE_WORDS = {
     "project": "Projecting to 2-D (PCA)",
     "explain": "Finding drivers and rules",
     "store": "Saving the run",
+    "tables": "Building the tables for fast filtering",
     "done": "Done",
     "failed": "Failed",
 }
