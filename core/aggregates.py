@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from core import lru
 from core.filters import FilterSpec, Region
 from core.lasso import _lasso_cells, lasso_sql
 from core.models import SEGMENT, X, Y
@@ -461,42 +462,14 @@ class EdgeRows:
     sums: dict[int, list[float]]
 
 
-_EDGES: dict = {}  # (store id, run, lasso) -> EdgeRows, or an Event while one request computes it
-_EDGES_LOCK = threading.Lock()
-_EDGES_KEEP = 64
+EDGES_KEEP = 64  # lassos whose edge rows stay cached per Store (core/lru.py)
 
 
 def edge_rows(store: Store, cube: Cube, lasso: Lasso) -> EdgeRows:
     """The edge cells' rows inside the lasso, counted once per lasso: the views of one interaction ask
-    at the same moment, the first computes and the others wait for it."""
-    key = (id(store), cube.run_id, lasso.points)
-    with _EDGES_LOCK:
-        found = _EDGES.get(key)
-        if found is None:
-            _EDGES[key] = threading.Event()
-    if isinstance(found, EdgeRows):
-        return found
-    if isinstance(found, threading.Event):
-        found.wait(60)
-        done = _EDGES.get(key)
-        if isinstance(done, EdgeRows):
-            return done
-    try:
-        result = _count_edge_rows(store, cube, lasso)
-    except BaseException:
-        with _EDGES_LOCK:
-            waiting = _EDGES.pop(key, None)
-        if isinstance(waiting, threading.Event):
-            waiting.set()
-        raise
-    with _EDGES_LOCK:
-        waiting = _EDGES.get(key)
-        _EDGES[key] = result
-        while len(_EDGES) > _EDGES_KEEP:
-            _EDGES.pop(next(iter(_EDGES)))
-    if isinstance(waiting, threading.Event):
-        waiting.set()
-    return result
+    at the same moment, the first computes and the others wait for it (core.lru single-flight)."""
+    return lru.cache(store, "lasso_edges", EDGES_KEEP).get_or_compute(
+        (cube.run_id, lasso.points), lambda: _count_edge_rows(store, cube, lasso))
 
 
 def _near_cells_sql(cube: Cube, cells: tuple[int, ...]) -> tuple[str, list]:

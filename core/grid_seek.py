@@ -31,14 +31,12 @@ from __future__ import annotations
 
 import json
 import math
-import threading
-import weakref
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
 import duckdb
 
+from core import lru
 from core.models import ROW, SEGMENT
 from core.store import Store, quote_ident
 
@@ -62,41 +60,14 @@ _WIDE_NUMBERS = ("DECIMAL", "NUMERIC", "HUGEINT", "UBIGINT", "UHUGEINT")
 Piece = tuple[list[str], list, int, int]
 
 
-# -- caches (per Store: a run never changes, so bounds and histograms stay true) ----------------------
-class _Lru:
-    def __init__(self, size: int) -> None:
-        self.size, self.items, self.lock = size, OrderedDict(), threading.Lock()
-
-    def get(self, key):
-        with self.lock:
-            value = self.items.get(key)
-            if value is not None:
-                self.items.move_to_end(key)
-            return value
-
-    def put(self, key, value) -> None:
-        with self.lock:
-            self.items[key] = value
-            while len(self.items) > self.size:
-                self.items.popitem(last=False)
-
-
-_CACHES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_CACHES_LOCK = threading.Lock()
-
-
-def _cache(store: Store, name: str) -> _Lru:
-    with _CACHES_LOCK:
-        caches = _CACHES.get(store)
-        if caches is None:
-            caches = _CACHES[store] = {"bounds": _Lru(256), "bins": _Lru(128)}
-        return caches[name]
+# -- caches (per Store, core/lru.py: a run never changes, so bounds and histograms stay true) ----------
+def _cache(store: Store, name: str) -> lru.Lru:
+    return lru.cache(store, "grid_" + name, {"bounds": 256, "bins": 128}[name])
 
 
 def clear_cache() -> None:
     """Forget cached key bounds and histograms (benchmarks time cold pages)."""
-    with _CACHES_LOCK:
-        _CACHES.clear()
+    lru.clear("grid_bounds", "grid_bins")
 
 
 # -- entry point ---------------------------------------------------------------------------------
@@ -358,13 +329,11 @@ def _piece(v: str, asc: bool, null_group: int, hits: list, conds: list[str], val
 
 def _cached(scan: _Scan, key: tuple, sql: str, values: list) -> list[tuple]:
     """Histogram rows, cached per Store (a run never changes: the same filter gives the same counts)."""
-    cache = _cache(scan.store, "bins")
-    hit = cache.get(key)
-    if hit is None:
+    def read() -> tuple:
         with scan.store.cursor() as cur:
-            hit = tuple(tuple(r) for r in cur.execute(sql, values).fetchall())
-        cache.put(key, hit)
-    return list(hit)
+            return tuple(tuple(r) for r in cur.execute(sql, values).fetchall())
+
+    return list(_cache(scan.store, "bins").get_or_compute(key, read))
 
 
 def _int_histogram(scan: _Scan, table: str, where: str, x: str, conds: list[str], values: list,

@@ -11,14 +11,11 @@ import datetime as _dt
 import decimal
 import json
 import math
-import threading
-import weakref
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
 
-from core import aggregates, grid_seek
+from core import aggregates, grid_seek, lru
 from core.errors import InputError
 from core.filled import FILLED, filled_by_row
 from core.filter_base import int_arg as _int_arg
@@ -94,45 +91,15 @@ class SegmentSize:
 
 
 # -- run metadata -----------------------------------------------------------------------------
-class _Lru:
-    """A small thread-safe least-recently-used map."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.items: OrderedDict = OrderedDict()
-        self.lock = threading.Lock()
-
-    def get(self, key):
-        with self.lock:
-            value = self.items.get(key)
-            if value is not None:
-                self.items.move_to_end(key)
-            return value
-
-    def put(self, key, value) -> None:
-        with self.lock:
-            self.items[key] = value
-            while len(self.items) > self.size:
-                self.items.popitem(last=False)
-
-
-# Per Store (dropped with it): run contexts by run id, per-segment counts by (run id, WHERE, params).
-_CACHES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_CACHES_LOCK = threading.Lock()
-
-
-def _cache(store: Store, name: str) -> _Lru:
-    with _CACHES_LOCK:
-        caches = _CACHES.get(store)
-        if caches is None:
-            caches = _CACHES[store] = {"contexts": _Lru(64), "sizes": _Lru(256)}
-        return caches[name]
+# Per Store (core/lru.py, dropped with it): run contexts by run id, per-segment counts by
+# (run id, WHERE, params). A run never changes, so neither goes stale.
+def _cache(store: Store, name: str) -> lru.Lru:
+    return lru.cache(store, name, {"contexts": 64, "sizes": 256}[name])
 
 
 def clear_caches() -> None:
     """Forget cached run contexts and counts (tests and benchmarks)."""
-    with _CACHES_LOCK:
-        _CACHES.clear()
+    lru.clear("contexts", "sizes")
 
 
 def run_context(store: Store, run: Run | str) -> RunContext:
@@ -142,12 +109,8 @@ def run_context(store: Store, run: Run | str) -> RunContext:
     contexts are cached per Store and run id: a filter change costs no catalogue queries.
     """
     run_id = check_id(run if isinstance(run, str) else run.run_id, "run")
-    contexts = _cache(store, "contexts")
-    ctx = contexts.get(run_id)
-    if ctx is None:
-        ctx = _load_context(store, run if isinstance(run, Run) else store.get_run(run_id))
-        contexts.put(run_id, ctx)
-    return ctx
+    return _cache(store, "contexts").get_or_compute(
+        run_id, lambda: _load_context(store, run if isinstance(run, Run) else store.get_run(run_id)))
 
 
 def _load_context(store: Store, run: Run) -> RunContext:
@@ -219,18 +182,18 @@ def _segment_sizes(store: Store, ctx: RunContext, where: str, params: list,
     spec is counted by several views (count, scatter quotas, grid total) after one filter change.
     A brush the run's cube holds is counted from the cube (core.aggregates), not the rows."""
     key = (ctx.run.run_id, where, json.dumps(params))
-    cache = _cache(store, "sizes")
-    hit = cache.get(key)
-    if hit is not None:
-        return [SegmentSize(*z) for z in hit]
+    sizes = _cache(store, "sizes").get_or_compute(key, lambda: _count_sizes(store, ctx, where, params, spec))
+    return [SegmentSize(*z) for z in sizes]
+
+
+def _count_sizes(store: Store, ctx: RunContext, where: str, params: list,
+                 spec: FilterSpec | None) -> tuple[tuple, ...]:
     cube = aggregates.load(store, ctx.run.run_id) if spec is not None else None
     brush = aggregates.brush_of(cube, spec) if cube is not None else None
     if brush is not None:
         chosen = aggregates.segment_counts(store, cube, brush)
         ids = sorted(set(range(1, ctx.run.k + 1)) | set(cube.totals))
-        sizes = tuple((s, ctx.segment_name(s), chosen.get(s, 0), cube.totals.get(s, 0)) for s in ids)
-        cache.put(key, sizes)
-        return [SegmentSize(*z) for z in sizes]
+        return tuple((s, ctx.segment_name(s), chosen.get(s, 0), cube.totals.get(s, 0)) for s in ids)
     # The filter runs as a WHERE (conditions short-circuit there), the totals in a second cheap scan.
     with store.cursor() as cur:
         rows = cur.execute(
@@ -247,9 +210,7 @@ def _segment_sizes(store: Store, ctx: RunContext, where: str, params: list,
         ).fetchall()
     found = {int(s): (int(sel), int(tot)) for s, sel, tot in rows}
     ids = sorted(set(range(1, ctx.run.k + 1)) | set(found))
-    sizes = tuple((s, ctx.segment_name(s), *found.get(s, (0, 0))) for s in ids)
-    cache.put(key, sizes)
-    return [SegmentSize(*z) for z in sizes]
+    return tuple((s, ctx.segment_name(s), *found.get(s, (0, 0))) for s in ids)
 
 
 # -- filter controls --------------------------------------------------------------------------
