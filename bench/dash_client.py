@@ -20,13 +20,21 @@ from typing import Any
 import requests
 
 WILDCARDS = ('["ALL"]', '["MATCH"]', '["ALLSMALLER"]')
-ACCEPT_ENCODING = "gzip, deflate"  # what every browser accepts (they add br/zstd too)
+ACCEPT_ENCODING = "gzip, deflate, br, zstd"  # what Chrome (123+), Edge and Firefox (126+) send
 
 
 def _decode(body: bytes, encoding: str) -> bytes:
     import zlib
 
     encoding = encoding.strip().lower()
+    if encoding == "zstd":
+        from backports import zstd  # flask-compress's own dependency
+
+        return zstd.decompress(body)
+    if encoding == "br":
+        import brotli
+
+        return brotli.decompress(body)
     if encoding == "gzip":
         return zlib.decompress(body, 16 + zlib.MAX_WBITS)
     if encoding == "deflate":

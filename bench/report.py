@@ -398,8 +398,8 @@ def render(env: dict, args, results: list[dict], rfm, agreement=None) -> str:
         "callback its outputs feed (the filter-spec store's listeners), in parallel per wave, until the "
         "page settles. A time is the client-side wall time of that whole cascade on loopback, which is "
         "the server time plus well under a millisecond per request; bytes are the sum of all responses "
-        "of the interaction as they cross the wire (the client sends `Accept-Encoding: gzip, deflate` "
-        "like a browser; if the app compresses, both sizes are shown). Box selections and histogram ranges carry the selected points as plotly "
+        "of the interaction as they cross the wire (the client sends `Accept-Encoding: gzip, deflate, br, zstd` "
+        "as Chrome and Firefox do, and the app answers zstd; both sizes are shown). Box selections and histogram ranges carry the selected points as plotly "
         "sends them; each request uses a slightly different box or range.")
     add("- Upload: the CSV as a base64 data URL in `dcc.Upload.contents`, as the browser sends it, "
         "through to the callbacks that draw the segmented dashboard.")

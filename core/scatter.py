@@ -24,6 +24,8 @@ from core.views import RunContext, _segment_sizes, run_where
 
 MAX_SCATTER_POINTS = 100_000
 MAX_BACKGROUND_POINTS = 50_000
+# integer types whose every value fits a BIGINT (identifiers of these are read as numbers)
+BIGINT_SAFE = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER"})
 
 
 @dataclass
@@ -43,7 +45,8 @@ class ScatterData:
     background_y: list[float] = field(default_factory=list)
     background_segment: list[int] = field(default_factory=list)
     background_shown: int = 0
-    ids: list[str] = field(default_factory=list)  # the identifier of each selected point ([] without one)
+    ids: list = field(default_factory=list)  # the identifier of each selected point ([] without one):
+    # ints when the identifier column is a whole-number type, else text
     id_label: str = ""  # the identifier column's name
 
     def to_dict(self) -> dict:
@@ -71,7 +74,10 @@ def scatter_sample(
     quota_bg = quotas(unselected, background_points) if not spec.is_empty else {}
     key = HASH_KEY  # a column of src: stored in the sample table, computed over the run table
     id_col = ctx.identifiers[0] if ctx.identifiers else None
-    ident = f"{quote_ident(id_col, ctx.columns)}::VARCHAR" if id_col else "NULL::VARCHAR"
+    # whole-number identifiers stay numbers (the figure sends them as a typed array), others are text
+    whole_ids = bool(id_col) and ctx.types.get(id_col, "").upper() in BIGINT_SAFE
+    ident = (quote_ident(id_col, ctx.columns) + ("::BIGINT" if whole_ids else "::VARCHAR")) if id_col \
+        else "NULL::VARCHAR"
     # Each branch keeps, per segment, the rows with the smallest hash: a cut-off on the hash makes
     # the WHERE drop most rows cheaply, QUALIFY then trims to the exact quota.
     branch = f"""
@@ -90,8 +96,10 @@ def scatter_sample(
         cut_bg = cutoffs(quota_bg, unselected, k)
         sql_params += [max(cut_bg, default=0), cut_bg] + params + [per_segment(quota_bg, k)]
     body = f"SELECT r, x, y, s, sel, i FROM ({' UNION ALL '.join(f'({b})' for b in branches)}) ORDER BY h, r"
-    from_sample = f"WITH src AS (SELECT * FROM {agg_table(ctx.run.run_id, 'sample')}) {body}"
-    from_rows = f"WITH src AS (SELECT *, {HASH_SQL} AS {HASH_KEY} FROM {ctx.table}) {body}"
+    # NOT MATERIALIZED: the two branches read the table each with their own filter (a materialised CTE
+    # would copy every row of it first, which cost half the query)
+    from_sample = f"WITH src AS NOT MATERIALIZED (SELECT * FROM {agg_table(ctx.run.run_id, 'sample')}) {body}"
+    from_rows = f"WITH src AS NOT MATERIALIZED (SELECT *, {HASH_SQL} AS {HASH_KEY} FROM {ctx.table}) {body}"
     cols = _sample_rows(store, ctx, from_sample, from_rows, sql_params, quota_sel, quota_bg)
     sel = np.asarray(cols["sel"], dtype=bool)
     x, y = _float_array(cols["x"]), _float_array(cols["y"])
@@ -111,7 +119,7 @@ def scatter_sample(
         background_y=_json_floats(y[~sel]),
         background_segment=seg[~sel].tolist(),
         background_shown=int((~sel).sum()),
-        ids=[v for v, keep in zip(cols["i"].tolist(), sel) if keep] if id_col else [],
+        ids=_selected_ids(cols["i"], sel) if id_col else [],
         id_label=id_col or "",
     )
 
@@ -133,6 +141,13 @@ def _sample_rows(store: Store, ctx: RunContext, from_sample: str, from_rows: str
             if aggregates.enough(cube, got_sel, quota_sel) and aggregates.enough(cube, got_bg, quota_bg, 0.5):
                 return cols
         return cur.execute(from_rows, params).fetchnumpy()
+
+
+def _selected_ids(values: Any, sel: np.ndarray) -> list:
+    """The identifiers of the selected points, a missing one as None."""
+    if np.ma.isMaskedArray(values) and np.ma.getmaskarray(values).any():
+        return [None if m else v for v, m in zip(values.data[sel].tolist(), np.ma.getmaskarray(values)[sel])]
+    return np.asarray(values)[sel].tolist()
 
 
 def _float_array(a: Any) -> np.ndarray:

@@ -72,15 +72,26 @@ def _id_title(data: ScatterData) -> str:
 
 def _point_labels(data: ScatterData) -> Any:
     """What each selected point's hover names it by: its identifier, else its row number. Whole-number
-    identifiers and row numbers go as a typed array (4 bytes a point); other identifiers as text,
-    escaped (Plotly renders hover text as HTML)."""
+    identifiers and row numbers that fit 32 bits go as a typed array (4 bytes a point); other
+    identifiers as text, escaped (Plotly renders hover text as HTML)."""
     values = data.ids if data.ids else data.row
-    if not data.ids or all(v.isdigit() and len(v) < 10 and (v == "0" or v[0] != "0") for v in data.ids):
-        return np.asarray(values, dtype=np.int64)
-    text = [str(v) for v in values]
+    numbers = _whole_numbers(values)
+    if numbers is not None:
+        return numbers
+    text = ["" if v is None else str(v) for v in values]
     if any(ch in t for t in text for ch in "&<>"):
         text = [_escape(t) for t in text]
     return np.asarray(text, dtype=object)
+
+
+def _whole_numbers(values: list) -> np.ndarray | None:
+    """The values as int64 when all are whole numbers within 32 bits (text like "0042" stays text)."""
+    arr = np.asarray(values)
+    if arr.dtype.kind in "iu":
+        return arr.astype(np.int64) if arr.size == 0 or (arr.min() > -2**31 and arr.max() < 2**31) else None
+    if arr.dtype.kind == "U" and all(v.isascii() and v.isdigit() and len(v) < 10 and (v == "0" or v[0] != "0") for v in values):
+        return arr.astype(np.int64)
+    return None
 
 
 def _typed_or_list(values: np.ndarray) -> Any:

@@ -40,9 +40,10 @@ def test_malformed_callback_envelopes_get_a_400(client_app, body):
     assert 400 <= r.status_code < 500
 
 
-def test_a_real_callback_request_answers(client_app, fresh):
+def _profile_request(client_app, fresh) -> dict:
+    """The body the browser posts when the filter spec changes and the profile table redraws."""
     key = next(k for k in client_app.callback_map if f"{ids.PROFILE_GRID}.rowData" in k)
-    payload = {
+    return {
         "output": key,
         "outputs": [{"id": i, "property": p} for i, p in [(ids.SUMMARY, "children"), (ids.PROFILE_GRID, "rowData"),
                                                           (ids.CUSTOMER_TITLE, "children"),
@@ -51,9 +52,30 @@ def test_a_real_callback_request_answers(client_app, fresh):
         "changedPropIds": [f"{ids.FILTER_STORE}.data"],
         "state": [],
     }
+
+
+def test_a_real_callback_request_answers(client_app, fresh):
+    payload = _profile_request(client_app, fresh)
     r = client_app.server.test_client().post("/_dash-update-component", json=payload)
     assert r.status_code == 200, r.text[:300]
     rows = r.get_json()["response"][ids.PROFILE_GRID]["rowData"]
+    assert [row["size"] for row in rows] == [81, 39, 35, 23, 22]
+
+
+@pytest.mark.parametrize("accept, encoding", [("gzip, deflate, br, zstd", "zstd"), ("gzip, deflate, br", "br"),
+                                              ("gzip, deflate", "gzip"), ("identity", None)])
+def test_callback_responses_are_compressed_as_the_browser_accepts(client_app, fresh, accept, encoding):
+    import gzip
+
+    import brotli
+    from backports import zstd
+
+    payload = _profile_request(client_app, fresh)
+    r = client_app.server.test_client().post("/_dash-update-component", json=payload,
+                                              headers={"Accept-Encoding": accept})
+    assert r.status_code == 200 and r.headers.get("Content-Encoding") == encoding
+    decode = {"zstd": zstd.decompress, "br": brotli.decompress, "gzip": gzip.decompress, None: bytes}[encoding]
+    rows = json.loads(decode(r.data))["response"][ids.PROFILE_GRID]["rowData"]
     assert [row["size"] for row in rows] == [81, 39, 35, 23, 22]
 
 

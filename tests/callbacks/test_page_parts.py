@@ -88,3 +88,17 @@ def test_scatter_hover_labels_text_ids_escaped_and_number_ids_typed():
     assert [list(np.frombuffer(base64.b64decode(t["bdata"]), dtype="<i4")) for t in typed_] == [[5, 17], [123456789]]
     rows = labels([])  # no identifier column: the row numbers
     assert [list(np.frombuffer(base64.b64decode(t["bdata"]), dtype="<i4")) for t in rows] == [[10, 11], [12]]
+
+
+def test_scatter_hover_labels_for_number_ids_beyond_32_bits_or_missing_are_text():
+    spec = FilterSpec(run_id="0123456789ab")
+
+    def labels(ids):
+        data = ScatterData(x=[0.0, 1.0, 2.0], y=[0.0, 1.0, 2.0], segment=[1, 1, 2], row=[10, 11, 12], shown=3,
+                           selected=3, total=3, ids=ids, id_label="id")
+        return [t["customdata"] for t in scatter_figure(data, spec, ["a", "b"])["data"] if "customdata" in t]
+
+    typed_ = labels([5, -17, 2**31 - 1])  # numbers from an integer column
+    assert [list(np.frombuffer(base64.b64decode(t["bdata"]), dtype="<i4")) for t in typed_] == [[5, -17], [2**31 - 1]]
+    assert labels([5, 17, 2**40]) == [["5", "17"], [str(2**40)]]  # would wrap around in 32 bits
+    assert labels([5, None, 7]) == [["5", ""], ["7"]]
