@@ -258,7 +258,17 @@ def _emulate_browser(client: DashClient) -> None:
     first_block = lambda _v: [(ids.CUSTOMER_GRID, {"getRowsRequest": {  # noqa: E731
         "startRow": 0, "endRow": PAGE_ROWS, "sortModel": [], "filterModel": {}}})]
     client.emulate(ids.FILTER_STORE, "data", first_block)
+    # the scatter's selection reaches the server as its box or lasso, without the points
+    # (callbacks/explore.py's clientside callback; unchanged values are not sent)
+    client.emulate(ids.SCATTER_GRAPH, "selectedData", lambda v: _scatter_region(client, v))
     client.emulate(ids.CUSTOMER_GRID, "columnDefs", first_block)
+
+
+def _scatter_region(client: DashClient, selected) -> list:
+    region = None
+    if selected:
+        region = {k: selected[k] for k in ("range", "lassoPoints") if selected.get(k) is not None}
+    return [] if region == client.get(ids.SCATTER_REGION, "data") else [(ids.SCATTER_REGION, {"data": region})]
 
 
 # -- upload -------------------------------------------------------------------------------------

@@ -138,6 +138,7 @@ class FilterOutputs:
     dates: list = field(default_factory=list)  # the date sliders' values
     grid: Any = no_update  # the customer grid's filterModel
     history: Any = no_update  # undo/redo history (callbacks/filter_state.py)
+    region: Any = no_update  # ids.SCATTER_REGION: dropped with the scatter's selection
 
 
 def filter_outputs(update: FilterUpdate | None, err: Any, slots: dict[str, list[dict]],
@@ -157,6 +158,7 @@ def filter_outputs(update: FilterUpdate | None, err: Any, slots: dict[str, list[
         categories=[c.categories[i["column"]] for i in slots["categories"]],
         kinds=[c.kinds.get(i["kind"], no_update) for i in slots["kinds"]],
         selection=None if update.clear_selections else no_update,
+        region=None if update.clear_selections else no_update,
         alert=None,
         range_labels=[_label(c, i["column"], bounds) for i in slots["range_labels"]],
         dates=[c.dates.get(i["column"], no_update) for i in slots.get("dates", [])],
@@ -210,7 +212,7 @@ def _output_ids(name: str) -> list[dict]:
 
 def _register_filter(app: dash.Dash, store: Store) -> None:
     filter_inputs = dict(
-        scatter=Input(ids.SCATTER_GRAPH, "selectedData"),
+        scatter=Input(ids.SCATTER_REGION, "data"),
         hists=Input(ids.hist(ALL), "selectedData"),
         cell=Input(ids.PROFILE_GRID, "cellClicked"),
         segments=Input(ids.SEGMENT_CHECKLIST, "value"),
@@ -235,6 +237,7 @@ def _register_filter(app: dash.Dash, store: Store) -> None:
             categories=Output(ids.category_picker(ALL), "value"),
             kinds=Output(ids.filter_control(ALL), "value"),
             selection=Output(ids.SCATTER_GRAPH, "selectedData", allow_duplicate=True),
+            region=Output(ids.SCATTER_REGION, "data", allow_duplicate=True),
             alert=Output(ids.FILTER_ALERT, "children"),
             range_labels=Output(ids.range_label(ALL), "children"),
             dates=Output(ids.date_range(ALL), "value"),
@@ -338,6 +341,30 @@ def register(app: dash.Dash, store: Store) -> None:
             return {"response": no_update, "alert": no_update}
         response, err = grid_response(store, spec_data, request)
         return _alert_or_keep({"response": response, "alert": err})
+
+    # The scatter's selection goes to the server as its box or lasso only: Plotly's selectedData also
+    # lists every selected point (a megabyte for a box over 12,000 of them), which the filter never
+    # reads. A selection the server itself dropped (it sets both to null) is not sent back.
+    app.clientside_callback(
+        """
+        function(selected, sent) {
+            let region = null;
+            if (selected) {
+                region = {};
+                if (selected.range) { region.range = selected.range; }
+                if (selected.lassoPoints) { region.lassoPoints = selected.lassoPoints; }
+            }
+            if (JSON.stringify(region) === JSON.stringify(sent === undefined ? null : sent)) {
+                return window.dash_clientside.no_update;
+            }
+            return region;
+        }
+        """,
+        Output(ids.SCATTER_REGION, "data"),
+        Input(ids.SCATTER_GRAPH, "selectedData"),
+        State(ids.SCATTER_REGION, "data"),
+        prevent_initial_call=True,
+    )
 
     # A new filter (or new columns) makes the customer grid ask for its rows again.
     app.clientside_callback(

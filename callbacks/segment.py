@@ -108,6 +108,7 @@ class RunView:
     grid_columns: list[dict]
     spec: dict | None
     selection: Any  # the scatter's own selection, dropped
+    region: Any = None  # and what the server was told of it (ids.SCATTER_REGION), dropped with it
     alert: Any = no_update
 
     @property
@@ -214,6 +215,7 @@ def register(app: dash.Dash, store: Store) -> None:
             grid_columns=Output(ids.CUSTOMER_GRID, "columnDefs"),
             spec=Output(ids.FILTER_STORE, "data", allow_duplicate=True),
             selection=Output(ids.SCATTER_GRAPH, "selectedData", allow_duplicate=True),
+            region=Output(ids.SCATTER_REGION, "data", allow_duplicate=True),
             alert=Output(ids.RUN_ALERT, "children", allow_duplicate=True),
         )),
         inputs=dict(run_id=Input(ids.RUN_STORE, "data")),

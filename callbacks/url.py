@@ -122,6 +122,7 @@ def register(app: dash.Dash, store: Store) -> None:
                 categories=Output(ids.category_picker(ALL), "value", allow_duplicate=True),
                 kinds=Output(ids.filter_control(ALL), "value", allow_duplicate=True),
                 selection=Output(ids.SCATTER_GRAPH, "selectedData", allow_duplicate=True),
+                region=Output(ids.SCATTER_REGION, "data", allow_duplicate=True),
                 alert=Output(ids.URL_ALERT, "children", allow_duplicate=True),
                 range_labels=Output(ids.range_label(ALL), "children", allow_duplicate=True),
                 dates=Output(ids.date_range(ALL), "value", allow_duplicate=True),

@@ -9,6 +9,9 @@ from __future__ import annotations
 URL = "url"
 RUN_STORE = "run-store"  # the current run id
 FILTER_STORE = "filter-store"  # FilterSpec.to_dict() of the current selection
+# the scatter's box or lasso as the server needs it: Plotly's selectedData without its points (a box over
+# 12,000 points would otherwise send a megabyte of them with every selection)
+SCATTER_REGION = "scatter-region"
 UPLOAD_GATE = "upload-gate"  # {"ok": bool, "t": timestamp}: set in the browser before a file is sent
 UPLOAD_LIMIT = "upload-limit"  # the upload size limit in bytes, for the browser-side check
 
@@ -134,7 +137,7 @@ def filter_control(kind: str) -> dict:
 # Which filter kind (core.filters.KINDS key) each filtering input changes: by component id, or by
 # the `type` of a pattern-matching id (whose `column` says which column).
 FILTER_INPUT_KINDS = {
-    SCATTER_GRAPH: "region",  # selectedData
+    SCATTER_REGION: "region",  # data: the scatter's selectedData without its points
     PROFILE_GRID: "segments",  # cellClicked
     SEGMENT_CHECKLIST: "segments",  # value
     HIST_TYPE: "ranges",  # selectedData

@@ -42,6 +42,7 @@ def stores(upload_limit_bytes: int) -> html.Div:
             dcc.Location(id=ids.URL, refresh=False),
             dcc.Store(id=ids.RUN_STORE, storage_type="memory"),
             dcc.Store(id=ids.FILTER_STORE, storage_type="memory"),
+            dcc.Store(id=ids.SCATTER_REGION, storage_type="memory"),
             dcc.Store(id=ids.UPLOAD_GATE, storage_type="memory"),
             dcc.Store(id=ids.PENDING_STORE, storage_type="memory"),
             dcc.Store(id=ids.UPLOAD_LIMIT, storage_type="memory", data=int(upload_limit_bytes)),

@@ -59,6 +59,10 @@ def test_box_selection_on_the_scatter_filters_every_view(dashboard):
     dashboard.until(lambda: dashboard.summary_count() == 200, "the summary after clearing")
     dashboard.until(lambda: dashboard.profile_sizes() == SAMPLE_SIZES, "the profile after clearing")
     assert dashboard.scatter_region() is None
+    # the same box again reaches the server again (its box, without the points, via the region store)
+    dashboard.drag_box_on_scatter(60, 100, 140, 60)
+    dashboard.until(lambda: dashboard.summary_count() == expected, f"the summary to say {expected} again")
+    assert dashboard.severe_logs() == []
 
 
 def test_dragging_across_a_histogram_filters_that_feature(dashboard):

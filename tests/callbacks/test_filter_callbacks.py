@@ -153,7 +153,7 @@ def test_a_forged_current_spec_is_refused(sample):
 
 def test_triggered_inputs_become_events_of_their_kind():
     grouping = {
-        "scatter": {"id": ids.SCATTER_GRAPH, "property": "selectedData", "value": None, "triggered": False},
+        "scatter": {"id": ids.SCATTER_REGION, "property": "data", "value": None, "triggered": False},
         "hists": [{"id": ids.hist("Age"), "property": "selectedData", "value": {"range": {"x": [1, 2]}},
                    "triggered": True}],
         "kinds": [{"id": ids.filter_control("original"), "property": "value", "value": True, "triggered": True}],

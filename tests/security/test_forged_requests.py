@@ -353,9 +353,9 @@ def test_forged_export_is_refused(env, case):
 def filter_update(env, scatter=None, cell=None, segments=None, current=None):
     return env["client"].call(
         "filter-alert.children",
-        {"scatter-graph.selectedData": scatter, "profile-grid.cellClicked": cell,
+        {"scatter-region.data": scatter, "profile-grid.cellClicked": cell,
          "segment-checklist.value": segments, "filter-store.data": current or spec(env)},
-        changed=["scatter-graph.selectedData" if scatter is not None else
+        changed=["scatter-region.data" if scatter is not None else
                  "profile-grid.cellClicked" if cell is not None else "segment-checklist.value"],
     )
 
