@@ -16,8 +16,10 @@ Exact by construction: a brush the dashboard draws is snapped to whole bins (`sn
 to whole bars (the histogram's own edges), a scatter box to whole cells of a GRID_BINS x GRID_BINS grid.
 A snapped range [edge_i, just below edge_j] selects with the ordinary SQL `BETWEEN` exactly the rows the
 build counted in bins i..j-1 (the build bins every value against the same edge list, so floating point
-rounding cannot put a row in a different bin). Any other filter (lasso, categories, two brushes at once,
-an unsnapped slider value, ...) is answered from the rows as before: `brush_of` returns None.
+rounding cannot put a row in a different bin). A lasso selects the grid cells whose centre it encloses
+(core.filters parses it so; its rows are found by the same binning, core/bins.py, so again the rows it
+selects are the ones the tables count). Any other filter (categories, a range with a box, an unsnapped
+slider value, ...) is answered from the rows as before: `brush_of` returns None.
 """
 from __future__ import annotations
 
@@ -30,9 +32,9 @@ from typing import Any
 
 import numpy as np
 
-from core import lru
+from core.bins import bin_parts
 from core.filters import FilterSpec, Region
-from core.lasso import _lasso_cells, lasso_sql
+from core.lasso import GridCells, centres_inside
 from core.models import SEGMENT, X, Y
 from core.sampling import MIN_POINTS_PER_SEGMENT
 from core.store import AGG_PARTS as PARTS, Store, agg_table, quote_ident, run_table
@@ -98,15 +100,14 @@ class Brush:
     feature: int | None = None  # index into Cube.features for a histogram brush
     bins: tuple[int, int] | None = None  # first and last bin of the feature
     cells: tuple[int, int, int, int] | None = None  # x0, x1, y0, y1 cells of a scatter box
-    lasso: "Lasso | None" = None  # a lasso: its inside cells from the tables, its edge cells' rows tested
+    lasso: "Lasso | None" = None  # a lasso snapped to the grid: the cells whose centre it encloses
     ranges: tuple[tuple[int, int, int], ...] = ()  # several range brushes (feature, first, last): joint table
 
 
 @dataclass(frozen=True)
 class Lasso:
     points: tuple[tuple[float, float], ...]
-    inside: tuple[int, ...]  # cells (xb * GRID_BINS + yb) wholly inside the lasso
-    edge: tuple[int, ...]  # cells an edge passes near: their rows take the exact test
+    inside: tuple[int, ...]  # cells (xb * GRID_BINS + yb) whose centre the lasso encloses
 
 
 # -- edges and snapping --------------------------------------------------------------------------
@@ -186,8 +187,11 @@ def brush_of(cube: Cube | None, spec: FilterSpec) -> Brush | None:
         bins = bins_of(cube.edges[col], lo, hi)
         return Brush(segments, cube.features.index(col), bins) if bins else None
     if spec.region is not None:
-        if spec.region.kind == "lasso":
-            return Brush(segments, lasso=lasso_cells(cube, spec.region.points))
+        if spec.region.kind == "lasso":  # only a lasso the filter itself snapped (core.filters)
+            grid = spec.region.grid
+            if grid is None or grid.x_edges != cube.x_edges or grid.y_edges != cube.y_edges:
+                return None
+            return Brush(segments, lasso=Lasso(spec.region.points, grid.cells))
         bx, by = bins_of(cube.x_edges, *spec.region.x), bins_of(cube.y_edges, *spec.region.y)
         return Brush(segments, cells=(*bx, *by)) if bx and by else None
     return Brush(segments)
@@ -273,12 +277,7 @@ def segment_counts(store: Store, cube: Cube, brush: Brush) -> dict[int, int]:
     with store.cursor() as cur:
         rows = cur.execute(f"SELECT s, sum(n) FROM {agg_table(cube.run_id, 'm')} WHERE {where} AND {seg} GROUP BY s",
                            params + seg_params).fetchall()
-    out = {int(s): int(n) for s, n in rows}
-    if brush.lasso is not None:
-        for s, n in edge_rows(store, cube, brush.lasso).sizes.items():
-            if not brush.segments or s in brush.segments:
-                out[s] = out.get(s, 0) + n
-    return out
+    return {int(s): int(n) for s, n in rows}
 
 
 def histogram_counts(store: Store, cube: Cube, brush: Brush, features: list[str]
@@ -305,9 +304,6 @@ def histogram_counts(store: Store, cube: Cube, brush: Brush, features: list[str]
             "AND gb >= 0 GROUP BY g, gb, s",
             params + seg_params + [codes],
         ).fetchall()
-    if brush.lasso is not None:
-        rows += [(g, gb, s, n) for (g, gb, s), n in edge_rows(store, cube, brush.lasso).bins.items()
-                 if g in codes and (not brush.segments or s in brush.segments)]
     out: dict[str, dict[int, list[int]]] = {f: {} for f in wanted}
     for g, gb, s, n in rows:
         f = cube.features[int(g)]
@@ -348,11 +344,6 @@ def segment_means(store: Store, cube: Cube, brush: Brush) -> dict[int, tuple[int
     with store.cursor() as cur:
         rows = cur.execute(sql, params).fetchall()
     totals = {int(r[0]): [float(v or 0) for v in r[1:]] for r in rows}
-    if brush.lasso is not None:
-        for s, extra in edge_rows(store, cube, brush.lasso).sums.items():
-            if not brush.segments or s in brush.segments:
-                have = totals.setdefault(s, [0.0] * len(extra))
-                totals[s] = [a + b for a, b in zip(have, extra)]
     out = {}
     for s in sorted(totals):
         row = totals[s]
@@ -390,22 +381,6 @@ def value_sql(column: str, level: str | None, present: list[str]) -> str:
     return f"{q}::DOUBLE" if level is None else f"({q}::VARCHAR = ?)::DOUBLE"
 
 
-def bin_parts(i: int, column: str, edges: tuple[float, ...]) -> tuple[str, list, str, list]:
-    """The bin of a column (a quoted identifier or __x / __y) as (inner SQL, params, outer SQL, params):
-    the inner select keeps the finite value v<i> and a first guess g<i> from the bin width; the outer
-    one corrects the guess against the explicit edges, so bin j holds exactly edges[j] <= v < edges[j + 1]
-    (the last bin closed), the rows a snapped BETWEEN selects (range_of). NULL, NaN, infinities: -1."""
-    top = len(edges) - 1
-    width = (edges[-1] - edges[0]) / top
-    n = int(i)
-    value = f"CASE WHEN isfinite({column}::DOUBLE) THEN {column}::DOUBLE END"
-    inner = f"{value} AS v{n}, least(greatest(floor(({value} - ?) / ?), 0), ?)::INTEGER AS g{n}"
-    # list indexes are 1-based: edges[j] is (e)[j + 1]; greatest() skips NULLs, so test v, not g
-    outer = (f"CASE WHEN v{n} IS NULL THEN -1 WHEN v{n} < (?::DOUBLE[])[g{n} + 1] THEN g{n} - 1 "
-             f"WHEN g{n} < ? AND v{n} >= (?::DOUBLE[])[g{n} + 2] THEN g{n} + 1 ELSE g{n} END")
-    return inner, [edges[0], width if width > 0 else 1.0, top - 1], outer, [list(edges), top - 1, list(edges)]
-
-
 def binned_select(cube: Cube, where: str = "TRUE", where_params: list | None = None) -> tuple[str, list]:
     """Per row of the run (those `where` keeps): s, b<i> per cube feature, xb, yb (SMALLINT bins) and
     m<j> per profile feature, as avg() sees it (an infinity makes a mean undefined)."""
@@ -440,82 +415,15 @@ def binned_select(cube: Cube, where: str = "TRUE", where_params: list | None = N
     return sql, outer_p + inner_p + list(where_params or [])
 
 
-# -- lassos: inside cells from the tables, edge cells from their rows ------------------------------
+# -- lassos: snapped to whole cells of the grid, like a box -------------------------------------------
 def lasso_cells(cube: Cube, points: tuple[tuple[float, float], ...]) -> Lasso:
-    """The grid's cells wholly inside the lasso and those an edge passes near (core.lasso's raster test,
-    on the cube's own grid: a cell no edge comes within 1% of is inside or outside as its centre is)."""
-    x0, y0 = cube.x_edges[0], cube.y_edges[0]
-    cw = (cube.x_edges[-1] - x0) / GRID_BINS
-    ch = (cube.y_edges[-1] - y0) / GRID_BINS
-    classes = _lasso_cells(list(points), x0, y0, cw, ch, GRID_BINS)  # [x cell, y cell]
-    ids = np.arange(GRID_BINS)[:, None] * GRID_BINS + np.arange(GRID_BINS)[None, :]
-    return Lasso(tuple(points), tuple(ids[classes == 1].tolist()), tuple(ids[classes == 2].tolist()))
+    """The grid's cells whose centre (the middle of its edges) the lasso encloses (even-odd)."""
+    xe, ye = np.asarray(cube.x_edges), np.asarray(cube.y_edges)
+    inside = centres_inside(list(points), (xe[:-1] + xe[1:]) / 2, (ye[:-1] + ye[1:]) / 2)  # [x bin, y bin]
+    cols, rows = np.nonzero(inside)
+    return Lasso(tuple(points), tuple((cols * GRID_BINS + rows).tolist()))
 
 
-@dataclass
-class EdgeRows:
-    """What the rows of a lasso's edge cells that are inside it add: per segment the customers, per
-    (feature, bin, segment) the count, per segment [n, c_0, t_0, c_1, t_1, ...] of the profile features."""
-
-    sizes: dict[int, int]
-    bins: dict[tuple[int, int, int], int]
-    sums: dict[int, list[float]]
-
-
-EDGES_KEEP = 64  # lassos whose edge rows stay cached per Store (core/lru.py)
-
-
-def edge_rows(store: Store, cube: Cube, lasso: Lasso) -> EdgeRows:
-    """The edge cells' rows inside the lasso, counted once per lasso: the views of one interaction ask
-    at the same moment, the first computes and the others wait for it (core.lru single-flight)."""
-    return lru.cache(store, "lasso_edges", EDGES_KEEP).get_or_compute(
-        (cube.run_id, lasso.points), lambda: _count_edge_rows(store, cube, lasso))
-
-
-def _near_cells_sql(cube: Cube, cells: tuple[int, ...]) -> tuple[str, list]:
-    """A cheap first test for rows in (or next to) the given cells: one 64-bit mask of grid rows per grid
-    column, cells found by a plain division (widened by one cell each way, so rounding at a border
-    cannot drop a row; the exact cell test follows)."""
-    mask = np.zeros((GRID_BINS, GRID_BINS), dtype=bool)
-    for c in cells:
-        x, y = divmod(c, GRID_BINS)
-        mask[max(0, x - 1):x + 2, max(0, y - 1):y + 2] = True
-    bits = np.uint64(1) << np.arange(GRID_BINS, dtype=np.uint64)
-    columns = [int(v) for v in (mask * bits).sum(axis=1, dtype=np.uint64)]
-    x0, y0 = cube.x_edges[0], cube.y_edges[0]
-    cw = (cube.x_edges[-1] - x0) / GRID_BINS or 1.0
-    ch = (cube.y_edges[-1] - y0) / GRID_BINS or 1.0
-    col = f"greatest(least(floor(({X} - ?) / ?), {GRID_BINS - 1}), 0)::BIGINT"
-    row = f"greatest(least(floor(({Y} - ?) / ?), {GRID_BINS - 1}), 0)::BIGINT"
-    return (f"isfinite({X}) AND isfinite({Y}) AND ((((?::UBIGINT[])[1 + {col}]) >> {row}) & 1) = 1",
-            [columns, x0, cw, y0, ch])
-
-
-def _count_edge_rows(store: Store, cube: Cube, lasso: Lasso) -> EdgeRows:
-    nf, nm = len(cube.features), len(cube.moments)
-    if not lasso.edge:
-        return EdgeRows({}, {}, {})
-    test, test_params = lasso_sql(list(lasso.points))
-    near, near_params = _near_cells_sql(cube, lasso.edge)
-    binned, params = binned_select(cube, f"{near} AND {test}", near_params + test_params)
-    sums = "".join(f", count(m{j}), sum(m{j})" for j in range(nm))
-    sets = ", ".join(["(s)"] + [f"(s, b{i})" for i in range(nf)])
-    cols = ", ".join(["s"] + [f"b{i}" for i in range(nf)])
-    with store.cursor() as cur:
-        rows = cur.execute(
-            f"SELECT {cols}, GROUPING({cols}) AS gid, count(*){sums} FROM ({binned}) "
-            f"WHERE list_contains(?::INTEGER[], xb * ? + yb) GROUP BY GROUPING SETS ({sets})",
-            params + [list(lasso.edge), GRID_BINS],
-        ).fetchall()
-    out = EdgeRows({}, {}, {})
-    whole = (1 << nf) - 1  # only s grouped: every b<i> rolled up
-    for row in rows:
-        s, b, gid, n = int(row[0]), row[1:1 + nf], int(row[1 + nf]), int(row[2 + nf])
-        if gid == whole:
-            out.sizes[s] = n
-            out.sums[s] = [float(n)] + [float(v or 0) for v in row[3 + nf:]]
-            continue
-        i = next(k for k in range(nf) if b[k] is not None)
-        if b[i] >= 0:
-            out.bins[(i, int(b[i]), s)] = n
-    return out
+def lasso_grid(cube: Cube, points: tuple[tuple[float, float], ...]) -> GridCells:
+    """The lasso as the filter selects it on a run with tables (core.lasso.grid_cells_sql)."""
+    return GridCells(cube.x_edges, cube.y_edges, lasso_cells(cube, points).inside)

@@ -20,7 +20,7 @@ from core.errors import InputError
 from core.filter_values import (  # noqa: F401  (the selection helpers stay importable from here)
     UNCHANGED, _iso_day, day_number, day_text, range_from_selection, region_from_selection, segment_from_row,
 )
-from core.lasso import LASSO_VERTICES, lasso_sql, simplify
+from core.lasso import LASSO_VERTICES, grid_cells_sql, lasso_sql, simplify
 from core.models import ROW, SEGMENT, X, Y, Run
 from core.filter_base import (MAX_RANGES, FilterContext, FilterKind, _clip, _finite_pair, _fmt, _id_list,  # noqa: F401
                                _is_full, _number)
@@ -50,6 +50,9 @@ class Region:
     x: tuple[float, float] | None = None
     y: tuple[float, float] | None = None
     points: tuple[tuple[float, float], ...] = ()
+    # a lasso on a run with pre-aggregated tables selects whole grid cells (core.lasso.GridCells),
+    # decided when the spec is parsed; never sent to the client (to_dict keeps the points only)
+    grid: Any = field(default=None, compare=False)
 
     def to_dict(self) -> dict:
         if self.kind == "box":
@@ -269,7 +272,8 @@ class RegionKind(FilterKind):
                 if not isinstance(p, (list, tuple)) or len(p) != 2:
                     raise InputError("lasso points must be [x, y] pairs")
                 clean.append((_number(p[0], "lasso point"), _number(p[1], "lasso point")))
-            return Region("lasso", points=tuple(simplify(clean, LASSO_VERTICES)))
+            points = tuple(simplify(clean, LASSO_VERTICES))
+            return Region("lasso", points=points, grid=_snapped_lasso(points, ctx))
         raise InputError("region kind must be 'box' or 'lasso'")
 
     def to_json(self, value: Region | None) -> dict | None:
@@ -279,6 +283,8 @@ class RegionKind(FilterKind):
         if value.kind == "box":
             return (f"{X} BETWEEN ? AND ? AND {Y} BETWEEN ? AND ?",
                     [value.x[0], value.x[1], value.y[0], value.y[1]])
+        if value.grid is not None:
+            return grid_cells_sql(value.grid)
         return lasso_sql(list(value.points))
 
     def describe(self, value: Region, segment_names: list[str]) -> list[str]:
@@ -292,6 +298,17 @@ class RegionKind(FilterKind):
 
     def apply(self, current: Any, change: Any, column: str | None, bounds: dict) -> Any:
         return region_from_selection(change)
+
+
+def _snapped_lasso(points: tuple[tuple[float, float], ...], ctx: FilterContext) -> Any:
+    """The lasso as whole cells of the run's grid (like a box, snapped, so the pre-aggregated tables
+    answer it exactly), or None when the run has no tables (the exact polygon test then runs)."""
+    if ctx.store is None or ctx.run is None:
+        return None
+    from core import aggregates  # deferred: core.aggregates builds on this module
+
+    cube = aggregates.load(ctx.store, ctx.run.run_id)
+    return aggregates.lasso_grid(cube, points) if cube is not None else None
 
 
 class RuleKind(FilterKind):

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import heapq
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
+from core.bins import bin_sql
 from core.models import X, Y
 
 LASSO_VERTICES = 32  # vertices used in SQL; longer paths are simplified (simplify)
@@ -116,6 +118,69 @@ def lasso_sql(pts: list[tuple[float, float]]) -> tuple[str, list]:
     )
 
 
+@dataclass(frozen=True)
+class GridCells:
+    """A lasso snapped to the scatter's grid of the run's pre-aggregated tables (core/aggregates.py): the
+    cells whose centre it encloses. Rows are in a cell by the tables' own binning (core/bins.py), so the
+    rows this selects are exactly the customers the tables count for those cells."""
+
+    x_edges: tuple[float, ...]
+    y_edges: tuple[float, ...]
+    cells: tuple[int, ...]  # x bin * (len(y_edges) - 1) + y bin
+
+
+def grid_cells_sql(grid: GridCells) -> tuple[str, list]:
+    """Rows in the grid's cells: the bounding box of the cells first (a superset, cheap), then the row's
+    cell by the tables' binning, tested against one 64-bit mask of y bins per x bin."""
+    n = len(grid.y_edges) - 1
+    if not grid.cells or n > 64:
+        return "FALSE", []
+    masks = [0] * (len(grid.x_edges) - 1)
+    cols, rows = zip(*(divmod(c, n) for c in grid.cells))
+    for c, r in zip(cols, rows):
+        masks[c] |= 1 << r
+    bx, bx_p = bin_sql(X, grid.x_edges)
+    by, by_p = bin_sql(Y, grid.y_edges)
+    box = f"{X} BETWEEN ? AND ? AND {Y} BETWEEN ? AND ?"
+    box_p = [grid.x_edges[min(cols)], grid.x_edges[max(cols) + 1], grid.y_edges[min(rows)], grid.y_edges[max(rows) + 1]]
+    test = f"((((?::UBIGINT[])[1 + {bx}]) >> ({by})::UBIGINT) & 1) = 1"
+    return f"({box} AND isfinite({X}) AND isfinite({Y}) AND {test})", box_p + [masks] + bx_p + by_p
+
+
+def grid_outline(grid: GridCells) -> list[tuple[float, float, float, float]]:
+    """The border of the grid's cells as line segments (x0, y0, x1, y1): each side of a chosen cell whose
+    neighbour across it is not chosen, so the scatter can draw what the snapped lasso selects."""
+    n = len(grid.y_edges) - 1
+    chosen = np.zeros((len(grid.x_edges) + 1, n + 2), dtype=bool)  # padded by one cell all round
+    for c in grid.cells:
+        chosen[c // n + 1, c % n + 1] = True
+    xe, ye = grid.x_edges, grid.y_edges
+    out = []
+    for i, j in zip(*np.nonzero(chosen)):
+        x0, x1, y0, y1 = xe[i - 1], xe[i], ye[j - 1], ye[j]
+        if not chosen[i - 1, j]:
+            out.append((x0, y0, x0, y1))
+        if not chosen[i + 1, j]:
+            out.append((x1, y0, x1, y1))
+        if not chosen[i, j - 1]:
+            out.append((x0, y0, x1, y0))
+        if not chosen[i, j + 1]:
+            out.append((x0, y1, x1, y1))
+    return out
+
+
+def centres_inside(pts: list[tuple[float, float]], cx: np.ndarray, cy: np.ndarray) -> np.ndarray:
+    """[i, j]: whether the point (cx[i], cy[j]) is inside the polygon (even-odd, as lasso_sql)."""
+    px, py = np.meshgrid(np.asarray(cx, dtype=np.float64), np.asarray(cy, dtype=np.float64), indexing="ij")
+    inside = np.zeros(px.shape, dtype=bool)
+    for (xi, yi), (xj, yj) in zip(pts, pts[1:] + pts[:1]):
+        if yi == yj:
+            continue
+        slope = (xj - xi) / (yj - yi)
+        inside ^= (py >= min(yi, yj)) & (py < max(yi, yj)) & (px < xi + slope * (py - yi))
+    return inside
+
+
 def _lasso_cells(
     pts: list[tuple[float, float]], x0: float, y0: float, cw: float, ch: float, n: int
 ) -> np.ndarray:
@@ -140,13 +205,5 @@ def _lasso_cells(
             r_lo = max(0, int(math.floor((min(ya, yb) - my - y0) / ch)))
             r_hi = min(n - 1, int(math.floor((max(ya, yb) + my - y0) / ch)))
             boundary[c, r_lo : r_hi + 1] = True
-    cx = x0 + (np.arange(n) + 0.5) * cw
-    cy = y0 + (np.arange(n) + 0.5) * ch
-    px, py = np.meshgrid(cx, cy, indexing="ij")  # [col, row]
-    inside = np.zeros((n, n), dtype=bool)
-    for (xi, yi), (xj, yj) in zip(pts, pts[1:] + pts[:1]):
-        if yi == yj:
-            continue
-        slope = (xj - xi) / (yj - yi)
-        inside ^= (py >= min(yi, yj)) & (py < max(yi, yj)) & (px < xi + slope * (py - yi))
+    inside = centres_inside(pts, x0 + (np.arange(n) + 0.5) * cw, y0 + (np.arange(n) + 0.5) * ch)  # [col, row]
     return np.where(boundary, 2, inside.astype(np.uint8))

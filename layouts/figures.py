@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from core.filters import FilterSpec
+from core.lasso import grid_outline
 from core.models import Run
 from core.scatter import ScatterData
 from core.views import Histogram
@@ -188,6 +189,12 @@ def _region_shapes(spec: FilterSpec) -> list[dict]:
             {"type": "rect", "xref": "x", "yref": "y", "x0": region.x[0], "x1": region.x[1],
              "y0": region.y[0], "y1": region.y[1], "line": line, "fillcolor": "rgba(44,62,80,0.04)"}
         ]
+    if region.grid is not None:  # snapped to whole grid cells: draw the cells it selects
+        segments = grid_outline(region.grid)
+        if not segments:
+            return []
+        path = " ".join(f"M {x0:.6g},{y0:.6g} L {x1:.6g},{y1:.6g}" for x0, y0, x1, y1 in segments)
+        return [{"type": "path", "xref": "x", "yref": "y", "path": path, "line": line}]
     path = "M " + " L ".join(f"{x},{y}" for x, y in region.points) + " Z"
     return [{"type": "path", "xref": "x", "yref": "y", "path": path, "line": line,
              "fillcolor": "rgba(44,62,80,0.04)"}]

@@ -102,3 +102,17 @@ def test_scatter_hover_labels_for_number_ids_beyond_32_bits_or_missing_are_text(
     assert [list(np.frombuffer(base64.b64decode(t["bdata"]), dtype="<i4")) for t in typed_] == [[5, -17], [2**31 - 1]]
     assert labels([5, 17, 2**40]) == [["5", "17"], [str(2**40)]]  # would wrap around in 32 bits
     assert labels([5, None, 7]) == [["5", ""], ["7"]]
+
+
+def test_a_snapped_lasso_is_outlined_by_the_cells_it_selects():
+    from core.filters import Region
+    from core.lasso import GridCells
+
+    edges = (0.0, 1.0, 2.0)
+    square = ((0.2, 0.2), (1.8, 0.2), (1.8, 0.8), (0.2, 0.8))  # encloses the centres of cells (0,0), (1,0)
+    grid = GridCells(edges, edges, (0, 2))
+    spec = FilterSpec(run_id="0123456789ab", region=Region("lasso", points=square, grid=grid))
+    data = ScatterData(x=[0.5], y=[0.5], segment=[1], row=[1], shown=1, selected=1, total=1)
+    shapes = scatter_figure(data, spec, ["a"])["layout"]["shapes"]
+    assert len(shapes) == 1 and shapes[0]["path"].count("M ") == 6  # a 2 x 1 block has 6 unit sides
+    assert "0.2" not in shapes[0]["path"]  # the cells' border, not the drawn polygon

@@ -56,7 +56,7 @@ def _rows(store, run) -> pd.DataFrame:
         return cur.execute(f"SELECT * FROM {run_table(run.run_id)}").fetchdf()
 
 
-def _random_specs(run, cube, seed: int) -> list[FilterSpec]:
+def _random_specs(store, run, cube, seed: int) -> list[FilterSpec]:
     rng = np.random.default_rng(seed)
     specs = [FilterSpec(run.run_id)]
     for i in range(BRUSHES):
@@ -67,7 +67,10 @@ def _random_specs(run, cube, seed: int) -> list[FilterSpec]:
             ry = (cube.y_edges[-1] - cube.y_edges[0]) * rng.uniform(0.1, 0.5)
             angles = np.sort(rng.uniform(0, 2 * np.pi, 9))
             pts = tuple((float(cx + rx * np.cos(a)), float(cy + ry * np.sin(a))) for a in angles)
-            specs.append(FilterSpec(run.run_id, segments=segments, region=Region("lasso", points=pts)))
+            # parsed as the dashboard parses it: on a run with tables the lasso is snapped to grid cells
+            raw = {"run_id": run.run_id, "segments": list(segments),
+                   "region": {"kind": "lasso", "points": [list(p) for p in pts]}}
+            specs.append(views.parse_spec(store, raw))
         elif i % 4 == 1:  # two or three histogram brushes at once (the joint table)
             cols = list(rng.choice(cube.features, size=int(rng.integers(2, 4)), replace=False))
             ranges = {}
@@ -89,7 +92,7 @@ def _random_specs(run, cube, seed: int) -> list[FilterSpec]:
     return specs
 
 
-def _selected(rows: pd.DataFrame, spec: FilterSpec) -> pd.Series:
+def _selected(rows: pd.DataFrame, spec: FilterSpec, cube) -> pd.Series:
     """The rows a spec selects, by the spec's own bounds (inclusive), in pandas."""
     keep = pd.Series(True, index=rows.index)
     if spec.segments:
@@ -99,14 +102,21 @@ def _selected(rows: pd.DataFrame, spec: FilterSpec) -> pd.Series:
         keep &= (v >= lo) & (v <= hi)
     if spec.region is not None and spec.region.kind == "box":
         keep &= rows[X].between(*spec.region.x) & rows[Y].between(*spec.region.y)
-    elif spec.region is not None:  # even-odd ray casting, as plotly's lasso means it
-        x, y = rows[X].to_numpy(), rows[Y].to_numpy()
-        inside = np.zeros(len(rows), dtype=bool)
+    elif spec.region is not None:
+        # a lasso selects the grid cells whose centre it encloses (even-odd ray casting of the centres);
+        # a row is in the cell its x and y fall in by the grid's edges (bins closed at the top)
+        xe, ye = np.asarray(cube.x_edges), np.asarray(cube.y_edges)
+        cx, cy = np.meshgrid((xe[:-1] + xe[1:]) / 2, (ye[:-1] + ye[1:]) / 2, indexing="ij")
+        inside = np.zeros(cx.shape, dtype=bool)
         pts = spec.region.points
         for (xi, yi), (xj, yj) in zip(pts, pts[1:] + pts[:1]):
             if yi != yj:
-                inside ^= (y >= min(yi, yj)) & (y < max(yi, yj)) & (x < xi + (xj - xi) / (yj - yi) * (y - yi))
-        keep &= inside
+                inside ^= (cy >= min(yi, yj)) & (cy < max(yi, yj)) & (cx < xi + (xj - xi) / (yj - yi) * (cy - yi))
+        x, y = rows[X].to_numpy(dtype=float), rows[Y].to_numpy(dtype=float)
+        finite = np.isfinite(x) & np.isfinite(y)
+        bx = np.minimum(np.searchsorted(xe, np.where(finite, x, xe[0]), side="right") - 1, len(xe) - 2)
+        by = np.minimum(np.searchsorted(ye, np.where(finite, y, ye[0]), side="right") - 1, len(ye) - 2)
+        keep &= finite & inside[bx, by]
     return keep
 
 
@@ -122,9 +132,9 @@ def test_every_brush_is_answered_by_the_cube_and_equals_plain_sql(store, awkward
     run, cube = awkward
     rows = _rows(store, run)
     assert set(cube.features) == {"income", "score", "spend"} and cube.joint
-    for spec in _random_specs(run, cube, seed=1):
+    for spec in _random_specs(store, run, cube, seed=1):
         assert aggregates.brush_of(cube, spec) is not None, spec
-        keep = _selected(rows, spec)
+        keep = _selected(rows, spec, cube)
         # segment sizes: plain SQL with the spec's bounds
         where = ["TRUE"]
         params: list = []
@@ -168,7 +178,7 @@ def test_every_brush_is_answered_by_the_cube_and_equals_plain_sql(store, awkward
 def test_cube_answers_equal_the_row_answers_of_the_views(store, awkward):
     """The same views with the cube hidden (rows scanned) give the same sizes, bars, means and scatter."""
     run, cube = awkward
-    for spec in _random_specs(run, cube, seed=2):
+    for spec in _random_specs(store, run, cube, seed=2):
         fast = (views.segment_sizes(store, spec), views.histograms(store, spec, list(cube.features), 30),
                 profile_segments(store, spec, medians=False), scatter.scatter_sample(store, spec, 500, 200))
         views.clear_caches()
