@@ -43,7 +43,7 @@ CUBE_BINS = 30  # the dashboard's histogram bins: a brush on a histogram selects
 GRID_BINS = 64  # cells per axis of the scatter plane: a box snaps to 1/64 of each axis
 MAX_CUBE_FEATURES = 8  # pairs grow with the square: 8 features = 64 (brushed, shown) pairs
 SAMPLE_PER_SEGMENT = 50_000  # rows per segment kept in the scatter's sample table
-ENOUGH_POINTS = 4_000  # a scatter drawn from the sample table needs at least this many selected points
+ENOUGH_POINTS = 2_000  # a scatter drawn from the sample table needs at least this many selected points
 JOINT_MAX_CELLS = 500_000  # the joint table (every feature's bin at once) is kept up to this many cells
 CUBE_VERSION = 3  # of agg_<run>_meta; a cube of another version is ignored (views read the rows)
 # Kinds a cube answers; any other active kind sends the view to the rows.
@@ -368,7 +368,8 @@ def enough(cube: Cube, got: dict[int, int], quota: dict[int, int], share: float 
            for s, q in want.items()):
         return False
     have = sum(min(got.get(s, 0), q) for s, q in want.items())
-    # a uniform sample of the selection: 4,000 points draw it as faithfully as 16,000 (fewer, not other)
+    # a uniform sample of the selection: 2,000 points draw its shape as faithfully as 16,000 (fewer, not
+    # other points); a thinner selection is sampled from the whole table
     return have >= min(share * sum(want.values()), ENOUGH_POINTS)
 
 
