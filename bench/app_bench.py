@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -79,14 +80,16 @@ class AppResult:
     startup_s: float | None = None
     page_load_s: float | None = None
     page_load_bytes: int | None = None
-    upload_s: float | None = None
+    upload_s: float | None = None  # median of upload_runs
+    upload_runs: list = field(default_factory=list)  # seconds per upload (each a different file)
     upload_requests: list = field(default_factory=list)
     upload_bytes_sent: int | None = None
     upload_note: str = ""
     preload_s: float | None = None  # core ingest + segmentation before the server started (no HTTP upload)
     dashboard_s: float | None = None  # choosing the preloaded dataset -> dashboard drawn (HTTP)
     series: dict = field(default_factory=dict)  # name -> Series
-    export_http_s: float | None = None
+    export_http_s: float | None = None  # median of export_http_runs
+    export_http_runs: list = field(default_factory=list)
     export_http_rows: int | None = None
     export_http_bytes: int | None = None
     export_http_rss_delta: int | None = None
@@ -208,10 +211,16 @@ def run_app(
             if res.dashboard_s is None:
                 return res
         else:
-            _upload(client, data_file, res, server)
-            _phase(res, sampler, "upload + segmentation", t0)
-            if res.upload_s is None:
-                return res
+            # three uploads of three different files (the same customers drawn with other seeds): a
+            # file the app has seen would be recognised by its content hash and not loaded again
+            for i, upload_file in enumerate(_upload_files(data_file, rows, UPLOADS)):
+                _upload(client, upload_file, res, server)
+                if i == 0:
+                    _phase(res, sampler, "upload + segmentation", t0)
+                if res.upload_s is None:
+                    return res
+                res.upload_runs.append(res.upload_s)
+            res.upload_s = statistics.median(res.upload_runs)
 
         rng = np.random.default_rng(seed)
         t0 = time.perf_counter()
@@ -314,6 +323,23 @@ def _choose_dataset(client: DashClient, dataset_id: str, res: AppResult) -> None
     if _current_run(client) is None:
         res.errors.append("choosing the preloaded dataset did not show its run")
         res.dashboard_s = None
+
+
+UPLOADS = 3  # uploads timed (median quoted)
+EXPORTS = 3  # HTTP exports timed (median quoted)
+
+
+def _upload_files(data_file: Path, rows: int, n: int) -> list[Path]:
+    """The benchmark's file, then n - 1 more of the same size and shape from core.synth (other seeds)."""
+    from core import synth
+
+    files = [data_file]
+    for i in range(1, n):
+        other = data_file.with_name(f"{data_file.stem}_upload{i}{data_file.suffix}")
+        if not other.exists():
+            synth.write_customers(rows, other, seed=1000 + i)
+        files.append(other)
+    return files
 
 
 def _upload(client: DashClient, data_file: Path, res: AppResult, server: Server) -> None:
@@ -532,18 +558,21 @@ def _export(client: DashClient, res: AppResult, export_filter: tuple | None, sam
     if not client.listeners(ids.EXPORT_BUTTON, "n_clicks"):
         res.errors.append("export: no callback listens to the export button")
         return
-    n = (client.get(ids.EXPORT_BUTTON, "n_clicks") or 0) + 1
-    time.sleep(0.1)
-    t0 = time.perf_counter()
-    c = client.act(ids.EXPORT_BUTTON, n_clicks=n)
-    t1 = time.perf_counter()
-    time.sleep(0.1)
-    before, peak = sampler.window(t0, t1 + 0.05)
-    res.export_http_s = c.seconds
-    res.export_http_bytes = c.bytes
-    res.export_http_rss_delta = max(0, peak - before)
-    for r in c.errors:
-        res.errors.append(f"export: {r.callback}: HTTP {r.status} {r.error or ''}"[:300])
+    # the same selection exported EXPORTS times (new clicks; the app caches no export), median quoted
+    for _ in range(EXPORTS):
+        n = (client.get(ids.EXPORT_BUTTON, "n_clicks") or 0) + 1
+        time.sleep(0.1)
+        t0 = time.perf_counter()
+        c = client.act(ids.EXPORT_BUTTON, n_clicks=n)
+        t1 = time.perf_counter()
+        time.sleep(0.1)
+        before, peak = sampler.window(t0, t1 + 0.05)
+        res.export_http_runs.append(c.seconds)
+        res.export_http_bytes = c.bytes
+        res.export_http_rss_delta = max(res.export_http_rss_delta or 0, peak - before)
+        for r in c.errors:
+            res.errors.append(f"export: {r.callback}: HTTP {r.status} {r.error or ''}"[:300])
+    res.export_http_s = statistics.median(res.export_http_runs)
     summary = client.get(ids.SUMMARY, "children")
     res.export_http_rows = _first_int(summary)
     if not client.get(ids.EXPORT_DOWNLOAD, "data"):

@@ -17,6 +17,11 @@ PEAK_RSS = 2 * 2**30
 ARI = 0.95
 
 
+def _runs(runs: list) -> str:
+    """' (a, b, c)': every run of a measurement whose median is quoted."""
+    return f" ({', '.join(_s(v) for v in runs)})" if len(runs) > 1 else ""
+
+
 def _s(v, digits: int = 2) -> str:
     if v is None:
         return "n/a"
@@ -230,8 +235,9 @@ def render(env: dict, args, results: list[dict], rfm, agreement=None) -> str:
         f"{k} {v:.2f} s" for k, v in r["core"].segmentation_phases.items()) or "n/a")
     row("segment agreement: ARI vs full K-Means (its time)",
         lambda r: "n/a" if r["core"].ari is None else f"{r['core'].ari:.4f} ({_s(r['core'].ari_s)})")
-    row("export_workbook (core, streamed)",
-        lambda r: f"{_s(r['core'].export_s)} for {_n(r['core'].export_rows)} rows, {_mb(r['core'].export_bytes)} file")
+    row("export_workbook (core, streamed; median of 3, the same selection)",
+        lambda r: f"{_s(r['core'].export_s)}{_runs(r['core'].export_runs)} for {_n(r['core'].export_rows)} rows, "
+                  f"{_mb(r['core'].export_bytes)} file")
     row("export: RSS growth (in-process)", lambda r: _mb(r["core"].export_rss_delta))
     for fmt, limit in (("csv", 10), ("parquet", 10), ("xlsx", 60)):
         row(f"export of every row as {fmt} (median of 3; target < {limit} s at 1M)",
@@ -239,14 +245,16 @@ def render(env: dict, args, results: list[dict], rfm, agreement=None) -> str:
     row("bench process peak RSS (core part)", lambda r: _mb(r["core"].peak_rss))
     row("app start (gunicorn, sample loaded)", lambda r: _s(r["app"].startup_s))
     row("page load: layout + initial callbacks", lambda r: f"{_s(r['app'].page_load_s)}, {_kb(r['app'].page_load_bytes)}")
-    row("**upload -> segmented dashboard (HTTP)**", lambda r: _s(r["app"].upload_s) if r["app"].preload_s is None
+    row("**upload -> segmented dashboard (HTTP; median of 3 different files)**",
+        lambda r: _s(r["app"].upload_s) + _runs(r["app"].upload_runs) if r["app"].preload_s is None
         else f"n/a: preloaded ({_s(r['app'].preload_s)} core) + dataset picked ({_s(r['app'].dashboard_s)} HTTP)")
     row("upload request body (base64)", lambda r: _mb(r["app"].upload_bytes_sent))
     for name in INTERACTIONS + ("grid page",):
         row(f"**{name}**: p50 / p95 (requests)", lambda r, n=name: _series(r, n))
         row(f"{name}: response bytes p50 / max", lambda r, n=name: _series_bytes(r, n))
-    row("export via download callback (HTTP)",
-        lambda r: f"{_s(r['app'].export_http_s)}, {_mb(r['app'].export_http_bytes)} response")
+    row("export via download callback (HTTP; median of 3 clicks, the same selection)",
+        lambda r: f"{_s(r['app'].export_http_s)}{_runs(r['app'].export_http_runs)}, "
+                  f"{_mb(r['app'].export_http_bytes)} response")
     row("export: app RSS growth", lambda r: _mb(r["app"].export_http_rss_delta))
     row("app process RSS: idle / **peak**", lambda r: f"{_mb(r['app'].rss_idle)} / {_mb(r['app'].rss_peak)}")
     add("")
