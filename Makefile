@@ -40,8 +40,16 @@ test-fast: $(VENV)/.dev
 test-spark: $(VENV)/.spark
 	$(PY) -m pytest -m spark $(PYTEST_ARGS)
 
+# How every published figure is reproduced (each report's first lines repeat the command and settings):
+#   bench/RESULTS.md  make bench                      (BENCH_SIZES=1000000,10000000 BENCH_ARGS=--skip-baseline;
+#                                                      add the original pandas approach: BENCH_ARGS=)
+#   bench/SCORING.md  make bench-score ROWS=1000000
+#   bench/SPARK.md    make bench-spark ROWS=1000000   (and ROWS=10000000; needs Java 17)
+#   grid seek         $(PY) -m bench.grid_seek_bench
+BENCH_SIZES ?= 1000000,10000000
+BENCH_ARGS ?= --skip-baseline
 bench: $(VENV)/.dev
-	$(PY) -m bench
+	$(PY) -m bench --sizes $(BENCH_SIZES) $(BENCH_ARGS)
 
 bench-spark: $(VENV)/.spark
 	$(PY) -m core.spark.bench --rows $(or $(ROWS),100000) --out bench/out/spark.json
