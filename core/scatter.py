@@ -86,21 +86,16 @@ def scatter_sample(
         WHERE {key} < ? AND {key} < (?::BIGINT[])[{SEGMENT}] AND {{condition}}
         QUALIFY row_number() OVER (PARTITION BY {SEGMENT} ORDER BY h, r) <= (?::BIGINT[])[{SEGMENT}]
     """
-    branches = [branch.format(selected="TRUE", condition=f"({where})")]
     # the highest cut-off again as a plain bound: the sample table is sorted by the key, so its row
     # groups above the bound are skipped unread
     cut_sel = cutoffs(quota_sel, selected, k)
-    sql_params = [max(cut_sel, default=0), cut_sel] + params + [per_segment(quota_sel, k)]
+    parts = [(branch.format(selected="TRUE", condition=f"({where})"),
+              [max(cut_sel, default=0), cut_sel] + params + [per_segment(quota_sel, k)])]
     if quota_bg:
-        branches.append(branch.format(selected="FALSE", condition=f"({where}) IS NOT TRUE"))
         cut_bg = cutoffs(quota_bg, unselected, k)
-        sql_params += [max(cut_bg, default=0), cut_bg] + params + [per_segment(quota_bg, k)]
-    body = f"SELECT r, x, y, s, sel, i FROM ({' UNION ALL '.join(f'({b})' for b in branches)}) ORDER BY h, r"
-    # NOT MATERIALIZED: the two branches read the table each with their own filter (a materialised CTE
-    # would copy every row of it first, which cost half the query)
-    from_sample = f"WITH src AS NOT MATERIALIZED (SELECT * FROM {agg_table(ctx.run.run_id, 'sample')}) {body}"
-    from_rows = f"WITH src AS NOT MATERIALIZED (SELECT *, {HASH_SQL} AS {HASH_KEY} FROM {ctx.table}) {body}"
-    cols = _sample_rows(store, ctx, from_sample, from_rows, sql_params, quota_sel, quota_bg)
+        parts.append((branch.format(selected="FALSE", condition=f"({where}) IS NOT TRUE"),
+                      [max(cut_bg, default=0), cut_bg] + params + [per_segment(quota_bg, k)]))
+    cols = _sample_rows(store, ctx, parts, quota_sel, quota_bg)
     sel = np.asarray(cols["sel"], dtype=bool)
     x, y = _float_array(cols["x"]), _float_array(cols["y"])
     seg, row = np.asarray(cols["s"], dtype=np.int64), np.asarray(cols["r"], dtype=np.int64)
@@ -124,23 +119,49 @@ def scatter_sample(
     )
 
 
-def _sample_rows(store: Store, ctx: RunContext, from_sample: str, from_rows: str, params: list,
-                 quota_sel: dict, quota_bg: dict) -> dict:
-    """The scatter's rows: first from the run's sample table (core.aggregates: per segment the rows with
-    the smallest hash, the same order), and from the whole table only when the sample falls short
-    (aggregates.enough: under 90% of the point budget, or no point for a selected segment)."""
+def _sample_rows(store: Store, ctx: RunContext, parts: list[tuple[str, list]], quota_sel: dict,
+                 quota_bg: dict) -> dict:
+    """The scatter's rows, in (hash, row) order: first from the run's sample table (core.aggregates:
+    per segment the rows with the smallest hash, the same order), in one query; a part the sample is
+    short of (aggregates.enough: the selected points under 90% of the budget and under ENOUGH_POINTS,
+    or none for a real part of the selection; the grey background under half its budget) is read
+    again from the whole table. The background is context only: it comes from the whole table only
+    on its own shortfall, never because the selection was thin."""
     cube = aggregates.load(store, ctx.run.run_id)
-    with store.cursor() as cur:
-        if cube is not None:
-            cols = cur.execute(from_sample, params).fetchnumpy()
-            sel = np.asarray(cols["sel"], dtype=bool)
-            segs = np.asarray(cols["s"], dtype=np.int64)
-            got_sel = dict(zip(*np.unique(segs[sel], return_counts=True)))
-            got_bg = dict(zip(*np.unique(segs[~sel], return_counts=True)))
-            # the grey background is context only: half its budget from the sample is plenty
-            if aggregates.enough(cube, got_sel, quota_sel) and aggregates.enough(cube, got_bg, quota_bg, 0.5):
-                return cols
-        return cur.execute(from_rows, params).fetchnumpy()
+    sample_src = f"WITH src AS NOT MATERIALIZED (SELECT * FROM {agg_table(ctx.run.run_id, 'sample')}) "
+    # NOT MATERIALIZED: each part reads the table with its own filter (a materialised CTE would copy
+    # every row first, which cost half the query)
+    rows_src = f"WITH src AS NOT MATERIALIZED (SELECT *, {HASH_SQL} AS {HASH_KEY} FROM {ctx.table}) "
+
+    def read(src: str, chosen: list[tuple[str, list]]) -> dict:
+        body = " UNION ALL ".join(f"({sql})" for sql, _ in chosen)
+        with store.cursor() as cur:
+            return cur.execute(f"{src}SELECT r, x, y, s, sel, i, h FROM ({body})",
+                               [v for _, p in chosen for v in p]).fetchnumpy()
+
+    if cube is None:
+        return _in_order(read(rows_src, parts))
+    cols = read(sample_src, parts)
+    sel = np.asarray(cols["sel"], dtype=bool)
+    segs = np.asarray(cols["s"], dtype=np.int64)
+    short_sel = not aggregates.enough(cube, dict(zip(*np.unique(segs[sel], return_counts=True))), quota_sel)
+    short_bg = not aggregates.enough(cube, dict(zip(*np.unique(segs[~sel], return_counts=True))), quota_bg, 0.5)
+    if not (short_sel or short_bg):
+        return _in_order(cols)
+    keep = (sel & (not short_sel)) | (~sel & (not short_bg))  # what the sample answered well
+    redo = [part for part, short in zip(parts, (short_sel, short_bg)) if short]
+    return _in_order(_concat({k: v[keep] for k, v in cols.items()}, read(rows_src, redo)))
+
+
+def _concat(a: dict, b: dict) -> dict:
+    return {k: (np.ma.concatenate if np.ma.isMaskedArray(a[k]) or np.ma.isMaskedArray(b[k]) else np.concatenate)(
+        [a[k], b[k]]) for k in a}
+
+
+def _in_order(cols: dict) -> dict:
+    """The rows by (hash, row): the order the points are drawn in, the same whichever table gave them."""
+    order = np.lexsort((np.asarray(cols["r"]), np.asarray(cols["h"])))
+    return {k: v[order] for k, v in cols.items()}
 
 
 def _selected_ids(values: Any, sel: np.ndarray) -> list:

@@ -267,8 +267,8 @@ def test_the_scatter_takes_the_sample_when_it_holds_enough_points():
     big = aggregates.Cube("000000000000", (), {}, (0.0, 1.0), (0.0, 1.0), (), (), sample_rows={1: 50_000},
                           totals={1: 2_000_000})
     assert aggregates.enough(big, {1: 5_000}, {1: 12_000})  # 5,000 points of one segment draw it well
-    assert aggregates.enough(big, {1: 2_000}, {1: 12_000})  # 2,000 points of a uniform sample draw its shape
-    assert not aggregates.enough(big, {1: 1_999}, {1: 12_000})  # fewer: the whole table is sampled
+    assert aggregates.enough(big, {1: 1_000}, {1: 12_000})  # 1,000 points of a uniform sample show it
+    assert not aggregates.enough(big, {1: 999}, {1: 12_000})  # fewer: the whole table is sampled
 
 
 def test_an_unreadable_or_older_cube_is_ignored(store, awkward):
