@@ -329,11 +329,13 @@ def _piece(v: str, asc: bool, null_group: int, hits: list, conds: list[str], val
 
 def _cached(scan: _Scan, key: tuple, sql: str, values: list) -> list[tuple]:
     """Histogram rows, cached per Store (a run never changes: the same filter gives the same counts)."""
-    def read() -> tuple:
+    cache = _cache(scan.store, "bins")
+    hit = cache.get(key)
+    if hit is None:
         with scan.store.cursor() as cur:
-            return tuple(tuple(r) for r in cur.execute(sql, values).fetchall())
-
-    return list(_cache(scan.store, "bins").get_or_compute(key, read))
+            hit = tuple(tuple(r) for r in cur.execute(sql, values).fetchall())
+        cache.put(key, hit)
+    return list(hit)
 
 
 def _int_histogram(scan: _Scan, table: str, where: str, x: str, conds: list[str], values: list,

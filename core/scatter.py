@@ -89,13 +89,20 @@ def scatter_sample(
     # the highest cut-off again as a plain bound: the sample table is sorted by the key, so its row
     # groups above the bound are skipped unread
     cut_sel = cutoffs(quota_sel, selected, k)
-    parts = [(branch.format(selected="TRUE", condition=f"({where})"),
-              [max(cut_sel, default=0), cut_sel] + params + [per_segment(quota_sel, k)])]
+    sel_sql = branch.format(selected="TRUE", condition=f"({where})")
+    sel_params = [max(cut_sel, default=0), cut_sel] + params + [per_segment(quota_sel, k)]
+    bg_sql, bg_params = f"SELECT * FROM ({sel_sql}) WHERE FALSE", list(sel_params)  # no background
     if quota_bg:
         cut_bg = cutoffs(quota_bg, unselected, k)
-        parts.append((branch.format(selected="FALSE", condition=f"({where}) IS NOT TRUE"),
-                      [max(cut_bg, default=0), cut_bg] + params + [per_segment(quota_bg, k)]))
-    cols = _sample_rows(store, ctx, parts, quota_sel, quota_bg)
+        bg_sql = branch.format(selected="FALSE", condition=f"({where}) IS NOT TRUE")
+        bg_params = [max(cut_bg, default=0), cut_bg] + params + [per_segment(quota_bg, k)]
+    # NOT MATERIALIZED: each part reads the table with its own filter (a materialised CTE would copy
+    # every row first, which cost half the query)
+    sample = f"WITH src AS NOT MATERIALIZED (SELECT * FROM {agg_table(ctx.run.run_id, 'sample')}) "
+    rows = f"WITH src AS NOT MATERIALIZED (SELECT *, {HASH_SQL} AS {HASH_KEY} FROM {ctx.table}) "
+    out = "SELECT r, x, y, s, sel, i, h FROM "
+    cols = _sample_rows(store, aggregates.load(store, ctx.run.run_id), f"{sample}{out}(({sel_sql}) UNION ALL ({bg_sql}))",
+                        f"{rows}{out}({sel_sql})", f"{rows}{out}({bg_sql})", sel_params, bg_params, quota_sel, quota_bg)
     sel = np.asarray(cols["sel"], dtype=bool)
     x, y = _float_array(cols["x"]), _float_array(cols["y"])
     seg, row = np.asarray(cols["s"], dtype=np.int64), np.asarray(cols["r"], dtype=np.int64)
@@ -119,38 +126,32 @@ def scatter_sample(
     )
 
 
-def _sample_rows(store: Store, ctx: RunContext, parts: list[tuple[str, list]], quota_sel: dict,
+def _sample_rows(store: Store, cube: aggregates.Cube | None, from_sample: str, selected_from_rows: str,
+                 background_from_rows: str, sel_params: list, bg_params: list, quota_sel: dict,
                  quota_bg: dict) -> dict:
     """The scatter's rows, in (hash, row) order: first from the run's sample table (core.aggregates:
-    per segment the rows with the smallest hash, the same order), in one query; a part the sample is
-    short of (aggregates.enough: the selected points under 90% of the budget and under ENOUGH_POINTS,
-    or none for a real part of the selection; the grey background under half its budget) is read
-    again from the whole table. The background is context only: it comes from the whole table only
-    on its own shortfall, never because the selection was thin."""
-    cube = aggregates.load(store, ctx.run.run_id)
-    sample_src = f"WITH src AS NOT MATERIALIZED (SELECT * FROM {agg_table(ctx.run.run_id, 'sample')}) "
-    # NOT MATERIALIZED: each part reads the table with its own filter (a materialised CTE would copy
-    # every row first, which cost half the query)
-    rows_src = f"WITH src AS NOT MATERIALIZED (SELECT *, {HASH_SQL} AS {HASH_KEY} FROM {ctx.table}) "
-
-    def read(src: str, chosen: list[tuple[str, list]]) -> dict:
-        body = " UNION ALL ".join(f"({sql})" for sql, _ in chosen)
-        with store.cursor() as cur:
-            return cur.execute(f"{src}SELECT r, x, y, s, sel, i, h FROM ({body})",
-                               [v for _, p in chosen for v in p]).fetchnumpy()
-
-    if cube is None:
-        return _in_order(read(rows_src, parts))
-    cols = read(sample_src, parts)
-    sel = np.asarray(cols["sel"], dtype=bool)
-    segs = np.asarray(cols["s"], dtype=np.int64)
-    short_sel = not aggregates.enough(cube, dict(zip(*np.unique(segs[sel], return_counts=True))), quota_sel)
-    short_bg = not aggregates.enough(cube, dict(zip(*np.unique(segs[~sel], return_counts=True))), quota_bg, 0.5)
-    if not (short_sel or short_bg):
-        return _in_order(cols)
-    keep = (sel & (not short_sel)) | (~sel & (not short_bg))  # what the sample answered well
-    redo = [part for part, short in zip(parts, (short_sel, short_bg)) if short]
-    return _in_order(_concat({k: v[keep] for k, v in cols.items()}, read(rows_src, redo)))
+    per segment the rows with the smallest hash, the same order), both parts in one query; a part the
+    sample is short of (aggregates.enough: the selected points under 90% of the budget and under
+    ENOUGH_POINTS, or none for a real part of the selection; the grey background under half its
+    budget) is read again, alone, from the whole table: a thin selection never makes the background,
+    which is context only, scan every row too."""
+    with store.cursor() as cur:
+        if cube is None:
+            return _in_order(_concat(cur.execute(selected_from_rows, sel_params).fetchnumpy(),
+                                     cur.execute(background_from_rows, bg_params).fetchnumpy()))
+        cols = cur.execute(from_sample, sel_params + bg_params).fetchnumpy()
+        sel = np.asarray(cols["sel"], dtype=bool)
+        segs = np.asarray(cols["s"], dtype=np.int64)
+        short_sel = not aggregates.enough(cube, dict(zip(*np.unique(segs[sel], return_counts=True))), quota_sel)
+        short_bg = not aggregates.enough(cube, dict(zip(*np.unique(segs[~sel], return_counts=True))), quota_bg, 0.5)
+        if short_sel:
+            cols = _concat({k: v[~sel] for k, v in cols.items()},
+                           cur.execute(selected_from_rows, sel_params).fetchnumpy())
+        if short_bg:
+            sel = np.asarray(cols["sel"], dtype=bool)
+            cols = _concat({k: v[sel] for k, v in cols.items()},
+                           cur.execute(background_from_rows, bg_params).fetchnumpy())
+    return _in_order(cols)
 
 
 def _concat(a: dict, b: dict) -> dict:

@@ -301,3 +301,53 @@ def test_a_joint_table_over_its_cap_is_dropped_and_several_brushes_read_the_rows
                         "BETWEEN ? AND ?", [*spec.ranges["income"], *spec.ranges["score"]]).fetchone()[0]
     views.clear_caches()
     assert views.count(store, spec)[0] == n
+
+
+def test_a_thin_selection_reads_its_points_from_the_rows_and_keeps_the_samples_background(store, awkward,
+                                                                                           monkeypatch):
+    """With a small sample table, a thin selection falls short: its points come from the whole table,
+    the grey background still from the sample; the picture equals the one drawn from the rows alone."""
+    import core.aggregates_build as aggregates_build
+
+    run, _ = awkward
+    monkeypatch.setattr(aggregates_build, "SAMPLE_PER_SEGMENT", 300)
+    cube = build(store, run.run_id)
+    aggregates.forget(store)
+    views.clear_caches()
+    assert cube.sample_rows[1] == 300 and not cube.sample_complete(1)
+    thin = views.parse_spec(store, {"run_id": run.run_id, "ranges": {"score": [90, 100]}})
+    reads = []
+    original = store.cursor
+
+    def counting_cursor():
+        return _Counting(original(), reads, agg_table(run.run_id, "sample"))
+
+    monkeypatch.setattr(store, "cursor", counting_cursor)
+    fast = scatter.scatter_sample(store, thin, 200, 100)
+    monkeypatch.setattr(store, "cursor", original)
+    assert reads[-2:] == ["sample", "rows"]  # both parts from the sample, then the points from the rows
+    views.clear_caches()
+    aggregates.forget(store)
+    aggregates._CUBES[store][run.run_id] = None  # as if the run had no cube: everything from the rows
+    slow = scatter.scatter_sample(store, thin, 200, 100)
+    aggregates.forget(store)
+    assert 0 < fast.shown <= 200 and fast.background_shown == 100
+    assert fast.to_dict() == slow.to_dict()
+
+
+class _Counting:
+    """A cursor context that notes which table each query reads: the sample table or the rows."""
+
+    def __init__(self, cm, reads: list, sample: str):
+        self.cm, self.reads, self.sample = cm, reads, sample
+
+    def __enter__(self):
+        self.cur = self.cm.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self.cm.__exit__(*exc)
+
+    def execute(self, sql, *args):
+        self.reads.append("sample" if self.sample in sql else "rows")
+        return self.cur.execute(sql, *args)
