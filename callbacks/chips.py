@@ -30,13 +30,6 @@ def chips_view(store: Store, spec_data: Any) -> ChipsView:
     return ChipsView(chips.chips(active_items(spec, names)))
 
 
-def history_buttons(history: Any) -> tuple[bool, bool]:
-    """(undo disabled, redo disabled) for the filter history."""
-    if not isinstance(history, dict):
-        return True, True
-    return not history.get("past"), not history.get("future")
-
-
 def register(app: dash.Dash, store: Store) -> None:
     @app.callback(
         output=outputs(ChipsView, dict(
@@ -50,13 +43,19 @@ def register(app: dash.Dash, store: Store) -> None:
         view = as_outputs(chips_view(store, spec_data))
         return {**view, "alert": no_update if view["alert"] is None else view["alert"]}
 
-    @app.callback(
+    # Undo and Redo are enabled while the history has a step back or forward: decided in the browser
+    # (the history is already there), so a filter change costs no request for it.
+    app.clientside_callback(
+        """
+        function(history) {
+            const steps = (key) => !!(history && Array.isArray(history[key]) && history[key].length);
+            return [!steps("past"), !steps("future")];
+        }
+        """,
         Output(ids.UNDO_FILTER, "disabled"),
         Output(ids.REDO_FILTER, "disabled"),
         Input(ids.FILTER_HISTORY, "data"),
     )
-    def show_history(history):
-        return history_buttons(history)
 
     @app.callback(
         Output(ids.CUSTOMER_GRID, "filterModel", allow_duplicate=True),
