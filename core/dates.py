@@ -155,14 +155,19 @@ class LayoutFields:
     same_sep: bool
 
 
-def layout_fields(layout: str, order: str) -> LayoutFields:
-    """The LayoutFields of a regex layout read in `order` (dmy | mdy; other layouts ignore it)."""
+def layout_parts(layout: str, order: str) -> tuple[str, str, str]:
+    """The groups holding the year, month and day of a regex layout read in `order` (dmy | mdy;
+    other layouts ignore it). Constants only: SQL is built from them (tests/security/sql_audit.py)."""
     if layout in ("ymd", "compact"):
-        y, m, d = "p1", "p2", "p3"
-    elif layout == "day_name" or (layout == "numeric" and order == "dmy"):
-        y, m, d = "p3", "p2", "p1"
-    else:  # name_day, or numeric month first
-        y, m, d = "p3", "p1", "p2"
+        return ("p1", "p2", "p3")
+    if layout == "day_name" or (layout == "numeric" and order == "dmy"):
+        return ("p3", "p2", "p1")
+    return ("p3", "p1", "p2")  # name_day, or numeric month first
+
+
+def layout_fields(layout: str, order: str) -> LayoutFields:
+    """The LayoutFields of a regex layout read in `order`."""
+    y, m, d = layout_parts(layout, order)
     return LayoutFields(y, m, d, layout in ("day_name", "name_day"), layout in ("ymd", "numeric"))
 
 
@@ -174,7 +179,8 @@ def month_numbers() -> dict[str, int]:
 def _groups_timestamp_sql(layout: str, order: str) -> str:
     """TIMESTAMP from the regex groups bound to `s` (see _layout_sql), read as `layout` and `order`."""
     f = layout_fields(layout, order)
-    y, m, d = f"s.{f.year}", f"s.{f.month}", f"s.{f.day}"
+    part_y, part_m, part_d = layout_parts(layout, order)
+    y, m, d = f"s.{part_y}", f"s.{part_m}", f"s.{part_d}"
     month = _month_sql(m) if f.month_name else _int(m)
     same_sep = "s.s1 = s.s2" if f.same_sep else "true"
     minute = f"(CASE WHEN s.mi = '' THEN 0 ELSE {_int('s.mi')} END)"
