@@ -53,11 +53,26 @@ def _let(value, body):
     return F.transform(F.array(value), body).getItem(0)
 
 
+_SEP = "\u0001"  # joins the groups in one string: no date regex group can hold it
+
+
+class _Groups:
+    """The regex groups of a value, by name, from the array bound to a lambda variable."""
+
+    def __init__(self, parts, names: tuple[str, ...]) -> None:
+        self._parts, self._names = parts, names
+
+    def __getitem__(self, name: str):
+        return _f().get(self._parts, self._names.index(name))  # NULL, not an error, past the end
+
+
 def _parsed(t, regex: str, names: tuple[str, ...], body):
-    """`body(s)` where `s` is the struct of the regex groups of `t` ('' where the value does not match
-    or a group is absent): each group is extracted once."""
+    """`body(s)` where `s` gives the regex groups of `t` by name ('' for a group that is absent). One
+    regex pass writes every group into one string (a regexp_extract per group would run the regex
+    once per group), split into an array; NULL when `t` does not match."""
     F = _f()
-    return _let(F.struct(*[F.regexp_extract(t, regex, i + 1).alias(g) for i, g in enumerate(names)]), body)
+    joined = F.regexp_replace(t, regex, _SEP.join(f"${i + 1}" for i in range(len(names))))
+    return _let(F.split(joined, _SEP, len(names)), lambda parts: body(_Groups(parts, names)))
 
 
 def _year(part):
