@@ -12,7 +12,12 @@ ISO_REGEX below is that cast's grammar as far as a date can come out of it (chec
 against DuckDB in tests/spark/test_spark_dates.py): year-month-day with `-`, `/` or a space (the
 same twice), an optional time after `T` or spaces (H:M, H:M:S, fractions), then an optional zone
 (`Z`, +hh, +hh:mm, +hhmm or a name such as UTC or Europe/Paris), which DuckDB ignores. 24:00:00 is
-the next day. Not translated: DuckDB's special words 'epoch' and 'infinity'.
+the next day, and DuckDB's word 'epoch' is 1970-01-01 ('infinity' is outside the year range anyway).
+
+Cost (200,000 day-first values, local[2], load 4.4): the counts 5-6.5 s, reading the column 1.4 s,
+against 0.3 s for Spark's to_date with a fixed pattern, which cannot follow core/dates.py's rules
+(POSIX two-digit years, AM/PM, mixed layouts, the year range). Most of it is the lambda variables
+(higher-order functions run interpreted); they keep each regex to one pass per value.
 """
 from __future__ import annotations
 
