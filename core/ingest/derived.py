@@ -103,9 +103,11 @@ def add_derived_columns(
         q = quote_ident(c.name)
         select.append(q)
         if c.name in derived.days:
-            select.append(f"date_diff('day', {q}, max({q}) OVER ())::BIGINT AS {quote_ident(derived.days[c.name].name)}")
+            days = quote_ident(derived.days[c.name].name)
+            select.append(f"date_diff('day', {q}, max({q}) OVER ())::BIGINT AS {days}")
         elif c.name in derived.ages:
-            select.append(f"({int(derived.ref_year)} - {q})::BIGINT AS {quote_ident(derived.ages[c.name].name)}")
+            age = quote_ident(derived.ages[c.name].name)
+            select.append(f"({int(derived.ref_year)} - {q})::BIGINT AS {age}")
     cur.execute(f"CREATE OR REPLACE TABLE {ds} AS SELECT {', '.join(select)} FROM {ds} ORDER BY {ROW}")
     return derived.ordered(columns)
 

@@ -1,4 +1,4 @@
-"""Cleaning and validation on Spark with core.quality's rules: duplicates, typing issues, value rules.
+"""Cleaning and validation on Spark with core.quality's rules: duplicates, typing issues (text dates too), value rules.
 
 Spark produces the per-row results (the typed dataset, the `issues` and `rejects` rows, missing
 counts); the findings' counts, samples and messages are then built by core.quality from those rows
