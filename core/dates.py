@@ -36,7 +36,8 @@ _TIME = (
 _MONTH_NAME = r"([A-Za-z]{3,9})\.?"
 # Every layout's regex has the same groups: part 1, separator 1, part 2, separator 2, part 3, hour,
 # minute, second, a/p (the layouts without separators have empty groups in their place).
-_GROUPS = "['p1', 's1', 'p2', 's2', 'p3', 'hh', 'mi', 'ss', 'ap']"
+GROUPS = ("p1", "s1", "p2", "s2", "p3", "hh", "mi", "ss", "ap")
+_GROUPS = "[" + ", ".join(f"'{g}'" for g in GROUPS) + "]"
 _RE_YMD = rf"^(\d{{4}})([-/.])(\d{{1,2}})([-/.])(\d{{1,2}}){_TIME}$"
 _RE_COMPACT = r"^(\d{4})()(\d{2})()(\d{2})()()()()$"
 _RE_NUMERIC = rf"^(\d{{1,2}})([-/.])(\d{{1,2}})([-/.])(\d{{4}}|\d{{2}}){_TIME}$"
@@ -45,6 +46,11 @@ _RE_NAME_DAY = rf"^{_MONTH_NAME}([-/ ]+)(\d{{1,2}})(?:st|nd|rd|th)?(,?[-/ ]+)(\d
 # The layouts read by a regex, in the order they are tried; "iso" (DuckDB's own cast) comes first.
 REGEX_LAYOUTS = ("ymd", "compact", "numeric", "day_name", "name_day")
 LAYOUT_KEYS = ("iso", "ymd", "compact", "numeric", "day_name", "name_day")
+
+
+def layout_regex(layout: str) -> str:
+    """The regex of a regex layout (groups as GROUPS; the Spark engine uses the same text)."""
+    return _regex(layout)
 
 
 def _regex(layout: str) -> str:
@@ -136,16 +142,47 @@ def _layout_sql(text: str, layout: str, order: str) -> str:
     )
 
 
+@dataclass(frozen=True)
+class LayoutFields:
+    """Which regex groups (names of GROUPS) hold the year, month and day of a layout read in an
+    order; `month_name` when the month is written as a name, `same_sep` when both separators must
+    be the same character (2013-05/12 is no date). Both engines build their parsers from it."""
+
+    year: str
+    month: str
+    day: str
+    month_name: bool
+    same_sep: bool
+
+
+def layout_parts(layout: str, order: str) -> tuple[str, str, str]:
+    """The groups holding the year, month and day of a regex layout read in `order` (dmy | mdy;
+    other layouts ignore it). Constants only: SQL is built from them (tests/security/sql_audit.py)."""
+    if layout in ("ymd", "compact"):
+        return ("p1", "p2", "p3")
+    if layout == "day_name" or (layout == "numeric" and order == "dmy"):
+        return ("p3", "p2", "p1")
+    return ("p3", "p1", "p2")  # name_day, or numeric month first
+
+
+def layout_fields(layout: str, order: str) -> LayoutFields:
+    """The LayoutFields of a regex layout read in `order`."""
+    y, m, d = layout_parts(layout, order)
+    return LayoutFields(y, m, d, layout in ("day_name", "name_day"), layout in ("ymd", "numeric"))
+
+
+def month_numbers() -> dict[str, int]:
+    """Lower-case month names and abbreviations -> month number."""
+    return dict(_MONTHS)
+
+
 def _groups_timestamp_sql(layout: str, order: str) -> str:
     """TIMESTAMP from the regex groups bound to `s` (see _layout_sql), read as `layout` and `order`."""
-    if layout in ("ymd", "compact"):
-        y, m, d = "s.p1", "s.p2", "s.p3"
-    elif layout == "day_name" or (layout == "numeric" and order == "dmy"):
-        y, m, d = "s.p3", "s.p2", "s.p1"
-    else:  # name_day, or numeric month first
-        y, m, d = "s.p3", "s.p1", "s.p2"
-    month = _month_sql(m) if layout in ("day_name", "name_day") else _int(m)
-    same_sep = "s.s1 = s.s2" if layout in ("ymd", "numeric") else "true"
+    f = layout_fields(layout, order)
+    part_y, part_m, part_d = layout_parts(layout, order)
+    y, m, d = f"s.{part_y}", f"s.{part_m}", f"s.{part_d}"
+    month = _month_sql(m) if f.month_name else _int(m)
+    same_sep = "s.s1 = s.s2" if f.same_sep else "true"
     minute = f"(CASE WHEN s.mi = '' THEN 0 ELSE {_int('s.mi')} END)"
     second = f"(CASE WHEN s.ss = '' THEN 0 ELSE {_int('s.ss')} END)"
     parts = (
@@ -205,27 +242,37 @@ def _classify_sql(t: str) -> str:
     return "CASE " + " ".join(whens) + " END"
 
 
+@dataclass
+class DateCounts:
+    """What the order rule of `decide_reading` needs from a column's present values (either engine
+    counts them: DuckDB in `detect_dates`, Spark in core/spark/dates.py). `layouts` counts values per
+    layout key by shape; `first_day`/`second_day` the day-or-month-first values whose first/second part
+    is above 12; `parsed_other` the values of every other layout that read as real dates;
+    `numeric_dmy`/`numeric_mdy` the day-or-month-first values that read as dates in each order;
+    `two_digit` those with a two-digit year."""
+
+    present: int
+    layouts: dict[str, int]
+    first_day: int
+    second_day: int
+    parsed_other: int
+    numeric_dmy: int
+    numeric_mdy: int
+    two_digit: int
+
+
 def detect_dates(
     cur, table: str, column: str, order: str = "auto", *, min_share: float = DATE_SHARE
 ) -> DateReading | None:
     """How `column` of `table` writes dates, from every value (one aggregate query); None when it is
-    not a date column (fewer than 90% of its present values read as dates, or none present).
-
-    Order rule for day-or-month-first dates: a first part above 12 anywhere means day/month/year, a
-    second part above 12 means month/day/year. When nothing decides (every such date has both parts
-    at most 12) they are read day first and `sure` is False; when both occur the order that reads
-    more values wins and `sure` is False. An explicit `order` (dmy | mdy | ymd) is used as given.
-    `min_share` lowers the 90% bar for callers that read a known date column as far as it goes."""
-    if order not in DATE_ORDERS:
-        raise InputError(f"the date order must be one of {', '.join(DATE_ORDERS)}, not {order!r}")
+    not a date column (see `decide_reading`)."""
+    check_order(order)
     types = {r[0]: r[1] for r in cur.execute(f"DESCRIBE SELECT * FROM {quote_ident(table)}").fetchall()}
     cols = list(types)
     q = quote_ident(column, cols)
     if is_date_type(types[column]):
         n = cur.execute(f"SELECT count({q}) FROM {quote_ident(table)}").fetchone()[0]
-        if not n:
-            return None
-        return DateReading("native", "ymd", True, 1.0, "dates were read as stored in the file", ("native",), n, n)
+        return native_reading(n)
     # Each value is parsed only in the layout its shape says (a CASE runs only the matching branch);
     # day-or-month-first values both ways, to count how many each order reads.
     other = " ".join(
@@ -245,13 +292,40 @@ def detect_dates(
         """
     ).fetchone()
     row = [int(v or 0) for v in row]  # count_if over no rows is NULL
-    present, counts = row[0], dict(zip(LAYOUT_KEYS, row[1:7]))
-    first_day, second_day, parsed_ymd, numeric_dmy, numeric_mdy, two_digit = row[7:]
-    parsed_dmy, parsed_mdy = parsed_ymd + numeric_dmy, parsed_ymd + numeric_mdy
+    counts = DateCounts(row[0], dict(zip(LAYOUT_KEYS, row[1:7])), *row[7:])
+    return decide_reading(counts, order, min_share=min_share)
+
+
+def check_order(order: str) -> None:
+    if order not in DATE_ORDERS:
+        raise InputError(f"the date order must be one of {', '.join(DATE_ORDERS)}, not {order!r}")
+
+
+def native_reading(present: int) -> DateReading | None:
+    """The reading of a column stored with a date type of the file (None when it holds no value)."""
     if not present:
         return None
-    layouts = tuple(lay for lay, n in counts.items() if n)
-    numeric = counts["numeric"]
+    return DateReading("native", "ymd", True, 1.0, "dates were read as stored in the file", ("native",),
+                       present, present)
+
+
+def decide_reading(counts: DateCounts, order: str = "auto", *, min_share: float = DATE_SHARE) -> DateReading | None:
+    """The one rule deciding how a column writes dates, from its DateCounts; None when it is not a
+    date column (fewer than 90% of its present values read as dates, or none present).
+
+    Order rule for day-or-month-first dates: a first part above 12 anywhere means day/month/year, a
+    second part above 12 means month/day/year. When nothing decides (every such date has both parts
+    at most 12) they are read day first and `sure` is False; when both occur the order that reads
+    more values wins and `sure` is False. An explicit `order` (dmy | mdy | ymd) is used as given.
+    `min_share` lowers the 90% bar for callers that read a known date column as far as it goes."""
+    check_order(order)
+    present, c = counts.present, counts
+    parsed_dmy, parsed_mdy = c.parsed_other + c.numeric_dmy, c.parsed_other + c.numeric_mdy
+    if not present:
+        return None
+    layouts = tuple(lay for lay in LAYOUT_KEYS if c.layouts.get(lay))
+    numeric = c.layouts.get("numeric", 0)
+    first_day, second_day = c.first_day, c.second_day
     sure, note = True, ""
     if order != "auto":
         chosen = order
@@ -267,13 +341,13 @@ def detect_dates(
                 f"({second_day:,} with a second part above 12); the others could not be read")
     else:
         chosen, sure = "dmy", False
-    parsed = {"dmy": parsed_dmy, "mdy": parsed_mdy, "ymd": parsed_ymd}[chosen]
+    parsed = {"dmy": parsed_dmy, "mdy": parsed_mdy, "ymd": c.parsed_other}[chosen]
     share = parsed / present
     if share < min_share or (min_share > 0 and not parsed):
         return None
-    main = max(layouts, key=lambda lay: counts[lay])
+    main = max(layouts, key=lambda lay: c.layouts[lay])
     reading = DateReading(main, chosen, sure, share, "", layouts, present, parsed)
-    reading.message = _message(reading, numeric, note, two_digit)
+    reading.message = _message(reading, numeric, note, c.two_digit)
     return reading
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from core import quality, roles
 from core.ingest import base as ingest_base
 from core.ingest import coltypes
-from core.models import EXCLUDED, IDENTIFIER, NUMERIC
+from core.models import DATE, EXCLUDED, IDENTIFIER, NUMERIC
 from core.spark.columns import col
 
 _SPARK_TO_DUCKDB = {
@@ -257,10 +257,14 @@ def _number_styles(frame, plans: list, delimiter: str | None) -> None:
 
 
 def typed_column(p):
-    """core.ingest's `_typed_expr` in Spark: the dataset column for one plan (dates are refused earlier)."""
+    """core.ingest's `_typed_expr` in Spark: the dataset column for one plan."""
     from pyspark.sql import functions as F  # pyspark is an optional extra: loaded only when a Spark run starts
 
+    from core.spark.dates import date_column  # loaded with the Spark engine only
+
     q = col(p.name)
+    if p.role == DATE:  # before the codes: a YYYYMMDD column is read as dates, not numbers
+        return date_column(p.name, p.date).alias(p.name)
     if p.code:  # integer codes as text categories: "1", "2", ... whatever the file wrote ("01", "1.0")
         n = q.cast("double") if p.native else number(q.cast("string"), p)
         return n.cast("long").cast("string").alias(p.name)

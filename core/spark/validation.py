@@ -1,4 +1,4 @@
-"""Cleaning and validation on Spark with core.quality's rules: duplicates, typing issues, value rules.
+"""Cleaning and validation on Spark with core.quality's rules: duplicates, typing issues (text dates too), value rules.
 
 Spark produces the per-row results (the typed dataset, the `issues` and `rejects` rows, missing
 counts); the findings' counts, samples and messages are then built by core.quality from those rows
@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from core import quality
+from core import dates, quality, roles
 from core.ingest import base as ingest_base
 from core.ingest import coltypes
-from core.models import CATEGORICAL, IDENTIFIER, NUMERIC, ROW, ColumnInfo
+from core.ingest.derived import date_candidates, plan_derived
+from core.models import CATEGORICAL, DATE, EXCLUDED, IDENTIFIER, NUMERIC, ROW, ColumnInfo
 from core.spark.columns import col
+from core.spark.dates import date_column, date_counts
 from core.spark.reading import SparkInput
 from core.spark.typed import missing, narrow_integers, number, profile, typed_column, usable
 
@@ -56,6 +58,7 @@ def clean_and_validate(spark, data: SparkInput) -> CleanDataset:
         raise InputError(f"'{data.source}' has no data rows; nothing to load")
     repairs, warnings = list(data.repairs), []
     plans = profile(frame, data.columns, types, data.delimiter)
+    find_dates(frame, plans)  # every row read, duplicates too, as core.ingest reads the staged table
 
     if any(p.distinct == rows_read for p in plans if quality.is_id_like(p.name)):
         kept = frame  # a column unique in every row: no two rows can be exact duplicates
@@ -67,14 +70,14 @@ def clean_and_validate(spark, data: SparkInput) -> CleanDataset:
     rows_loaded = kept.count()
     if data.cached is not None:  # the de-duplicated rows are cached now: the input's copy can go
         data.cached.unpersist()
-    refuse_dates(kept, plans)
     coltypes._decide_roles(plans, rows_loaded, repairs, warnings)
 
-    typed = kept.select(F.col(ROW), *[typed_column(p) for p in plans])
+    # Cached once typed: narrowing and the derived columns' latest dates read it, then cheap casts
+    # and day counts are projected over it.
+    typed = kept.select(F.col(ROW), *[typed_column(p) for p in plans]).cache()
     typed = narrow_integers(typed, plans)
     columns = [ColumnInfo(p.name, p.role, p.sql_type, p.reason) for p in plans]
-    typed, columns = add_ages(typed, plans, columns, repairs)
-    typed = typed.cache()
+    typed, columns = add_derived(typed, plans, columns, repairs)
     issues, rejects = _typing_issues(spark, kept, plans)
     issues = issues.unionByName(_value_issues(spark, typed, columns)).cache()
     rejects = rejects.cache()
@@ -88,66 +91,35 @@ def clean_and_validate(spark, data: SparkInput) -> CleanDataset:
                         miss, rejected, constant, repairs, warnings)
 
 
-DATE_SAMPLE = 10_000  # values of a date-looking column read on the driver to decide whether it holds dates
+def find_dates(frame, plans: list) -> None:
+    """core.ingest.derived.find_dates on Spark: the same candidate columns, their DateCounts counted
+    by Spark over every row (one aggregate for all of them), the reading decided by core/dates.py."""
+    candidates = date_candidates(plans)
+    counts = date_counts(frame, [p.name for p in candidates])
+    for p in candidates:
+        p.date = dates.decide_reading(counts[p.name])
 
 
-def refuse_dates(kept, plans: list) -> None:
-    """Text dates (core/dates.py) are not read by the Spark engine yet: a column that core.ingest would
-    read as dates (core.dates.detect_dates on a driver sample of its values, the candidates chosen as
-    core.ingest.derived.find_dates chooses them) stops the run with a message naming it."""
-    import duckdb  # loaded with the Spark engine only
-    import pandas as pd  # loaded with the Spark engine only
-
-    from core import dates, roles  # loaded with the Spark engine only
-    from core.errors import InputError  # loaded with the Spark engine only
-
-    for p in plans:
-        if not p.present or quality.is_id_like(p.name):
-            continue
-        compact = p.lo is not None and roles.may_be_compact_date(p.name, p.lo, p.hi)
-        text = not p.native and p.parsed * 2 <= p.present and bool(p.example) and dates.looks_like_date(p.example)
-        if not (compact or text):
-            continue
-        values = [r[0] for r in kept.select(col(p.name).cast("string")).limit(DATE_SAMPLE).collect()]
-        with duckdb.connect() as con:
-            con.register("sample_view", pd.DataFrame({p.name: pd.Series(values, dtype=object)}))
-            con.execute("CREATE TABLE sample_dates AS SELECT * FROM sample_view")
-            found = dates.detect_dates(con, "sample_dates", p.name)
-        if found is not None:
-            raise InputError(
-                f"column '{p.name}' holds dates ({found.message}); the Spark engine does not read text dates "
-                "yet: drop the column, store it as a number of days, or use the DuckDB engine"
-            )
-
-
-def add_ages(typed, plans: list, columns: list[ColumnInfo], repairs: list[str]):
-    """core.ingest.derived.add_derived_columns for birth years (no dates on Spark): "Age (from <name>)"
-    = the current year - the birth year, right after its column; the birth year itself is excluded."""
-    import datetime as dt  # loaded with the Spark engine only
-
+def add_derived(typed, plans: list, columns: list[ColumnInfo], repairs: list[str]):
+    """core.ingest.derived.add_derived_columns on Spark: "<date> (days since)" after every date column
+    and "Age (from <birth year>)" after every birth-year column, as core.ingest.derived.plan_derived
+    names and words them (the latest dates: one aggregate)."""
     from pyspark.sql import functions as F  # pyspark is an optional extra: loaded only when a Spark run starts
 
-    from core import roles  # loaded with the Spark engine only
-    from core.ingest.derived import _unique  # loaded with the Spark engine only
-    from core.models import EXCLUDED  # loaded with the Spark engine only
-
-    births = {p.name for p in plans if p.role == EXCLUDED and p.reason == roles.BIRTH_YEAR_REASON}
-    if not births:
+    dated = [p.name for p in plans if p.role == DATE]
+    if not dated and not any(p.role == EXCLUDED and p.reason == roles.BIRTH_YEAR_REASON for p in plans):
         return typed, columns
-    year = dt.date.today().year
-    taken = {c.name.lower() for c in columns}
-    out, select = [], [F.col(ROW)]
+    latest = dict(zip(dated, typed.agg(*[F.max(col(n)) for n in dated]).first())) if dated else {}
+    derived = plan_derived(plans, columns, latest, repairs)
+    select = [F.col(ROW)]
     for c in columns:
-        out.append(c)
         select.append(col(c.name))
-        if c.name in births:
-            name = _unique(roles.age_column_name(c.name), taken)
-            out.append(ColumnInfo(name, NUMERIC, "BIGINT",
-                                  f"derived: {year} - '{c.name}' (reference year: the current year)"))
-            repairs.append(f"column '{name}' added: {year} - '{c.name}' (reference year: the current year); "
-                           f"'{c.name}' itself is not a feature")
-            select.append((F.lit(year) - col(c.name)).cast("long").alias(name))
-    return typed.select(*select), out
+        if c.name in derived.days:
+            days = F.datediff(F.lit(derived.latest[c.name]), col(c.name))
+            select.append(days.cast("long").alias(derived.days[c.name].name))
+        elif c.name in derived.ages:
+            select.append((F.lit(derived.ref_year) - col(c.name)).cast("long").alias(derived.ages[c.name].name))
+    return typed.select(*select), derived.ordered(columns)
 
 
 def _typing_issues(spark, kept, plans: list):
@@ -158,6 +130,8 @@ def _typing_issues(spark, kept, plans: list):
     issues = [spark.createDataFrame([], ISSUE_SCHEMA)]
     rejects = [spark.createDataFrame([], REJECT_SCHEMA)]
     for p in plans:
+        if p.role == DATE:
+            rejects.append(_unread_dates(kept, p))
         if p.role != NUMERIC:
             continue
         q = col(p.name)
@@ -182,6 +156,16 @@ def _typing_issues(spark, kept, plans: list):
                 F.col(ROW), F.lit(p.name).alias("column_name"), F.lit("not_finite").alias("rule"),
                 t.alias("value"), F.lit(True).alias("excludes")))
     return _union(issues), _union(rejects)
+
+
+def _unread_dates(kept, p):
+    """core.ingest's `_record_unread_dates`: present values of a date column that do not read as
+    dates are rejected (NULL in the dataset)."""
+    from pyspark.sql import functions as F  # pyspark is an optional extra: loaded only when a Spark run starts
+
+    t = col(p.name).cast("string")
+    return kept.where(~missing(t) & date_column(p.name, p.date).isNull()).select(
+        F.col(ROW), F.lit(p.name).alias("column_name"), t.alias("raw_value"), F.lit("not a date").alias("reason"))
 
 
 def _value_issues(spark, typed, columns: list[ColumnInfo]):

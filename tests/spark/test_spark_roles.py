@@ -1,10 +1,9 @@
 """Typing on Spark equals the DuckDB engine's: column roles (integer codes, birth years), decorated
-numbers, and the clear refusal of text dates (docs/SCALING.md)."""
+numbers (text dates: tests/spark/test_spark_dates.py)."""
 from __future__ import annotations
 
 import pytest
 
-from core.errors import InputError
 from core.ingest import load_file
 from core.models import CATEGORICAL, EXCLUDED, NUMERIC
 from core.spark.engine import segment_spark
@@ -50,10 +49,3 @@ def test_decorated_numbers_and_birth_year_like_the_duckdb_engine(spark, store, t
     with store.cursor() as cur:
         got = cur.execute(f'SELECT Balance, Discount FROM {sp.table} WHERE CustomerID IN (7, 8) ORDER BY CustomerID').fetchall()
     assert got == [(-7700, 10.5), (8850, 12.0)]  # hand-read: "($7,700)" -> -7700, "$8,850" -> 8850, "12.0%" -> 12
-
-
-def test_text_dates_are_refused_naming_the_column(spark, store):
-    before = len(store.list_datasets())
-    with pytest.raises(InputError, match="column 'Dt_Customer' holds dates"):
-        segment_spark(store, str(DATA_DIR / "marketing_campaign.csv"), features=["Income", "Recency"], k=3, spark=spark)
-    assert len(store.list_datasets()) == before  # a failure changes nothing
