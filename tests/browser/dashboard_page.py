@@ -473,3 +473,45 @@ Dashboard.toggle_kind = _toggle_kind
 Dashboard.choose_compare_run = _choose_compare_run
 Dashboard.matrix = _matrix
 Dashboard.click_matrix_cell = _click_matrix_cell
+
+
+# -- the lasso (added for the snapped-lasso test) -------------------------------------------------
+def _draw_lasso_on_scatter(self, points: list[tuple[float, float]]) -> None:
+    """Choose the mode bar's lasso, then a real mouse path through the data points (x, y), closed."""
+    graph = self.duo.find_element(f"{css_id(ids.SCATTER_GRAPH)} .js-plotly-plot")
+    self.js("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'});", graph)
+    self.until(self.steady(lambda: self.js("return arguments[0].getBoundingClientRect().top;", graph),
+                           hold=0.15), "the page to stop scrolling")
+    self.js("arguments[0].dispatchEvent(new MouseEvent('mousemove', {bubbles: true}));", graph)
+    button = self.duo.find_element(f"{css_id(ids.SCATTER_GRAPH)} .modebar-btn[data-title='Lasso Select']")
+    self.js("arguments[0].click();", button)
+    self.until(lambda: self.js("return arguments[0]._fullLayout.dragmode;", graph) == "lasso", "lasso mode")
+    pixels = self.js(
+        """
+        const g = arguments[0], xa = g._fullLayout.xaxis, ya = g._fullLayout.yaxis;
+        const r = g.getBoundingClientRect();
+        return arguments[1].map(([x, y]) => [r.left + xa._offset + xa.l2p(x), r.top + ya._offset + ya.l2p(y)]);
+        """,
+        graph, [list(p) for p in points],
+    )
+    path = pixels + [pixels[0]]
+    actions = ActionBuilder(self.driver)
+    pointer = actions.pointer_action
+    pointer.move_to_location(int(path[0][0]), int(path[0][1]))
+    pointer.pointer_down()
+    for (ax, ay), (bx, by) in zip(path, path[1:]):
+        for i in range(1, 7):
+            pointer.move_to_location(int(ax + (bx - ax) * i / 6), int(ay + (by - ay) * i / 6))
+    pointer.pointer_up()
+    actions.perform()
+
+def _scatter_outline(self) -> str | None:
+    """The path of the region outlined on the scatter (a snapped lasso: the border of its cells)."""
+    return self.js(
+        f"const g = document.querySelector('{css_id(ids.SCATTER_GRAPH)} .js-plotly-plot');"
+        "const s = (g.layout.shapes || [])[0]; return s && s.path ? s.path : null;"
+    )
+
+
+Dashboard.draw_lasso_on_scatter = _draw_lasso_on_scatter
+Dashboard.scatter_outline = _scatter_outline

@@ -198,3 +198,40 @@ def test_original_values_switch_keeps_only_rows_without_filled_features(dashboar
                         f"__row IN (SELECT __row FROM ds_{ds} WHERE spend IS NOT NULL AND visits IS NOT NULL)",
                         []) == expected
     assert dashboard.severe_logs() == []
+
+
+def test_a_lasso_selects_the_grid_cells_whose_centre_it_encloses(dashboard):
+    import numpy as np
+
+    from core import aggregates
+    from core.view_link import decode_view
+
+    dashboard.draw_lasso_on_scatter([(40, 20), (120, 25), (130, 80), (70, 95), (30, 60)])
+    dashboard.until(lambda: dashboard.summary_count() not in (None, 200), "the summary to change")
+    # the lasso as the server received it: the spec the URL now carries
+    link = dashboard.until(lambda: decode_view(dashboard.search_of_url()), "the view in the URL")
+    dashboard.until(lambda: (decode_view(dashboard.search_of_url()).spec or {}).get("region"), "the lasso in the URL")
+    points = decode_view(dashboard.search_of_url()).spec["region"]["points"]
+    run_id = link.run_id
+    cube = aggregates.load(dashboard.store, run_id)
+    # expected, independently: numpy bins of every row on the run's grid, and even-odd ray casting of the
+    # cells' centres against the lasso
+    with dashboard.store.cursor() as cur:
+        x, y = (np.asarray(v, dtype=float) for v in zip(*cur.execute(
+            f"SELECT __x, __y FROM {run_table(run_id)}").fetchall()))
+    xe, ye = np.asarray(cube.x_edges), np.asarray(cube.y_edges)
+    bx = np.minimum(np.searchsorted(xe, x, side="right") - 1, len(xe) - 2)
+    by = np.minimum(np.searchsorted(ye, y, side="right") - 1, len(ye) - 2)
+    cx, cy = ((xe[bx] + xe[bx + 1]) / 2, (ye[by] + ye[by + 1]) / 2)
+    inside = np.zeros(len(x), dtype=bool)
+    for (xi, yi), (xj, yj) in zip(points, points[1:] + points[:1]):
+        if yi != yj:
+            inside ^= (cy >= min(yi, yj)) & (cy < max(yi, yj)) & (cx < xi + (xj - xi) / (yj - yi) * (cy - yi))
+    expected = int(inside.sum())
+    assert 0 < expected < 200
+    dashboard.until(lambda: dashboard.summary_count() == expected, f"the summary to say {expected}")
+    dashboard.until(lambda: set(dashboard.histogram_totals().values()) == {expected}, "histogram totals")
+    dashboard.until(lambda: dashboard.customer_count() == expected, "the customer grid count")
+    outline = dashboard.until(dashboard.scatter_outline, "the cells outlined")
+    assert outline.count("M ") >= 4  # the border of whole cells: straight pieces, not the drawn path
+    assert dashboard.severe_logs() == []
