@@ -8,7 +8,7 @@ import random
 import pytest
 
 from core.ingest import stage_file
-from core.ingest import sniff, text
+from core.ingest import text
 from core.ingest.sniff import _detect_encoding, _EdgeSpace
 
 
@@ -123,6 +123,3 @@ def test_fast_read_rows_and_values_by_hand(store, tmp_path):
     staged, cols, rows = _stage(store, path2, "hand2")
     assert cols == ["__row", "a", "b"] and rows == [(1, "x", "1"), (2, "y", "2")]
 
-
-def test_sniff_module_exports_edge_space():
-    assert hasattr(sniff, "_EdgeSpace")
