@@ -36,6 +36,10 @@ class _Encoding:
     cp1252: bool = False  # bytes 0x80-0x9F are Windows-1252 characters (euro sign, curly quotes)
     note: str | None = None
     odd_quotes: bool = False  # an odd number of '"' in the file: a quoted field never ends
+    quotes: int = 0  # '"' characters in the file (none: no quoted field, so no quoted line break)
+    # False only when no field can start or end with whitespace (see _EdgeSpace): the staged copy
+    # then needs no trimming. True when unsure.
+    edge_space: bool = True
 
 
 @dataclass
@@ -48,7 +52,9 @@ class _Dialect:
 
 def _detect_encoding(path: Path, source: str) -> _Encoding:
     """BOM, else UTF-8 when the whole file decodes, else Latin-1/Windows-1252. The same pass counts
-    quote characters: an odd count means a quoted field never ends."""
+    quote characters (an odd count means a quoted field never ends) and looks for whitespace at the
+    edge of a field (_EdgeSpace). ASCII chunks, the usual case, skip the decoder and the C1 search:
+    ASCII is valid UTF-8 and has no byte 0x80-0x9F."""
     with open(path, "rb") as fh:
         head = fh.read(SNIFF_BYTES)
         if head.startswith(codecs.BOM_UTF8):
@@ -61,14 +67,18 @@ def _detect_encoding(path: Path, source: str) -> _Encoding:
         fh.seek(0)
         decoder = codecs.getincrementaldecoder("utf-8")()
         utf8, high_c1, quotes = enc is None, False, 0
+        edges = _EdgeSpace(skip=len(codecs.BOM_UTF8) if enc is not None else 0)
         while chunk := fh.read(4 * 1024 * 1024):
             quotes += chunk.count(b'"')
-            if utf8:
+            ascii_only = chunk.isascii()
+            if utf8 and not (ascii_only and not decoder.getstate()[0]):
                 try:
                     decoder.decode(chunk)
                 except UnicodeDecodeError:
                     utf8 = False
-            high_c1 = high_c1 or re.search(rb"[\x80-\x9f]", chunk) is not None
+            if not high_c1 and not ascii_only:
+                high_c1 = re.search(rb"[\x80-\x9f]", chunk) is not None
+            edges.feed(chunk, ascii_only)
         if utf8:
             try:
                 decoder.decode(b"", final=True)
@@ -81,7 +91,55 @@ def _detect_encoding(path: Path, source: str) -> _Encoding:
         enc = _Encoding("utf-8", "latin-1", transcode=True, cp1252=high_c1,
                         note=f"'{source}' is not UTF-8; it was read as {name} text")
     enc.odd_quotes = quotes % 2 == 1
+    enc.quotes = quotes
+    enc.edge_space = quotes > 0 or edges.finish()
     return enc
+
+
+class _EdgeSpace:
+    """Whether some field may start or end with whitespace that the staged copy would trim
+    (base._TRIM_RE: tab, line feed, form feed, carriage return, space, no-break space), fed the file
+    chunk by chunk. Only answers for files without quotes, where a field is exactly the bytes between
+    two delimiters or line breaks. Conservative: a tab, vertical tab or form feed anywhere, a byte
+    0xA0 anywhere (a no-break space in UTF-8 or Latin-1), a carriage return not followed by a line
+    feed, a space next to a line break, to any of the delimiters the sniffer may choose, or at
+    either end of the file all count as "maybe"."""
+
+    _PAIRS = tuple(
+        p for d in (*(c.encode() for c in DELIMITERS), b"\n", b"\r") for p in (b" " + d, d + b" ")
+    )
+
+    def __init__(self, skip: int = 0) -> None:
+        self.found = False
+        self._skip = skip  # a byte order mark before the first field
+        self._last = b""  # the previous chunk's last byte, for pairs across two chunks
+
+    def feed(self, chunk: bytes, ascii_only: bool) -> None:
+        if self.found or not chunk:
+            return
+        if not self._last:  # the first chunk: a space where the first field starts
+            if chunk[self._skip:self._skip + 1] == b" ":
+                self.found = True
+                return
+        self.found = (
+            b"\t" in chunk or b"\x0b" in chunk or b"\x0c" in chunk
+            or (not ascii_only and b"\xa0" in chunk)
+            or self._lone_cr(chunk)
+            or (b" " in chunk and any(p in chunk for p in self._PAIRS))
+            or (self._last + chunk[:1]) in self._PAIRS
+        )
+        self._last = chunk[-1:]
+
+    def _lone_cr(self, chunk: bytes) -> bool:
+        if self._last == b"\r" and not chunk.startswith(b"\n"):
+            return True
+        crs = chunk.count(b"\r")
+        return bool(crs) and crs - chunk.count(b"\r\n") - chunk.endswith(b"\r") > 0
+
+    def finish(self) -> bool:
+        """True when some field may carry whitespace at an edge (also: the file ends in a space
+        or a carriage return)."""
+        return self.found or self._last in (b" ", b"\r")
 
 
 _CP1252_TABLE = {b: u for b, u in _CP1252.items()}

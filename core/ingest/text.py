@@ -40,6 +40,9 @@ def _stage_text(cur, path: Path, table: str, source: str, header: bool | None) -
     whitespace = dialect.kind == "whitespace"
     what = "whitespace-separated text" if whitespace else "CSV"
     raw = f"{table}__raw"
+    # No field has whitespace at an edge (core.ingest.sniff._EdgeSpace): the records are read
+    # straight into `table`, numbered and renamed in place, without a trimmed copy.
+    in_place = not whitespace and not enc.edge_space
     with _reading(source, what), _utf8_copy(cur, path, enc) as readable:
         if whitespace:
             first = _load_raw_lines(cur, readable, raw, enc, text)
@@ -49,38 +52,10 @@ def _stage_text(cur, path: Path, table: str, source: str, header: bool | None) -
         names_raw = list(first or [])[:n] if header else [None] * n
         names_raw += [None] * (n - len(names_raw))
         names, repairs = sanitize_names(names_raw, header)
-        fields = ", ".join(
-            f"{_trim_sql(f'c{i}') if not whitespace else f'parts[{i + 1}]'} AS {quote_ident(nm)}"
-            for i, nm in enumerate(names)
-        )
-        if whitespace:
-            line = "line"
-            cur.execute(
-                f"""
-                CREATE TEMP TABLE {table} AS
-                WITH lines AS (
-                    SELECT rowid AS rid, regexp_split_to_array(trim({line}, {_WS}), '[ \t]+') AS parts
-                    FROM {raw} WHERE trim(coalesce(line, ''), {_WS}) <> ''
-                ), numbered AS (
-                    SELECT row_number() OVER (ORDER BY rid) - {int(header)} AS {ROW}, parts FROM lines
-                )
-                SELECT {ROW}, {fields},
-                       CASE WHEN len(parts) > {n} THEN array_to_string(parts[{n + 1}:], ' ') END AS {EXTRA}
-                FROM numbered WHERE {ROW} >= 1
-                """
-            )
+        if in_place and not ({nm.lower() for nm in names} & {f"c{i}" for i in range(n + 1)}):
+            _number_in_place(cur, raw, table, names, n, header)
         else:
-            cur.execute(
-                f"""
-                CREATE TEMP TABLE {table} AS
-                SELECT * FROM (
-                    -- rowids of a table filled by one statement are contiguous and in file order
-                    SELECT rowid - (SELECT min(rowid) FROM {raw}) + 1 - {int(header)} AS {ROW}, {fields},
-                           c{n} AS {EXTRA}
-                    FROM {raw}
-                ) WHERE {ROW} >= 1
-                """
-            )
+            _copy_trimmed(cur, raw, table, names, n, header, whitespace)
         cur.execute(f"DROP TABLE IF EXISTS {raw}")
     staged = StagedFile(table, names, file_format="text" if whitespace else "csv", encoding=enc.duckdb,
                         delimiter=dialect.delimiter, header=header, repairs=repairs,
@@ -102,6 +77,56 @@ def _stage_text(cur, path: Path, table: str, source: str, header: bool | None) -
     return staged
 
 
+def _copy_trimmed(cur, raw: str, table: str, names: list[str], n: int, header: bool, whitespace: bool) -> None:
+    """`table` from `raw`: `__row`, then every field trimmed under its column name (and __extra)."""
+    fields = ", ".join(
+        f"{_trim_sql(f'c{i}') if not whitespace else f'parts[{i + 1}]'} AS {quote_ident(nm)}"
+        for i, nm in enumerate(names)
+    )
+    if whitespace:
+        cur.execute(
+            f"""
+            CREATE TEMP TABLE {table} AS
+            WITH lines AS (
+                SELECT rowid AS rid, regexp_split_to_array(trim(line, {_WS}), '[ \t]+') AS parts
+                FROM {raw} WHERE trim(coalesce(line, ''), {_WS}) <> ''
+            ), numbered AS (
+                SELECT row_number() OVER (ORDER BY rid) - {int(header)} AS {ROW}, parts FROM lines
+            )
+            SELECT {ROW}, {fields},
+                   CASE WHEN len(parts) > {n} THEN array_to_string(parts[{n + 1}:], ' ') END AS {EXTRA}
+            FROM numbered WHERE {ROW} >= 1
+            """
+        )
+    else:
+        cur.execute(
+            f"""
+            CREATE TEMP TABLE {table} AS
+            SELECT * FROM (
+                -- rowids of a table filled by one statement are contiguous and in file order
+                SELECT rowid - (SELECT min(rowid) FROM {raw}) + 1 - {int(header)} AS {ROW}, {fields},
+                       c{n} AS {EXTRA}
+                FROM {raw}
+            ) WHERE {ROW} >= 1
+            """
+        )
+
+
+def _number_in_place(cur, raw: str, table: str, names: list[str], n: int, header: bool) -> None:
+    """`raw` becomes `table` without a copy (its values need no trimming): `__row` from the rowids
+    (contiguous and in file order, as the table was filled by one statement), the header record
+    deleted, c0..c{n-1} renamed to the column names and c{n} to __extra. The caller has checked that
+    no column name is one of c0..c{n}."""
+    start = cur.execute(f"SELECT min(rowid) FROM {raw}").fetchall()[0][0] or 0
+    cur.execute(f"UPDATE {raw} SET {ROW} = rowid - ? + 1 - ?", [start, int(header)])
+    if header:
+        cur.execute(f"DELETE FROM {raw} WHERE {ROW} < 1")
+    for i, nm in enumerate(names):
+        cur.execute(f"ALTER TABLE {raw} RENAME COLUMN c{i} TO {quote_ident(nm)}")
+    cur.execute(f"ALTER TABLE {raw} RENAME COLUMN c{n} TO {EXTRA}")
+    cur.execute(f"ALTER TABLE {raw} RENAME TO {table}")
+
+
 def _first_short_row(records: list[list[str]], n: int, header: bool) -> int | None:
     data = records[1:] if header else records
     for i, rec in enumerate(data, start=1):
@@ -111,21 +136,25 @@ def _first_short_row(records: list[list[str]], n: int, header: bool) -> int | No
 
 
 def _load_raw_delimited(cur, path: Path, raw: str, enc: _Encoding, dialect: _Dialect, n: int) -> list | None:
-    """Read every record into `raw` as c0..c{n} VARCHAR (c{n} catches the first extra field) and
-    return the first record. parallel=false: DuckDB's parallel reader refuses quoted newlines with
-    null_padding, and a failed read would abort the whole transaction, so no retry is possible."""
+    """Read every record into `raw` as `__row` (NULL, numbered later) and c0..c{n} VARCHAR (c{n}
+    catches the first extra field) and return the first record. DuckDB's parallel reader refuses
+    quoted newlines with null_padding, and a failed read would abort the whole transaction (no retry
+    is possible), so the file is read in parallel only when it has no quote character at all."""
     cols = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(n + 1)) + "}"
+    parallel = "true" if enc.quotes == 0 else "false"
     cur.execute(
         f"""
-        CREATE TEMP TABLE {raw} AS SELECT * FROM read_csv(
+        CREATE TEMP TABLE {raw} AS SELECT NULL::BIGINT AS {ROW}, * FROM read_csv(
             ?, auto_detect = false, header = false, delim = ?, quote = '"', escape = '"',
-            columns = {cols}, null_padding = true, strict_mode = false, parallel = false,
+            columns = {cols}, null_padding = true, strict_mode = false, parallel = {parallel},
             encoding = ?, skip = ?, max_line_size = 16777216)
         """,
         [str(path), dialect.delimiter, enc.duckdb, int(dialect.skip)],
     )
-    first = cur.execute(f"SELECT * FROM {raw} ORDER BY rowid LIMIT 1").fetchone()
-    return list(first[:n]) if first else None
+    first = cur.execute(
+        f"SELECT {', '.join(f'c{i}' for i in range(n))} FROM {raw} ORDER BY rowid LIMIT 1"
+    ).fetchone()
+    return list(first) if first else None
 
 
 def _load_raw_lines(cur, path: Path, raw: str, enc: _Encoding, sample: str) -> list | None:
