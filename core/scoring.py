@@ -103,7 +103,7 @@ def assign(model: Model, X_scaled: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
 
 
 # -- reading a dataset through the model ----------------------------------------------------------
-def _check_columns(model: Model, info: DatasetInfo) -> None:
+def check_columns(model: Model, info: DatasetInfo) -> None:
     missing = [f.name for f in model.features if info.column(f.name) is None]
     if missing:
         shown = ", ".join(f"'{m}'" for m in missing[:10]) + (" ..." if len(missing) > 10 else "")
@@ -118,7 +118,7 @@ def _check_columns(model: Model, info: DatasetInfo) -> None:
 def score_rows(store: Store, model: Model, info: DatasetInfo) -> Scored:
     """Fill, encode, transform, scale and assign every valid row of a dataset (one columnar fetch).
     A categorical value arrives as its position among the model's levels (0: a level never seen)."""
-    _check_columns(model, info)
+    check_columns(model, info)
     names = info.names()
     features = model.feature_names
     kept_sql, kept_params = kept_rows_predicate(info.dataset_id, features)
