@@ -127,3 +127,50 @@ def test_the_score_command_on_spark_prints_the_same_json_keys(spark, spark_mall,
     assert list(sp) == list(duck)
     assert [x["size"] for x in sp["segments"]] == [x["size"] for x in duck["segments"]] == MALL_SIZES
     assert pq.read_table(out).num_rows == 200
+
+
+def _mall_like_rows():
+    """Mall customers 1-20 plus five edge cases: a missing income and an empty Gender (filled), an
+    infinite income (excluded by validation: not_finite), a Gender the model never saw, and a
+    customer far from every centroid (a poor fit)."""
+    import pyarrow.csv as pacsv
+
+    mall = pacsv.read_csv(MALL_CSV).slice(0, 20).to_pydict()
+    rows = [list(r) for r in zip(*mall.values())]
+    rows += [[201, "Male", 30, None, 50], [202, None, 30, 60, 50], [203, "Female", 40, float("inf"), 40],
+             [204, "Other", 35, 70, 70], [205, "Male", 50, 900, 99]]
+    return list(mall), rows
+
+
+def test_edge_cases_score_the_same_on_spark_from_a_folder_of_parquet_parts(spark, tmp_path):
+    import pyarrow as pa
+
+    names, rows = _mall_like_rows()
+    table = pa.table({n: [r[i] for r in rows] for i, n in enumerate(names)})
+    single = tmp_path / "edge.parquet"
+    pq.write_table(table, single)
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    pq.write_table(table.slice(0, 12), parts / "part-0.parquet")
+    pq.write_table(table.slice(12), parts / "part-1.parquet")
+    store, model = _duckdb_model(tmp_path, MALL_CSV, MALL_FEATURES + ["Gender"], 5)
+    try:
+        from core.spark.scoring import score_spark
+
+        duck = score_file(store, model, single, tmp_path / "duck.parquet")
+        sp = score_spark(spark, model, str(parts), tmp_path / "spark.parquet")
+    finally:
+        store.close()
+    d = pq.read_table(tmp_path / "duck.parquet").to_pydict()
+    s = pq.read_table(tmp_path / "spark.parquet").to_pydict()
+    assert s["CustomerID"] == d["CustomerID"] == [r[0] for r in rows]
+    assert s["Segment"] == d["Segment"] and s["Poor fit"] == d["Poor fit"]
+    assert s["Distance"] == pytest.approx(d["Distance"], abs=1e-9)
+    for key in RESULT_KEYS_SAME:
+        assert getattr(sp, key) == getattr(duck, key), key
+    # By construction: 203's infinite income is excluded, 201's income and 202's Gender are filled,
+    # "Other" was never seen, 205 is far beyond every centroid.
+    assert s["Segment"][22] is None and sp.rows_scored == 24 and sp.rows_excluded == 1
+    assert sp.filled == {"Annual Income (k$)": 1, "Gender": 1}
+    assert sp.unseen == {"Gender": {"Other": 1}} and sp.unseen_rows == 1
+    assert s["Poor fit"][24] is True and sp.poor_fit >= 1
