@@ -174,3 +174,16 @@ def test_edge_cases_score_the_same_on_spark_from_a_folder_of_parquet_parts(spark
     assert sp.filled == {"Annual Income (k$)": 1, "Gender": 1}
     assert sp.unseen == {"Gender": {"Other": 1}} and sp.unseen_rows == 1
     assert s["Poor fit"][24] is True and sp.poor_fit >= 1
+
+
+def test_a_file_without_the_models_features_is_refused_and_nothing_is_written(spark, spark_mall, tmp_path):
+    from core.errors import InputError
+    from core.spark.scoring import score_spark
+
+    _, _, model_path = spark_mall
+    model = load_model(model_path)
+    with pytest.raises(InputError, match="must end in .parquet"):
+        score_spark(spark, model, str(MALL_CSV), tmp_path / "scored.csv")
+    with pytest.raises(InputError, match="lacks the model's feature column"):
+        score_spark(spark, model, str(DIRTY_CSV), tmp_path / "scored.parquet")
+    assert list(tmp_path.iterdir()) == []
