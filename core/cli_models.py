@@ -21,7 +21,8 @@ def add_model_commands(sub) -> None:
     """The `score` and `compare` subcommands (sub: the parser's subparsers)."""
     score = sub.add_parser("score", help="put the customers of a file into a saved model's segments")
     score.add_argument("model", help="model file (.json) written by `segment --model`")
-    score.add_argument("input", help="CSV / Excel (.xlsx) / Parquet file of customers")
+    score.add_argument("input", help="CSV / Excel (.xlsx) / Parquet file of customers (on Spark also a "
+                       "folder of Parquet parts or a glob)")
     score.add_argument("--out", metavar="FILE", help="write the scored customers (.csv, .xlsx or .parquet)")
     score.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     score.add_argument("--db", metavar="FILE", help="DuckDB file to keep (default: a temporary one)")
