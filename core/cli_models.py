@@ -21,10 +21,16 @@ def add_model_commands(sub) -> None:
     """The `score` and `compare` subcommands (sub: the parser's subparsers)."""
     score = sub.add_parser("score", help="put the customers of a file into a saved model's segments")
     score.add_argument("model", help="model file (.json) written by `segment --model`")
-    score.add_argument("input", help="CSV / Excel (.xlsx) / Parquet file of customers")
+    score.add_argument("input", help="CSV / Excel (.xlsx) / Parquet file of customers (on Spark also a "
+                       "folder of Parquet parts or a glob)")
     score.add_argument("--out", metavar="FILE", help="write the scored customers (.csv, .xlsx or .parquet)")
     score.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     score.add_argument("--db", metavar="FILE", help="DuckDB file to keep (default: a temporary one)")
+    score.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb",
+                       help="spark: score on Spark (INPUT may be a folder of Parquet parts or a glob; "
+                            "--out is a Parquet folder)")
+    score.add_argument("--spark-master", metavar="URL",
+                       help="local[*], spark://host:7077 or sc://host:15002 (default: $SPARK_MASTER or local)")
 
     compare = sub.add_parser("compare", help="who moved between segments: two exports or scored files")
     compare.add_argument("old", help="the earlier file (export .xlsx, scored .csv/.xlsx/.parquet)")
@@ -58,16 +64,19 @@ def _score(args: argparse.Namespace) -> int:
     from core.store import Store  # per command: the CLI starts fast and loads only what the command needs
 
     model = load_model(args.model)  # validated before anything is read or written
-    path = Path(args.input)
-    if not path.is_file():
-        raise InputError(f"file not found: {args.input}")
-    with tempfile.TemporaryDirectory(prefix="csi-") as tmp:
-        db = Path(args.db) if args.db else Path(tmp) / "cli.duckdb"
-        store = Store(db, Settings(data_dir=db.parent), allowed_dirs=[path.resolve().parent])
-        try:
-            result = score_file(store, model, path, args.out)
-        finally:
-            store.close()
+    if args.engine == "spark":
+        result = _score_on_spark(args, model)
+    else:
+        path = Path(args.input)
+        if not path.is_file():
+            raise InputError(f"file not found: {args.input}")
+        with tempfile.TemporaryDirectory(prefix="csi-") as tmp:
+            db = Path(args.db) if args.db else Path(tmp) / "cli.duckdb"
+            store = Store(db, Settings(data_dir=db.parent), allowed_dirs=[path.resolve().parent])
+            try:
+                result = score_file(store, model, path, args.out)
+            finally:
+                store.close()
     if args.json:
         print(json.dumps(json_safe(result.to_dict()), indent=2))
         return 0
@@ -79,6 +88,19 @@ def _score(args: argparse.Namespace) -> int:
     for w in result.warnings:
         print(f"note: {w}")
     return 0
+
+
+def _score_on_spark(args: argparse.Namespace, model):
+    """`score --engine spark`: the same ScoreResult from core.spark.scoring (pyspark loaded only here)."""
+    from core.spark.scoring import score_spark  # per command: pyspark is an optional extra
+    from core.spark.session import is_connect, spark_session  # per command: pyspark is an optional extra
+
+    spark = spark_session(args.spark_master)
+    try:
+        return score_spark(spark, model, args.input, args.out)
+    finally:
+        if is_connect(spark):  # its gRPC channel would keep the process from exiting (core.spark.engine)
+            spark.stop()
 
 
 def _compare(args: argparse.Namespace) -> int:

@@ -103,7 +103,7 @@ def assign(model: Model, X_scaled: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
 
 
 # -- reading a dataset through the model ----------------------------------------------------------
-def _check_columns(model: Model, info: DatasetInfo) -> None:
+def check_columns(model: Model, info: DatasetInfo) -> None:
     missing = [f.name for f in model.features if info.column(f.name) is None]
     if missing:
         shown = ", ".join(f"'{m}'" for m in missing[:10]) + (" ..." if len(missing) > 10 else "")
@@ -118,7 +118,7 @@ def _check_columns(model: Model, info: DatasetInfo) -> None:
 def score_rows(store: Store, model: Model, info: DatasetInfo) -> Scored:
     """Fill, encode, transform, scale and assign every valid row of a dataset (one columnar fetch).
     A categorical value arrives as its position among the model's levels (0: a level never seen)."""
-    _check_columns(model, info)
+    check_columns(model, info)
     names = info.names()
     features = model.feature_names
     kept_sql, kept_params = kept_rows_predicate(info.dataset_id, features)
@@ -202,10 +202,16 @@ def _count_unseen(cur, model: Model, info: DatasetInfo, kept_sql: str, kept_para
 
 
 def _segment_sizes(model: Model, segment: np.ndarray) -> list[dict]:
-    total = max(1, len(segment))
     counts = np.bincount(segment, minlength=max(s.id for s in model.segments) + 1)
-    return [{"id": s.id, "name": s.name, "size": int(counts[s.id]), "share": float(counts[s.id]) / total}
-            for s in model.segments]
+    return segment_sizes(model, {s.id: int(counts[s.id]) for s in model.segments})
+
+
+def segment_sizes(model: Model, counts: dict[int, int]) -> list[dict]:
+    """[{id, name, size, share}] in the model's order, from customers counted per segment id (both
+    engines' ScoreResult.segments)."""
+    total = max(1, sum(counts.values()))
+    return [{"id": s.id, "name": s.name, "size": int(counts.get(s.id, 0)),
+             "share": float(counts.get(s.id, 0)) / total} for s in model.segments]
 
 
 # -- files ----------------------------------------------------------------------------------------
@@ -230,20 +236,28 @@ def score_file(store: Store, model: Model, path: str | os.PathLike, out: str | o
 
 
 def _result(model: Model, info: DatasetInfo, scored: Scored, warnings: list[str]) -> ScoreResult:
+    return score_result(model, info, _segment_sizes(model, scored.segment), int(scored.poor_fit.sum()),
+                        scored, warnings)
+
+
+def score_result(model: Model, info: DatasetInfo, segments: list[dict], poor_fit: int, counts,
+                 warnings: list[str]) -> ScoreResult:
+    """The ScoreResult of a scored dataset, whichever engine scored it. `counts` carries unseen,
+    unseen_rows, filled and excluded_by_rule (a Scored, or core.spark.scoring's counts)."""
     q = info.quality
-    n = len(scored.segment)
-    if scored.unseen:
+    n = sum(s["size"] for s in segments)
+    if counts.unseen:
         warnings = warnings + [
             f"column '{c}' has values the model has never seen ({', '.join(list(v)[:5])}); those customers "
-            "were scored on their other features" for c, v in scored.unseen.items()
+            "were scored on their other features" for c, v in counts.unseen.items()
         ]
     return ScoreResult(
         dataset_id=info.dataset_id, rows_read=int(q.rows_read or info.rows_read),
         rows_loaded=int(info.rows_loaded), rows_scored=n,
         rows_excluded=int(q.rows_read or info.rows_read) - n, duplicates_removed=int(q.duplicates_removed),
-        poor_fit=int(scored.poor_fit.sum()), segments=_segment_sizes(model, scored.segment),
-        unseen=scored.unseen, unseen_rows=scored.unseen_rows, filled=scored.filled,
-        excluded_by_rule=scored.excluded_by_rule, warnings=warnings,
+        poor_fit=poor_fit, segments=segments,
+        unseen=counts.unseen, unseen_rows=counts.unseen_rows, filled=counts.filled,
+        excluded_by_rule=counts.excluded_by_rule, warnings=warnings,
     )
 
 
