@@ -23,12 +23,12 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.measure import RSSSampler
 from core.config import PROJECT_DIR, Settings
 from core.store import Store, new_id
 
@@ -173,33 +173,20 @@ def time_cli(model_path: Path, path: Path, suffix: str | None, runs: int) -> Cli
     return times
 
 
-class HighWaterMark:
-    """Peak resident memory of a child process: its VmHWM, read every 20 ms until it exits.
+class HighWaterMark(RSSSampler):
+    """Peak resident memory of a child process: its VmHWM, read every 20 ms until it exits (`peak`).
     (The child's ru_maxrss would not do: Linux carries the forking parent's peak across exec.)"""
 
-    def __init__(self, pid: int) -> None:
-        self.status = Path(f"/proc/{pid}/status")
-        self.peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
-
-    def start(self) -> "HighWaterMark":
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=2)
-
     def _loop(self) -> None:
+        status = Path(f"/proc/{self.pid}/status")
         while not self._stop.is_set():
             try:
-                for line in self.status.read_text().splitlines():
+                for line in status.read_text().splitlines():
                     if line.startswith("VmHWM:"):
-                        self.peak = max(self.peak, int(line.split()[1]) * 1024)
+                        self.samples.append((time.perf_counter(), int(line.split()[1]) * 1024))
             except (OSError, ValueError):
                 pass  # not started yet, or gone (a zombie has no memory lines)
-            self._stop.wait(0.02)
+            self._stop.wait(self.interval)
 
 
 @contextmanager

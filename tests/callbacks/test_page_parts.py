@@ -73,14 +73,15 @@ def test_the_runs_features_come_first_and_the_rest_under_more_filters(sample):
     assert [c.children[1].id["column"] for c in more.children[1:]] == ["Age"]
 
 
+def labels(ids) -> list:
+    """The hover labels (customdata) of each segment's trace for three points with these identifiers."""
+    data = ScatterData(x=[0.0, 1.0, 2.0], y=[0.0, 1.0, 2.0], segment=[1, 1, 2], row=[10, 11, 12], shown=3,
+                       selected=3, total=3, ids=ids, id_label="id")
+    figure = scatter_figure(data, FilterSpec(run_id="0123456789ab"), ["a", "b"])
+    return [t["customdata"] for t in figure["data"] if "customdata" in t]
+
+
 def test_scatter_hover_labels_text_ids_escaped_and_number_ids_typed():
-    spec = FilterSpec(run_id="0123456789ab")
-
-    def labels(ids):
-        data = ScatterData(x=[0.0, 1.0, 2.0], y=[0.0, 1.0, 2.0], segment=[1, 1, 2], row=[10, 11, 12], shown=3,
-                           selected=3, total=3, ids=ids, id_label="id")
-        return [t["customdata"] for t in scatter_figure(data, spec, ["a", "b"])["data"] if "customdata" in t]
-
     text = labels(["C-01", "<b>x</b>", "007"])  # not all whole numbers: text, HTML escaped, zeros kept
     assert text == [["C-01", "&lt;b&gt;x&lt;/b&gt;"], ["007"]]
     typed_ = labels(["5", "17", "123456789"])
@@ -91,13 +92,6 @@ def test_scatter_hover_labels_text_ids_escaped_and_number_ids_typed():
 
 
 def test_scatter_hover_labels_for_number_ids_beyond_32_bits_or_missing_are_text():
-    spec = FilterSpec(run_id="0123456789ab")
-
-    def labels(ids):
-        data = ScatterData(x=[0.0, 1.0, 2.0], y=[0.0, 1.0, 2.0], segment=[1, 1, 2], row=[10, 11, 12], shown=3,
-                           selected=3, total=3, ids=ids, id_label="id")
-        return [t["customdata"] for t in scatter_figure(data, spec, ["a", "b"])["data"] if "customdata" in t]
-
     typed_ = labels([5, -17, 2**31 - 1])  # numbers from an integer column
     assert [list(np.frombuffer(base64.b64decode(t["bdata"]), dtype="<i4")) for t in typed_] == [[5, -17], [2**31 - 1]]
     assert labels([5, 17, 2**40]) == [["5", "17"], [str(2**40)]]  # would wrap around in 32 bits

@@ -15,11 +15,9 @@ import pytest
 
 from core.cli import main as cli_main
 from core.models import SEGMENT
-from core.pipeline import segment_path
-from core.spark.engine import segment_spark
-from core.store import run_table
 
 from tests.conftest import MALL_CSV
+from tests.spark.engines import both_engines, fresh_store, same_segment_count
 
 pytestmark = pytest.mark.spark
 
@@ -102,17 +100,12 @@ def connect_url(tmp_path_factory):
 @pytest.fixture(scope="module")
 def connect_runs(connect_url, tmp_path_factory):
     """The Mall sample by the DuckDB engine and by the Spark engine over Spark Connect, one store."""
-    from core.config import Settings
     from core.spark.session import is_connect, spark_session
-    from core.store import Store
 
-    tmp = tmp_path_factory.mktemp("mall-connect")
-    store = Store(tmp / "t.duckdb", Settings(data_dir=tmp, memory_limit="1GB", threads=1),
-                  allowed_dirs=[MALL_CSV.parent])
+    store = fresh_store(tmp_path_factory.mktemp("mall-connect"), MALL_CSV.parent)
     session = spark_session(connect_url, app_name="csi-connect-tests")
     assert is_connect(session)
-    duck = segment_path(store, MALL_CSV, features=MALL_FEATURES, k=5)
-    sp = segment_spark(store, str(MALL_CSV), features=MALL_FEATURES, k=5, spark=session)
+    duck, sp = both_engines(store, session, MALL_CSV, MALL_FEATURES, 5)
     yield store, duck, sp
     session.stop()
     store.close()
@@ -134,12 +127,7 @@ def test_mall_over_spark_connect_equals_the_duckdb_engine(connect_runs):
 
 def test_same_customers_in_the_same_segments_over_connect(connect_runs):
     store, duck, sp = connect_runs
-    with store.cursor() as cur:
-        same = cur.execute(
-            f"SELECT count(*) FROM {run_table(duck.run.run_id)} d JOIN {run_table(sp.run.run_id)} s "
-            f"USING (__row) WHERE d.{SEGMENT} = s.{SEGMENT}"
-        ).fetchone()[0]
-    assert same == 200
+    assert same_segment_count(store, duck.run.run_id, sp.run.run_id) == 200
 
 
 def test_result_files_over_connect(connect_runs):

@@ -17,6 +17,7 @@ from core.spark.engine import segment_spark
 from core.store import run_table
 
 from tests.conftest import DATA_DIR, MALL_CSV
+from tests.spark.engines import both_engines, fresh_store
 
 pytestmark = pytest.mark.spark
 
@@ -79,15 +80,8 @@ def _per_customer(store, table: str, id_col: str, col: str) -> dict:
 
 @pytest.fixture(scope="module")
 def marketing_runs(spark, tmp_path_factory):
-    from core.config import Settings
-    from core.store import Store
-
-    tmp = tmp_path_factory.mktemp("marketing")
-    store = Store(tmp / "t.duckdb", Settings(data_dir=tmp, memory_limit="1GB", threads=1), allowed_dirs=[DATA_DIR])
-    path = DATA_DIR / "marketing_campaign.csv"
-    feats = ["Income", "Dt_Customer (days since)"]
-    duck = segment_path(store, path, features=feats, k=3)
-    sp = segment_spark(store, str(path), features=feats, k=3, spark=spark)
+    store = fresh_store(tmp_path_factory.mktemp("marketing"), DATA_DIR)
+    duck, sp = both_engines(store, spark, DATA_DIR / "marketing_campaign.csv", ["Income", "Dt_Customer (days since)"], 3)
     yield store, duck, sp
     store.close()
 

@@ -3,7 +3,6 @@ on the dirty fixture, Parquet parts as input, and a Spark run read back through 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
@@ -19,6 +18,7 @@ from core.store import run_table
 from core import views
 
 from tests.conftest import DATA_DIR, MALL_CSV
+from tests.spark.engines import both_engines, fresh_store, same_segment_count
 
 pytestmark = pytest.mark.spark
 
@@ -31,14 +31,8 @@ MALL_SIZES = [81, 39, 35, 23, 22]
 @pytest.fixture(scope="module")
 def mall_runs(spark, tmp_path_factory):
     """The Mall sample segmented by both engines into one store (module-scoped: Spark runs are slow)."""
-    from core.config import Settings
-    from core.store import Store
-
-    tmp = tmp_path_factory.mktemp("mall")
-    store = Store(tmp / "t.duckdb", Settings(data_dir=tmp, memory_limit="1GB", threads=1),
-                  allowed_dirs=[MALL_CSV.parent])
-    duck = segment_path(store, MALL_CSV, features=MALL_FEATURES, k=5)
-    sp = segment_spark(store, str(MALL_CSV), features=MALL_FEATURES, k=5, spark=spark)
+    store = fresh_store(tmp_path_factory.mktemp("mall"), MALL_CSV.parent)
+    duck, sp = both_engines(store, spark, MALL_CSV, MALL_FEATURES, 5)
     yield store, duck, sp
     store.close()
 
@@ -71,12 +65,7 @@ def test_spark_jobs_are_counted_per_stage(mall_runs):
 
 def test_same_customers_in_the_same_segments(mall_runs):
     store, duck, sp = mall_runs
-    with store.cursor() as cur:
-        pairs = cur.execute(
-            f"SELECT count(*) FROM {run_table(duck.run.run_id)} d JOIN {run_table(sp.run.run_id)} s "
-            f"USING (__row) WHERE d.{SEGMENT} = s.{SEGMENT}"
-        ).fetchone()[0]
-    assert pairs == 200
+    assert same_segment_count(store, duck.run.run_id, sp.run.run_id) == 200
 
 
 def test_registered_spark_run_opens_through_views(mall_runs):
@@ -118,17 +107,9 @@ def test_profile_parquet_matches_the_run(mall_runs):
 @pytest.fixture(scope="module")
 def dirty_runs(spark, tmp_path_factory):
     """The dirty fixture through both engines (same features, k = 3)."""
-    from core.config import Settings
-    from core.store import Store
-
-    tmp = tmp_path_factory.mktemp("dirty")
-    store = Store(tmp / "t.duckdb", Settings(data_dir=tmp, memory_limit="1GB", threads=1),
-                  allowed_dirs=[DATA_DIR])
-    dirty = DATA_DIR / "dirty_customers.csv"
+    store = fresh_store(tmp_path_factory.mktemp("dirty"), DATA_DIR)
     feats = ["Age", "Annual Income (k$)", "Spending Score (1-100)"]
-    duck = segment_path(store, dirty, features=feats, k=3)
-    sp = segment_spark(store, str(dirty), features=feats, k=3, spark=spark)
-    yield duck, sp
+    yield both_engines(store, spark, DATA_DIR / "dirty_customers.csv", feats, 3)
     store.close()
 
 
