@@ -28,7 +28,6 @@ import math
 import threading
 import weakref
 from dataclasses import dataclass, replace
-from typing import Any
 
 import numpy as np
 

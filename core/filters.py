@@ -12,7 +12,6 @@ it in KINDS; then give it a control in layouts/filters.py (docs/ARCHITECTURE.md,
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 

@@ -20,7 +20,7 @@ from core.filters import FilterSpec
 from core.models import ROW, SEGMENT, X, Y
 from core.sampling import HASH_KEY, HASH_SQL, cutoffs, per_segment, quotas
 from core.store import Store, agg_table, quote_ident
-from core.views import RunContext, _segment_sizes, run_where
+from core.views import _segment_sizes, run_where
 
 MAX_SCATTER_POINTS = 100_000
 MAX_BACKGROUND_POINTS = 50_000
