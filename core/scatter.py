@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
-from core import aggregates
+from core import aggregates, sample_index
 from core.filter_base import int_arg as _int_arg
 from core.filters import FilterSpec
 from core.models import ROW, SEGMENT, X, Y
@@ -92,6 +92,7 @@ def scatter_sample(
     sel_sql = branch.format(selected="TRUE", condition=f"({where})")
     sel_params = [max(cut_sel, default=0), cut_sel] + params + [per_segment(quota_sel, k)]
     bg_sql, bg_params = f"SELECT * FROM ({sel_sql}) WHERE FALSE", list(sel_params)  # no background
+    cut_bg: list[int] = []
     if quota_bg:
         cut_bg = cutoffs(quota_bg, unselected, k)
         bg_sql = branch.format(selected="FALSE", condition=f"({where}) IS NOT TRUE")
@@ -101,8 +102,17 @@ def scatter_sample(
     sample = f"WITH src AS NOT MATERIALIZED (SELECT * FROM {agg_table(ctx.run.run_id, 'sample')}) "
     rows = f"WITH src AS NOT MATERIALIZED (SELECT *, {HASH_SQL} AS {HASH_KEY} FROM {ctx.table}) "
     out = "SELECT r, x, y, s, sel, i, h FROM "
-    cols = _sample_rows(store, aggregates.load(store, ctx.run.run_id), f"{sample}{out}(({sel_sql}) UNION ALL ({bg_sql}))",
-                        f"{rows}{out}({sel_sql})", f"{rows}{out}({bg_sql})", sel_params, bg_params, quota_sel, quota_bg)
+    cube = aggregates.load(store, ctx.run.run_id)
+    brush = aggregates.brush_of(cube, spec)
+
+    def from_sample(cur) -> dict:
+        if brush is not None:  # the same rows, picked in memory (core/sample_index.py)
+            index = sample_index.index_of(store, cube, ident)
+            return sample_index.rows(index, brush, quota_sel, cut_sel, quota_bg, cut_bg)
+        return cur.execute(f"{sample}{out}(({sel_sql}) UNION ALL ({bg_sql}))", sel_params + bg_params).fetchnumpy()
+
+    cols = _sample_rows(store, cube, from_sample, f"{rows}{out}({sel_sql})", f"{rows}{out}({bg_sql})",
+                        sel_params, bg_params, quota_sel, quota_bg)
     sel = np.asarray(cols["sel"], dtype=bool)
     x, y = _float_array(cols["x"]), _float_array(cols["y"])
     seg, row = np.asarray(cols["s"], dtype=np.int64), np.asarray(cols["r"], dtype=np.int64)
@@ -126,11 +136,12 @@ def scatter_sample(
     )
 
 
-def _sample_rows(store: Store, cube: aggregates.Cube | None, from_sample: str, selected_from_rows: str,
-                 background_from_rows: str, sel_params: list, bg_params: list, quota_sel: dict,
+def _sample_rows(store: Store, cube: aggregates.Cube | None, from_sample: Callable[[Any], dict],
+                 selected_from_rows: str, background_from_rows: str, sel_params: list, bg_params: list, quota_sel: dict,
                  quota_bg: dict) -> dict:
     """The scatter's rows, in (hash, row) order: first from the run's sample table (core.aggregates:
-    per segment the rows with the smallest hash, the same order), both parts in one query; a part the
+    per segment the rows with the smallest hash, the same order), both parts at once (`from_sample`: in
+    memory for a brush the cube answers, core/sample_index.py, else one query); a part the
     sample is short of (aggregates.enough: the selected points under 90% of the budget and under
     ENOUGH_POINTS, or none for a real part of the selection; the grey background under half its
     budget) is read again, alone, from the whole table: a thin selection never makes the background,
@@ -139,7 +150,7 @@ def _sample_rows(store: Store, cube: aggregates.Cube | None, from_sample: str, s
         if cube is None:
             return _in_order(_concat(cur.execute(selected_from_rows, sel_params).fetchnumpy(),
                                      cur.execute(background_from_rows, bg_params).fetchnumpy()))
-        cols = cur.execute(from_sample, sel_params + bg_params).fetchnumpy()
+        cols = from_sample(cur)
         sel = np.asarray(cols["sel"], dtype=bool)
         segs = np.asarray(cols["s"], dtype=np.int64)
         short_sel = not aggregates.enough(cube, dict(zip(*np.unique(segs[sel], return_counts=True))), quota_sel)
