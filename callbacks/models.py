@@ -160,11 +160,28 @@ def register(app: dash.Dash, store: Store, *, max_upload_bytes: int) -> None:
     def compare_choices(run_id):
         return {"options": other_runs(store, run_id), "value": None}
 
+    # The heatmap reads only the filter's run and its transition cell: a brush elsewhere does not ask
+    # the server to redraw it (one request less per filter change).
+    app.clientside_callback(
+        """
+        function(spec, shown) {
+            const key = spec ? {run_id: spec.run_id || null, transition: spec.transition || null} : null;
+            if (shown !== undefined && JSON.stringify(key) === JSON.stringify(shown)) {
+                return window.dash_clientside.no_update;
+            }
+            return key;
+        }
+        """,
+        Output(ids.COMPARE_KEY, "data"),
+        Input(ids.FILTER_STORE, "data"),
+        State(ids.COMPARE_KEY, "data"),
+    )
+
     @app.callback(
         output=outputs(CompareView, dict(figure=Output(ids.COMPARE_GRAPH, "figure"),
                                          stats=Output(ids.COMPARE_STATS, "children"),
                                          alert=Output(ids.MODELS_ALERT, "children", allow_duplicate=True))),
-        inputs=dict(other=Input(ids.COMPARE_RUN, "value"), spec=Input(ids.FILTER_STORE, "data")),
+        inputs=dict(other=Input(ids.COMPARE_RUN, "value"), spec=Input(ids.COMPARE_KEY, "data")),
         prevent_initial_call=True,
     )
     def show_compare(other, spec):

@@ -91,10 +91,12 @@ MODELS_ALERT = "models-alert"
 COMPARE_RUN = "compare-run"  # the other run to compare the current one with
 COMPARE_GRAPH = "compare-graph"  # the transition heatmap; a cell click sets the "transition" filter
 COMPARE_STATS = "compare-stats"  # ARI, kept / moved / new / gone
+COMPARE_KEY = "compare-key"  # {run_id, transition} of the filter: the heatmap redraws only when it changes
 
 # -- a view you can share (callbacks/url.py) --------------------------------------------------------
 LAST_VIEW = "last-view"  # dcc.Store(local): the last view's query string, restored without a link
 URL_PENDING = "url-pending"  # {dataset, run, spec} of an opened link, until its filter is restored
+URL_ARRIVED = "url-arrived"  # the fresh spec of the pending link's run: the link's filter goes in place
 URL_ALERT = "url-alert"  # "this link's run no longer exists", ...
 
 # -- pattern-matching ids: one component per column ---------------------------------------------

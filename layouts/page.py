@@ -48,6 +48,8 @@ def stores(upload_limit_bytes: int) -> html.Div:
             dcc.Store(id=ids.UPLOAD_LIMIT, storage_type="memory", data=int(upload_limit_bytes)),
             dcc.Store(id=ids.LAST_VIEW, storage_type="local"),
             dcc.Store(id=ids.URL_PENDING, storage_type="memory"),
+            dcc.Store(id=ids.URL_ARRIVED, storage_type="memory"),
+            dcc.Store(id=ids.COMPARE_KEY, storage_type="memory"),
         ]
     )
 
