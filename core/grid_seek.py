@@ -44,6 +44,7 @@ BINS = 1024
 MAX_READ_ROWS = 200_000  # rows one read may sort; a larger bin is split again
 MAX_LEVELS = 3  # histograms of one key before a bin is read with a plain OFFSET
 HEAD_ROWS = 10_000  # unsorted pages ending before this row are read from the table's start (_head)
+HEAD_WHOLE_ROWS = 500  # up to this row the head query reads the whole rows, not only their __row
 FEW_VALUES = 2_000  # a text key with at most this many distinct values (statistics) groups by value
 _CHAR_SPAN = 2**21  # code points are below 2^21
 _NAN_GROUP, _NULL_GROUP = 2**40, 2**40 + 1  # group ids after every bin or value: NaN, then NULL
@@ -81,6 +82,10 @@ def page_rows(store: Store, table: str, types: dict[str, str], where: str, param
     bins = BINS if bins is None else bins
     max_read = MAX_READ_ROWS if max_read is None else max_read
     if keys == [(ROW, True)] and stop <= HEAD_ROWS:
+        if stop <= HEAD_WHOLE_ROWS:  # the first pages: the rows themselves, in one read
+            rows = _head(store, table, where, params, stop, select, names)
+            if rows is not None:
+                return rows[start:stop]
         head = _head(store, table, where, params, stop)
         if head is not None:
             return _rows_by_id(store, table, select, names, keys, head[start:stop])
@@ -107,20 +112,27 @@ def page_rows(store: Store, table: str, types: dict[str, str], where: str, param
         ).fetchall()
 
 
-def _head(store: Store, table: str, where: str, params: list, stop: int) -> list[int] | None:
-    """The first `stop` selected __row values in __row order, read from the start of the table: a run
-    table is written ORDER BY __row, so DuckDB finds them without scanning the rest (no ORDER BY: the
-    scan stops at the LIMIT). Proven, not assumed: the rows of the selection with __row up to the
-    largest one found must be exactly these (a count the table's __row zone maps answer from its first
-    row groups); otherwise None, and the caller sorts."""
+def _head(store: Store, table: str, where: str, params: list, stop: int, select: list[str] | None = None,
+          names: list[str] | None = None) -> list | None:
+    """The first `stop` selected __row values in __row order (with `select`: those rows, as tuples of
+    `select`, which holds __row; `names` binds its segment-name column), read from the start of the
+    table: a run table is written ORDER BY __row, so DuckDB finds them without scanning the rest (no
+    ORDER BY: the scan stops at the LIMIT). Proven, not assumed: the rows of the selection with __row
+    up to the largest one found must be exactly these (a count the table's __row zone maps answer from
+    its first row groups); otherwise None, and the caller sorts."""
+    cols = ", ".join(select) if select else ROW
     with store.cursor() as cur:
-        found = [r[0] for r in cur.execute(f"SELECT {ROW} FROM {table} WHERE ({where}) LIMIT ?",
-                                           params + [stop]).fetchall()]
+        found = cur.execute(f"SELECT {cols} FROM {table} WHERE ({where}) LIMIT ?",
+                            ([names] if select else []) + params + [stop]).fetchall()
         if not found:
             return []
-        top = max(found)
+        at = select.index(ROW) if select else 0
+        top = max(r[at] for r in found)
         n = cur.execute(f"SELECT count(*) FROM {table} WHERE {ROW} <= ? AND ({where})", [top] + params).fetchone()[0]
-    return sorted(found) if n == len(found) else None
+    if n != len(found):
+        return None
+    found.sort(key=lambda r: r[at])
+    return found if select else [r[0] for r in found]
 
 
 def _rows_by_id(store: Store, table: str, select: list[str], names: list[str], keys: list[tuple[str, bool]],

@@ -39,6 +39,8 @@ class SampleIndex:
     y: np.ndarray
     ids: np.ndarray  # the identifier as the scatter reads it (maybe masked), or NULLs
     cell: np.ndarray  # int32: x bin * GRID_BINS + y bin, -1 where either is missing
+    xb: np.ndarray  # int8: the x bin, -1 where x or y is missing (as the cell)
+    yb: np.ndarray  # int8: the y bin, -1 likewise
     bins: tuple[np.ndarray, ...]  # per cube feature (Cube.features order): int16 bin, -1 when missing
     starts: dict[int, tuple[int, int]]  # segment -> [start, end) of its rows
 
@@ -59,20 +61,26 @@ def _build(store: Store, cube: Cube, ident: str) -> SampleIndex:
     seg = np.asarray(d["s"], dtype=np.int16)
     xb = bin_of(np.ma.filled(np.ma.asarray(d["x"], dtype=np.float64), np.nan), cube.x_edges)
     yb = bin_of(np.ma.filled(np.ma.asarray(d["y"], dtype=np.float64), np.nan), cube.y_edges)
-    cell = np.where((xb >= 0) & (yb >= 0), xb * GRID_BINS + yb, -1).astype(np.int32)
+    found = (xb >= 0) & (yb >= 0)
+    cell = np.where(found, xb * GRID_BINS + yb, -1).astype(np.int32)
     bins = tuple(bin_of(np.ma.filled(np.ma.asarray(d[f"f{n}"], dtype=np.float64), np.nan),
                         cube.edges[f]).astype(np.int16) for n, f in enumerate(cube.features))
     segments, first = np.unique(seg, return_index=True)
     ends = list(first[1:]) + [len(seg)]
     return SampleIndex(seg=seg, h=np.asarray(d["h"], dtype=np.int64), row=np.asarray(d["r"], dtype=np.int64),
                        x=d["x"], y=d["y"], ids=d["i"], cell=cell, bins=bins,
+                       xb=np.where(found, xb, -1).astype(np.int8), yb=np.where(found, yb, -1).astype(np.int8),
                        starts={int(s): (int(a), int(b)) for s, a, b in zip(segments, first, ends)})
 
 
 def mask(index: SampleIndex, brush: Brush) -> np.ndarray:
     """The sample rows the brush selects (segment choice included)."""
-    m = np.isin(index.seg, np.asarray(brush.segments, dtype=np.int16)) if brush.segments \
-        else np.ones(len(index.seg), dtype=bool)
+    if brush.segments:  # a lookup table: np.isin sorts, ten times slower here
+        chosen = np.zeros(max(max(brush.segments), int(index.seg.max(initial=0))) + 1, dtype=bool)
+        chosen[np.asarray(brush.segments, dtype=np.int64)] = True
+        m = chosen[index.seg]
+    else:
+        m = np.ones(len(index.seg), dtype=bool)
     if brush.bins is not None:
         b = index.bins[brush.feature]
         m &= (b >= brush.bins[0]) & (b <= brush.bins[1])
@@ -81,8 +89,7 @@ def mask(index: SampleIndex, brush: Brush) -> np.ndarray:
         m &= (b >= first) & (b <= last)
     if brush.cells is not None:
         x0, x1, y0, y1 = brush.cells
-        xb, yb = index.cell // GRID_BINS, index.cell % GRID_BINS
-        m &= (index.cell >= 0) & (xb >= x0) & (xb <= x1) & (yb >= y0) & (yb <= y1)
+        m &= (index.xb >= x0) & (index.xb <= x1) & (index.yb >= y0) & (index.yb <= y1)  # bins >= 0
     if brush.lasso is not None:
         inside = np.zeros(GRID_BINS * GRID_BINS + 1, dtype=bool)  # the last entry: cell -1
         inside[np.asarray(brush.lasso.inside, dtype=np.int64)] = True
