@@ -31,7 +31,7 @@ from core.filters import FilterSpec, where_clause
 from core.models import CATEGORICAL, NUMERIC, SEGMENT, Run, SegmentProfile
 from core.rfm_naming import named_run
 from core.store import Store, quote_ident, run_table
-from core import aggregates
+from core import agg_memory, aggregates
 from core.aggregates import value_sql
 from core.views import run_context
 
@@ -519,7 +519,7 @@ def _cube_means(store: Store, spec: FilterSpec, features: list[str]) -> dict | N
     if brush is None or list(cube.moments) != features:
         return None
     return {seg: (size, {f: _num(m) for f, m in means.items()}, {})
-            for seg, (size, means) in aggregates.segment_means(store, cube, brush).items()}
+            for seg, (size, means) in agg_memory.segment_means(store, cube, brush).items()}
 
 
 def _row_stats(store: Store, ctx, spec: FilterSpec, values: list[tuple[str, str, str | None]]) -> dict:

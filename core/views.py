@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 
-from core import aggregates, grid_seek, lru
+from core import agg_memory, aggregates, grid_seek, lru
 from core.errors import InputError
 from core.filled import FILLED, filled_by_row
 from core.filter_base import int_arg as _int_arg
@@ -191,7 +191,7 @@ def _count_sizes(store: Store, ctx: RunContext, where: str, params: list,
     cube = aggregates.load(store, ctx.run.run_id) if spec is not None else None
     brush = aggregates.brush_of(cube, spec) if cube is not None else None
     if brush is not None:
-        chosen = aggregates.segment_counts(store, cube, brush)
+        chosen = agg_memory.segment_counts(store, cube, brush)
         ids = sorted(set(range(1, ctx.run.k + 1)) | set(cube.totals))
         return tuple((s, ctx.segment_name(s), chosen.get(s, 0), cube.totals.get(s, 0)) for s in ids)
     # The filter runs as a WHERE (conditions short-circuit there), the totals in a second cheap scan.
@@ -305,7 +305,7 @@ def histograms(store: Store, spec: FilterSpec, features: list[str], bins: int = 
         return []
     cube = aggregates.load(store, ctx.run.run_id) if bins == aggregates.CUBE_BINS else None
     brush = aggregates.brush_of(cube, spec)
-    from_cube = aggregates.histogram_counts(store, cube, brush, features) if brush is not None else {}
+    from_cube = agg_memory.histogram_counts(store, cube, brush, features) if brush is not None else {}
     rest = [f for f in features if f not in from_cube]
     hists = {f: _cube_histogram(f, cube, counts, ctx.run.k) for f, counts in from_cube.items()}
     hists.update({h.feature: h for h in _row_histograms(store, ctx, where, params, rest, bins)})
