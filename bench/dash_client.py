@@ -176,6 +176,7 @@ class DashClient:
         self.pool = ThreadPoolExecutor(max_workers=parallel)
         self.props: dict[str, dict] = {}  # id_key -> props of the component
         self.ids: dict[str, Any] = {}  # id_key -> the id itself
+        self._shapes: dict[frozenset, dict[str, Any]] = {}  # a dict id's keys -> {id_key: id} with those keys
         self.types: dict[str, str] = {}  # id_key -> component type
         self.callbacks: list[Callback] = []
         self.layout_bytes = 0
@@ -214,6 +215,11 @@ class DashClient:
             return Cascade()
         return self._run(self._initial_for(new, first=True), Cascade())
 
+    def _know(self, key: str, cid: Any) -> None:
+        self.ids[key] = cid
+        if isinstance(cid, dict):
+            self._shapes.setdefault(frozenset(cid), {})[key] = cid
+
     def _register(self, tree: Any) -> set[str]:
         """Walk components in `tree`, remember their props; return the ids found."""
         found: set[str] = set()
@@ -228,7 +234,7 @@ class DashClient:
                     if "id" in props:
                         key = id_key(props["id"])
                         self.props[key] = props
-                        self.ids[key] = props["id"]
+                        self._know(key, props["id"])
                         self.types[key] = node["type"]
                         found.add(key)
                     stack.extend(v for v in props.values() if isinstance(v, (list, dict)))
@@ -272,7 +278,8 @@ class DashClient:
     def set(self, cid: Any, **props: Any) -> None:
         """Change props without firing callbacks (what a clientside callback would do)."""
         self.props.setdefault(id_key(cid), {}).update(props)
-        self.ids.setdefault(id_key(cid), cid)
+        if id_key(cid) not in self.ids:
+            self._know(id_key(cid), cid)
 
     def act(self, cid: Any, **props: Any) -> Cascade:
         """A user changes props of one component: fire what depends on them, wait until settled."""
@@ -295,16 +302,19 @@ class DashClient:
         """Callbacks with a changed input; `by` maps a change to the callback that made it (a callback
         is not re-run by its own outputs, as in the renderer)."""
         out = []
+        by_prop: dict[str, list[str]] = {}  # the changes by property: an input only looks at its own
+        for key, prop in changed:
+            by_prop.setdefault(prop, []).append(key)
         for cb in self.callbacks:
             if cb.clientside:
                 continue
             hits = []
             for d in cb.inputs:
-                for key, prop in changed:
-                    if by and by.get((key, prop)) == cb.output:
+                for key in by_prop.get(d.prop, ()):
+                    if by and by.get((key, d.prop)) == cb.output:
                         continue
-                    if d.prop == prop and key in self.ids and d.matches(self.ids[key]):
-                        hits.append(f"{key}.{prop}")
+                    if key in self.ids and d.matches(self.ids[key]):
+                        hits.append(f"{key}.{d.prop}")
             if hits:
                 out.append((cb, hits))
         return out
@@ -336,7 +346,7 @@ class DashClient:
                 for key, props in updates.items():
                     if key not in self.props:
                         self.props[key] = {}
-                        self.ids[key] = _parse_id(key)
+                        self._know(key, _parse_id(key))
                     self.props[key].update(props)
                     for p, v in props.items():
                         changed.add((key, p))
@@ -373,7 +383,7 @@ class DashClient:
             w = d.wildcard()
             if w in ("ALL", "ALLSMALLER") or (w == "MATCH" and match is None):
                 items = []
-                for k, cid in list(self.ids.items()):
+                for k, cid in list(self._shapes.get(frozenset(d.id), {}).items()):  # ids with its keys only
                     if k in self.props and d.matches(cid):
                         item = {"id": cid, "property": d.prop}
                         if with_value:
