@@ -75,38 +75,47 @@ def _build(store: Store, cube: Cube, ident: str) -> SampleIndex:
 
 def mask(index: SampleIndex, brush: Brush) -> np.ndarray:
     """The sample rows the brush selects (segment choice included)."""
+    m = _within(index, brush, 0, len(index.seg))
     if brush.segments:  # a lookup table: np.isin sorts, ten times slower here
         chosen = np.zeros(max(max(brush.segments), int(index.seg.max(initial=0))) + 1, dtype=bool)
         chosen[np.asarray(brush.segments, dtype=np.int64)] = True
-        m = chosen[index.seg]
-    else:
-        m = np.ones(len(index.seg), dtype=bool)
-    if brush.bins is not None:
-        b = index.bins[brush.feature]
-        m &= (b >= brush.bins[0]) & (b <= brush.bins[1])
-    for feature, first, last in brush.ranges:
-        b = index.bins[feature]
-        m &= (b >= first) & (b <= last)
-    if brush.cells is not None:
-        x0, x1, y0, y1 = brush.cells
-        m &= (index.xb >= x0) & (index.xb <= x1) & (index.yb >= y0) & (index.yb <= y1)  # bins >= 0
-    if brush.lasso is not None:
-        inside = np.zeros(GRID_BINS * GRID_BINS + 1, dtype=bool)  # the last entry: cell -1
-        inside[np.asarray(brush.lasso.inside, dtype=np.int64)] = True
-        m &= inside[index.cell]
+        m &= chosen[index.seg]
     return m
 
 
-def pick(index: SampleIndex, chosen: np.ndarray, quota: dict[int, int], cut: list[int]) -> np.ndarray:
-    """Positions of the rows the scatter's SQL keeps from the sample table: per segment, among the
-    chosen rows with hash below the segment's cut-off, the first `quota` by (hash, row)."""
+def _within(index: SampleIndex, brush: Brush, a: int, b: int) -> np.ndarray:
+    """Rows a..b-1 the brush's bins, cells or ranges hold (the segment choice aside)."""
+    m = np.ones(b - a, dtype=bool)
+    if brush.bins is not None:
+        v = index.bins[brush.feature][a:b]
+        m &= (v >= brush.bins[0]) & (v <= brush.bins[1])
+    for feature, first, last in brush.ranges:
+        v = index.bins[feature][a:b]
+        m &= (v >= first) & (v <= last)
+    if brush.cells is not None:
+        x0, x1, y0, y1 = brush.cells
+        xb, yb = index.xb[a:b], index.yb[a:b]
+        m &= (xb >= x0) & (xb <= x1) & (yb >= y0) & (yb <= y1)  # bins >= 0
+    if brush.lasso is not None:
+        inside = np.zeros(GRID_BINS * GRID_BINS + 1, dtype=bool)  # the last entry: cell -1
+        inside[np.asarray(brush.lasso.inside, dtype=np.int64)] = True
+        m &= inside[index.cell[a:b]]
+    return m
+
+
+def pick(index: SampleIndex, brush: Brush, selected: bool, quota: dict[int, int], cut: list[int]) -> np.ndarray:
+    """Positions of the rows the scatter's SQL keeps from the sample table: per segment, among the rows
+    the brush selects (or, for the background, leaves out) with hash below the segment's cut-off, the
+    first `quota` by (hash, row). Only the rows under the cut-off are tested."""
     out = []
     for s, q in quota.items():
         if q <= 0 or s not in index.starts or s - 1 >= len(cut):
             continue
         a, b = index.starts[s]
         end = a + int(np.searchsorted(index.h[a:b], cut[s - 1], side="left"))  # hash < cut-off
-        found = np.flatnonzero(chosen[a:end])[:q]
+        held = _within(index, brush, a, end) if not brush.segments or s in brush.segments \
+            else np.zeros(end - a, dtype=bool)
+        found = np.flatnonzero(held if selected else ~held)[:q]
         out.append(found + a)
     return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
 
@@ -114,9 +123,8 @@ def pick(index: SampleIndex, chosen: np.ndarray, quota: dict[int, int], cut: lis
 def rows(index: SampleIndex, brush: Brush, quota_sel: dict[int, int], cut_sel: list[int],
          quota_bg: dict[int, int], cut_bg: list[int]) -> dict:
     """The scatter's columns (r, x, y, s, sel, i, h) as the sample-table query returns them."""
-    m = mask(index, brush)
-    sel = pick(index, m, quota_sel, cut_sel)
-    bg = pick(index, ~m, quota_bg, cut_bg) if quota_bg else np.zeros(0, dtype=np.int64)
+    sel = pick(index, brush, True, quota_sel, cut_sel)
+    bg = pick(index, brush, False, quota_bg, cut_bg) if quota_bg else np.zeros(0, dtype=np.int64)
     at = np.concatenate([sel, bg])
     flag = np.concatenate([np.ones(len(sel), dtype=bool), np.zeros(len(bg), dtype=bool)])
     return {"r": index.row[at], "x": index.x[at], "y": index.y[at], "s": index.seg[at].astype(np.int64),
