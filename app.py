@@ -6,6 +6,7 @@ factory opens no database.
 """
 from __future__ import annotations
 
+import gc
 import logging
 import math
 import threading
@@ -113,6 +114,11 @@ def _default_app() -> dash.Dash:
     with _default_lock:
         if _default is None:
             _default = create_app()
+            # The app's own objects (layout, callback map, imported libraries: about 175,000) live as
+            # long as the process: frozen out of the cyclic garbage collector, a full collection no
+            # longer walks them all (170 ms each, which showed as the slowest interactions).
+            gc.collect()
+            gc.freeze()
         return _default
 
 
