@@ -387,9 +387,10 @@ def render(env: dict, args, results: list[dict], rfm, agreement=None) -> str:
     add("- Caches and pre-aggregation: each run's binned tables (core/aggregates.py) are built once when "
         "the run is stored (their build time is part of the upload and segmentation figures); brushes "
         "drawn on a histogram or the scatter snap to whole bins and are answered from them exactly. "
-        "The server also keeps per-filter segment sizes (an LRU in core.views), each run's context and, "
-        "for one lasso, the count of its edge cells' rows, shared by the views of that one interaction; "
-        "nothing else is cached. Every timed box selection, lasso and histogram range uses a new random "
+        "The server keeps in memory, per run, those tables (core/agg_memory.py) and the scatter's sample "
+        "table with its bins (core/sample_index.py), read on the run's first view (the dataset-chosen or "
+        "upload figure includes that); and per filter its segment sizes (an LRU in core.views, shared by "
+        "the views of one interaction) and each run's context; nothing else is cached. Every timed box selection, lasso and histogram range uses a new random "
         "box, polygon or range (boxes and lassos drawn on the whole point cloud after an untimed clear), "
         "and every timed segment click follows an untimed new random range, so each of those requests "
         "asks about a filter the server has not seen. Clear filters returns to the unfiltered state every "
@@ -409,7 +410,10 @@ def render(env: dict, args, results: list[dict], rfm, agreement=None) -> str:
         "the server time plus well under a millisecond per request; bytes are the sum of all responses "
         "of the interaction as they cross the wire (the client sends `Accept-Encoding: gzip, deflate, br, zstd` "
         "as Chrome and Firefox do, and the app answers zstd; both sizes are shown). Box selections and histogram ranges carry the selected points as plotly "
-        "sends them; each request uses a slightly different box or range.")
+        "sends them; each request uses a slightly different box or range. The client runs on the same "
+        "two cores as the server: it skips the proxy lookup per request (loopback) and matches callback "
+        "inputs by property and id shape, as a browser's renderer does, so its own CPU (about 20 ms per "
+        "interaction, mostly HTTP and JSON) takes as little as possible from the server under test.")
     add("- Upload: the CSV as a base64 data URL in `dcc.Upload.contents`, as the browser sends it, "
         "through to the callbacks that draw the segmented dashboard.")
     add("- Memory: RSS of the gunicorn process tree sampled every 20 ms (psutil). Export memory is the "

@@ -15,7 +15,7 @@ import numpy as np
 
 from core import lru
 from core.aggregates import GRID_BINS, Brush, Cube
-from core.store import Store
+from core.store import Store, agg_table
 
 TABLES = 3  # runs whose tables are kept in memory
 
@@ -39,7 +39,7 @@ def _load(store: Store, cube: Cube) -> Tables:
 
     def read(part: str, columns: list[str]) -> dict[str, np.ndarray]:
         with store.cursor() as cur:
-            d = cur.execute(f"SELECT {', '.join(columns)} FROM {cube.table(part)}").fetchnumpy()
+            d = cur.execute(f"SELECT {', '.join(columns)} FROM {agg_table(cube.run_id, part)}").fetchnumpy()
         out = {}
         for c in columns:  # NULL sums (a group without a value) count as 0, as sum() skips them
             v = np.ma.filled(np.ma.asarray(d[c]), 0)

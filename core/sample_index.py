@@ -23,7 +23,7 @@ from core.aggregates import GRID_BINS, Brush, Cube
 from core.bins import bin_of
 from core.models import ROW, SEGMENT, X, Y
 from core.sampling import HASH_KEY
-from core.store import Store, quote_ident
+from core.store import Store, agg_table, quote_ident
 
 INDEXES = 3  # runs whose sample is kept in memory
 
@@ -45,19 +45,28 @@ class SampleIndex:
     starts: dict[int, tuple[int, int]]  # segment -> [start, end) of its rows
 
 
-def index_of(store: Store, cube: Cube, ident: str) -> SampleIndex:
-    """The run's sample index (built on first use, then shared; `ident` is the scatter's identifier
-    expression, part of the key)."""
+def id_sql(id_col: str | None, columns: list[str], whole: bool) -> str:
+    """The scatter's identifier expression: the column as BIGINT (`whole`) or text, NULL without one."""
+    if not id_col:
+        return "NULL::VARCHAR"
+    return quote_ident(id_col, columns) + ("::BIGINT" if whole else "::VARCHAR")
+
+
+def index_of(store: Store, cube: Cube, id_col: str | None, columns: list[str], whole: bool) -> SampleIndex:
+    """The run's sample index (built on first use, then shared; the identifier, read as id_sql()
+    reads it, is part of the key)."""
     cache = lru.cache(store, "sample_index", INDEXES)
-    return cache.get_or_compute((cube.run_id, cube.to_json(), ident), lambda: _build(store, cube, ident))
+    key = (cube.run_id, cube.to_json(), id_col, tuple(columns), whole)
+    return cache.get_or_compute(key, lambda: _build(store, cube, id_col, list(columns), whole))
 
 
-def _build(store: Store, cube: Cube, ident: str) -> SampleIndex:
+def _build(store: Store, cube: Cube, id_col: str | None, columns: list[str], whole: bool) -> SampleIndex:
     feats = [quote_ident(f, list(cube.features)) + "::DOUBLE" for f in cube.features]
+    ident = id_sql(id_col, columns, whole)
     cols = ", ".join([f"{SEGMENT} AS s", f"{HASH_KEY} AS h", f"{ROW} AS r", f"{X} AS x", f"{Y} AS y", f"{ident} AS i"]
                      + [f"{sql} AS f{n}" for n, sql in enumerate(feats)])
     with store.cursor() as cur:
-        d = cur.execute(f"SELECT {cols} FROM {cube.table('sample')} ORDER BY s, h, r").fetchnumpy()
+        d = cur.execute(f"SELECT {cols} FROM {agg_table(cube.run_id, 'sample')} ORDER BY s, h, r").fetchnumpy()
     seg = np.asarray(d["s"], dtype=np.int16)
     xb = bin_of(np.ma.filled(np.ma.asarray(d["x"], dtype=np.float64), np.nan), cube.x_edges)
     yb = bin_of(np.ma.filled(np.ma.asarray(d["y"], dtype=np.float64), np.nan), cube.y_edges)

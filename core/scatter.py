@@ -15,11 +15,12 @@ from typing import Any, Callable
 import numpy as np
 
 from core import aggregates, sample_index
+from core.sample_index import id_sql
 from core.filter_base import int_arg as _int_arg
 from core.filters import FilterSpec
 from core.models import ROW, SEGMENT, X, Y
 from core.sampling import HASH_KEY, HASH_SQL, cutoffs, per_segment, quotas
-from core.store import Store, agg_table, quote_ident
+from core.store import Store, agg_table
 from core.views import _segment_sizes, run_where
 
 MAX_SCATTER_POINTS = 100_000
@@ -76,8 +77,7 @@ def scatter_sample(
     id_col = ctx.identifiers[0] if ctx.identifiers else None
     # whole-number identifiers stay numbers (the figure sends them as a typed array), others are text
     whole_ids = bool(id_col) and ctx.types.get(id_col, "").upper() in BIGINT_SAFE
-    ident = (quote_ident(id_col, ctx.columns) + ("::BIGINT" if whole_ids else "::VARCHAR")) if id_col \
-        else "NULL::VARCHAR"
+    ident = id_sql(id_col, ctx.columns, whole_ids)
     # Each branch keeps, per segment, the rows with the smallest hash: a cut-off on the hash makes
     # the WHERE drop most rows cheaply, QUALIFY then trims to the exact quota.
     branch = f"""
@@ -107,7 +107,7 @@ def scatter_sample(
 
     def from_sample(cur) -> dict:
         if brush is not None:  # the same rows, picked in memory (core/sample_index.py)
-            index = sample_index.index_of(store, cube, ident)
+            index = sample_index.index_of(store, cube, id_col, ctx.columns, whole_ids)
             return sample_index.rows(index, brush, quota_sel, cut_sel, quota_bg, cut_bg)
         return cur.execute(f"{sample}{out}(({sel_sql}) UNION ALL ({bg_sql}))", sel_params + bg_params).fetchnumpy()
 

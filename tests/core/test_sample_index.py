@@ -47,7 +47,7 @@ def test_in_memory_points_equal_the_sample_tables_sql(store, partial, monkeypatc
 def test_mask_selects_the_rows_the_spec_selects(store, partial):
     """On the sample's own rows the mask selects what pandas selects by the spec's bounds."""
     run, cube = partial
-    index = sample_index.index_of(store, cube, "NULL::VARCHAR")
+    index = sample_index.index_of(store, cube, None, [], False)
     assert len(index.seg) == sum(cube.sample_rows.values())
     assert np.all(np.diff(index.seg) >= 0)  # sorted by segment, then hash
     with store.cursor() as cur:
@@ -63,8 +63,8 @@ def test_mask_selects_the_rows_the_spec_selects(store, partial):
 
 def test_the_index_is_built_once_per_run_and_identifier(store, partial):
     run, cube = partial
-    a = sample_index.index_of(store, cube, "NULL::VARCHAR")
-    assert sample_index.index_of(store, cube, "NULL::VARCHAR") is a
-    assert sample_index.index_of(store, cube, '"id"::BIGINT') is not a
+    a = sample_index.index_of(store, cube, None, [], False)
+    assert sample_index.index_of(store, cube, None, [], False) is a
+    assert sample_index.index_of(store, cube, "id", ["id"], True) is not a
     lru.clear("sample_index")
-    assert sample_index.index_of(store, cube, "NULL::VARCHAR") is not a
+    assert sample_index.index_of(store, cube, None, [], False) is not a
