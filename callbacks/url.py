@@ -5,7 +5,8 @@ browser and reopening the app without a link restores the last view.
 Opening: load_page (callbacks/data.py) calls `opened_link` for the dataset to choose and a pending
 {dataset, run, spec}; choose_dataset picks the pending run instead of the latest; when that run's fresh
 spec arrives, `restore_filter` puts the link's filter (and its controls) in place and clears the pending
-state. Writing: every new filter spec becomes the URL's query string and the last view.
+state. Writing: every new filter spec becomes the URL's query string and the last view, in the
+browser (WRITE_URL_JS, the encoding of core.view_link.encode_view).
 """
 from __future__ import annotations
 
@@ -20,8 +21,8 @@ from callbacks.explore import FilterOutputs, filter_outputs
 from callbacks.filter_state import FilterUpdate, control_state
 from core import pipeline
 from core.errors import InputError
-from core.view_link import PARAM, decode_view, encode_view
-from core.views import parse_spec, run_context
+from core.view_link import PARAM, VERSION, decode_view
+from core.views import parse_spec
 from core.store import Store
 from layouts import ids
 from layouts.feedback import alert
@@ -100,14 +101,28 @@ def restored_filter(store: Store, spec_data: Any, pending: Any, bounds: dict, ra
                         controls=control_state(spec, bounds, range_columns, category_columns, kinds, date_columns))
 
 
-def view_search(store: Store, spec_data: Any) -> str:
-    """The query string of the view a filter spec shows (its run's dataset, the run, the filter)."""
-    spec = parse_spec(store, spec_data)
-    rc = run_context(store, spec.run_id)
-    return encode_view(rc.dataset.dataset_id, spec.run_id, spec.to_dict())
-
-
 # -- wiring -----------------------------------------------------------------------------------------
+# encode_view in the browser: {"n": VERSION, "d": dataset, "r": run, "f": the spec without run_id} as
+# compact UTF-8 JSON, base64url without padding; nothing while a link is still being opened
+WRITE_URL_JS = """
+function(spec, pending, datasetId) {
+    const skip = window.dash_clientside.no_update;
+    if (pending !== null && pending !== undefined) { return [skip, skip]; }
+    if (!spec || typeof spec !== "object" || typeof spec.run_id !== "string" || typeof datasetId !== "string") {
+        return [skip, skip];
+    }
+    const rest = {};
+    Object.keys(spec).forEach((key) => { if (key !== "run_id") { rest[key] = spec[key]; } });
+    const body = {n: %(version)d, d: datasetId, r: spec.run_id, f: rest};
+    let binary = "";
+    new TextEncoder().encode(JSON.stringify(body)).forEach((b) => { binary += String.fromCharCode(b); });
+    const token = btoa(binary).replace(/\\+/g, "-").replace(/\\//g, "_").replace(/=+$/, "");
+    const search = "?%(param)s=" + token;
+    return [search, search];
+}
+""" % {"version": VERSION, "param": PARAM}
+
+
 def _output_ids(name: str) -> list[dict]:
     return [o["id"] for o in ctx.outputs_grouping["controls"][name]]
 
@@ -170,16 +185,15 @@ def register(app: dash.Dash, store: Store) -> None:
         controls = as_outputs(filter_outputs(update, err, slots, bounds))
         return {"controls": controls, "pending": None if arrived else no_update}
 
-    @app.callback(
-        output=dict(search=Output(ids.URL, "search"), last=Output(ids.LAST_VIEW, "data")),
-        inputs=dict(spec_data=Input(ids.FILTER_STORE, "data"), pending=Input(ids.URL_PENDING, "data")),
+    # The view's query string is written in the browser (one request less per filter change): the
+    # spec is the one the server sent, and whatever the URL holds is validated again by decode_view
+    # and parse_spec when a link is opened. Same body as core.view_link.encode_view.
+    app.clientside_callback(
+        WRITE_URL_JS,
+        Output(ids.URL, "search"),
+        Output(ids.LAST_VIEW, "data"),
+        Input(ids.FILTER_STORE, "data"),
+        Input(ids.URL_PENDING, "data"),
+        State(ids.DATASET_PICKER, "value"),
         prevent_initial_call=True,
     )
-    def write_url(spec_data, pending):
-        if pending is not None or not isinstance(spec_data, dict):
-            return {"search": no_update, "last": no_update}  # a link is still being opened
-        try:
-            search = view_search(store, spec_data)
-        except InputError:
-            return {"search": no_update, "last": no_update}
-        return {"search": search, "last": search}

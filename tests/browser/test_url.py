@@ -2,9 +2,13 @@
 the same filter and count in a fresh session; reopening without a link restores the last view."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from core.store import run_table
+from core.view_link import decode_view
+from core.views import parse_spec
 
 pytestmark = pytest.mark.browser
 
@@ -21,6 +25,12 @@ def test_a_copied_link_opens_the_same_filter_and_count_in_a_fresh_session(dashbo
     dashboard.until(lambda: dashboard.summary_count() == expected, "the filtered count")
     dashboard.until(lambda: dashboard.search_of_url().startswith("?v="), "the view in the URL")
     link = dashboard.until(dashboard.steady(dashboard.current_url), "the URL to settle")[0]
+    # written in the browser (callbacks/url.py WRITE_URL_JS): decode_view reads the dataset, the run
+    # and the filter that is on screen, and the last view holds the same link
+    view = decode_view("?" + link.split("?", 1)[1])
+    assert (view.dataset_id, view.run_id) == (dashboard.store.get_run(run_id).dataset_id, run_id)
+    assert view.spec["segments"] == [2] and parse_spec(dashboard.store, view.spec).run_id == run_id
+    assert dashboard.js("return window.localStorage.getItem('last-view');") == json.dumps("?" + link.split("?", 1)[1])
     words = dashboard.customer_title()
     assert name in words
 

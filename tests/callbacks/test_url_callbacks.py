@@ -9,11 +9,18 @@ import json
 from callbacks.data import linked_page
 from callbacks.explore import filter_update
 from callbacks.filter_state import Event
-from callbacks.url import opened_link, pending_run, restored_filter, view_search
+from callbacks.url import opened_link, pending_run, restored_filter
 from core.segmentation import run_segmentation
-from core.views import count, parse_spec
+from core.view_link import encode_view
+from core.views import count, parse_spec, run_context
 
 from cb_helpers import text_of
+
+
+def view_search(store, spec_data) -> str:
+    """The link the page writes for a spec (callbacks/url.py WRITE_URL_JS, in the browser)."""
+    spec = parse_spec(store, spec_data)
+    return encode_view(run_context(store, spec.run_id).dataset.dataset_id, spec.run_id, spec.to_dict())
 
 
 def test_a_views_link_reopens_the_same_dataset_run_and_filter(fresh):
