@@ -1,5 +1,6 @@
-"""The count bar's chips (one per active filter part) and the undo / redo buttons' state. Removing a
-chip, undo and redo themselves change the filter in callbacks/explore.py's update_filter."""
+"""The count bar's chips (one per active filter part, sent with the summary by callbacks/explore.py's
+show_summary) and the undo / redo buttons' state. Removing a chip, undo and redo themselves change the
+filter in callbacks/explore.py's update_filter."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,7 +9,7 @@ from typing import Any
 import dash
 from dash import Input, Output, no_update
 
-from callbacks.common import as_outputs, error_boundary, outputs
+from callbacks.common import error_boundary
 from core.filters import active_items
 from core.store import Store
 from core.views import parse_spec, run_context
@@ -31,18 +32,6 @@ def chips_view(store: Store, spec_data: Any) -> ChipsView:
 
 
 def register(app: dash.Dash, store: Store) -> None:
-    @app.callback(
-        output=outputs(ChipsView, dict(
-            chips=Output(ids.FILTER_CHIPS, "children"),
-            alert=Output(ids.VIEWS_ALERT, "children", allow_duplicate=True),
-        )),
-        inputs=dict(spec_data=Input(ids.FILTER_STORE, "data")),
-        prevent_initial_call=True,
-    )
-    def show_chips(spec_data):
-        view = as_outputs(chips_view(store, spec_data))
-        return {**view, "alert": no_update if view["alert"] is None else view["alert"]}
-
     # Undo and Redo are enabled while the history has a step back or forward: decided in the browser
     # (the history is already there), so a filter change costs no request for it.
     app.clientside_callback(

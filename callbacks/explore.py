@@ -10,6 +10,7 @@ from typing import Any
 import dash
 from dash import ALL, Input, Output, State, ctx, html, no_update
 
+from callbacks.chips import chips_view
 from callbacks.common import as_outputs, error_boundary, outputs
 from callbacks.filter_state import (CLEAR, REDO, REMOVE, RESTORE, UNDO, Event, FilterUpdate, history_step,
                                     next_filter, record)
@@ -292,17 +293,21 @@ def register(app: dash.Dash, store: Store) -> None:
     _register_filter(app, store)
 
     @app.callback(
-        output=outputs(SummaryView, dict(
+        output={**outputs(SummaryView, dict(
             summary=Output(ids.SUMMARY, "children"),
             profile_rows=Output(ids.PROFILE_GRID, "rowData"),
             grid_title=Output(ids.CUSTOMER_TITLE, "children"),
             alert=Output(ids.VIEWS_ALERT, "children"),
-        )),
+        )), "chips": Output(ids.FILTER_CHIPS, "children")},
         inputs=dict(spec_data=Input(ids.FILTER_STORE, "data")),
         prevent_initial_call=True,
     )
     def show_summary(spec_data):
-        return as_outputs(summary_view(store, spec_data))
+        # the count bar's chips in the same response (callbacks/chips.py): one request less per change
+        view, shown = as_outputs(summary_view(store, spec_data)), chips_view(store, spec_data)
+        if view["alert"] is None and shown.alert is not None:
+            view["alert"] = shown.alert
+        return {**view, "chips": shown.chips}
 
     @app.callback(
         output=outputs(ScatterView, dict(
