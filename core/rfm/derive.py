@@ -1,8 +1,11 @@
 """derive_rfm: a staged transactions table -> one row per customer with R, F, M, scores and group.
 
 Five SQL stages, each a function: how the dates are written (core.dates, one scan), exact repeated
-lines (one hashed pass), lines aggregated per purchase key and customer (one parse-and-aggregate
-pass), the line counts and the reference day, then scores and groups on one row per customer.
+lines (one hashed pass), the lines parsed once and aggregated per customer (one parse-and-aggregate
+statement: the typed lines are a MATERIALIZED CTE that DuckDB streams to two aggregations, one per
+customer and one over the distinct purchase keys, an invoice or a day without one, whose count per
+customer is the frequency), the line counts and the reference day, then scores and groups on one
+row per customer.
 """
 from __future__ import annotations
 
@@ -141,34 +144,37 @@ def _repeats(cur, stats: RfmStats, staged: str, cols: list[str], repeats_table: 
 
 
 def _aggregate(cur, typed: str, per_customer: str) -> None:
-    """Stage 3: per purchase key (an invoice, or a day when the line has no invoice) then per
-    customer, so that frequency is a plain count. Lines with a problem are kept apart (problem <> 0)
-    and only counted."""
+    """Stage 3: the typed lines, parsed once (a MATERIALIZED CTE that DuckDB streams to both readers),
+    aggregated per customer directly; frequency, the number of distinct purchase keys (an invoice,
+    or a day when the line has no invoice) among the customer's purchase lines, comes from a
+    separate key-only aggregation joined back. Lines with a problem are kept apart (problem <> 0)
+    and only counted: their frequency is 0, it is never read."""
     cur.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {per_customer} AS
-        WITH typed AS ({typed}),
-        keys AS (
-            SELECT customer, problem, is_return, invoice,
-                   CASE WHEN invoice IS NULL THEN day END AS key_day,
-                   sum(CASE WHEN is_return THEN -abs(value) ELSE value END) AS value,
-                   count(*) AS lines, count_if(is_cancel) AS cancels,
-                   min(day) AS first_day, max(day) AS last_day, min(line) AS first_line
+        WITH typed AS MATERIALIZED ({typed}),
+        per AS (
+            SELECT customer, problem,
+                   sum(CASE WHEN is_return THEN -abs(value) ELSE value END) AS monetary,
+                   min(CASE WHEN NOT is_return THEN day END) AS first_day,
+                   max(CASE WHEN NOT is_return THEN day END) AS last_day,
+                   max(day) AS newest_day,
+                   count_if(is_return) AS returns,
+                   count_if(is_cancel) AS cancels,
+                   count(*) AS lines,
+                   min(line) AS first_line
             FROM typed
-            GROUP BY ALL
-        )
-        SELECT customer, problem,
-               count(*) FILTER (NOT is_return) AS frequency,
-               sum(value) AS monetary,
-               min(first_day) FILTER (NOT is_return) AS first_day,
-               max(last_day) FILTER (NOT is_return) AS last_day,
-               max(last_day) AS newest_day,
-               COALESCE(sum(lines) FILTER (is_return), 0) AS returns,
-               sum(cancels) AS cancels,
-               sum(lines) AS lines,
-               min(first_line) AS first_line
-        FROM keys
-        GROUP BY customer, problem
+            GROUP BY customer, problem
+        ),
+        keys AS (
+            SELECT DISTINCT customer, invoice, CASE WHEN invoice IS NULL THEN day END AS key_day
+            FROM typed
+            WHERE problem = 0 AND NOT is_return
+        ),
+        freq AS (SELECT customer, count(*) AS frequency FROM keys GROUP BY customer)
+        SELECT per.customer, per.problem, COALESCE(freq.frequency, 0) AS frequency, monetary,
+               first_day, last_day, newest_day, returns, cancels, lines, first_line
+        FROM per LEFT JOIN freq ON per.problem = 0 AND per.customer = freq.customer
         """
     )
 
