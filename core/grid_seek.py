@@ -45,6 +45,8 @@ MAX_READ_ROWS = 200_000  # rows one read may sort; a larger bin is split again
 MAX_LEVELS = 3  # histograms of one key before a bin is read with a plain OFFSET
 HEAD_ROWS = 10_000  # unsorted pages ending before this row are read from the table's start (_head)
 HEAD_WHOLE_ROWS = 500  # up to this row the head query reads the whole rows, not only their __row
+HEAD_MARGIN = 1.5  # _bounded_head's bound expects this many times the page's rows below it
+HEAD_CAP_FACTOR = 4  # ... and reads at most this many times the page (plus 64) before giving up
 FEW_VALUES = 2_000  # a text key with at most this many distinct values (statistics) groups by value
 _CHAR_SPAN = 2**21  # code points are below 2^21
 _NAN_GROUP, _NULL_GROUP = 2**40, 2**40 + 1  # group ids after every bin or value: NaN, then NULL
@@ -83,7 +85,9 @@ def page_rows(store: Store, table: str, types: dict[str, str], where: str, param
     max_read = MAX_READ_ROWS if max_read is None else max_read
     if keys == [(ROW, True)] and stop <= HEAD_ROWS:
         if stop <= HEAD_WHOLE_ROWS:  # the first pages: the rows themselves, in one read
-            rows = _head(store, table, where, params, stop, select, names)
+            rows = _bounded_head(store, table, where, params, stop, total, select, names)
+            if rows is None:
+                rows = _head(store, table, where, params, stop, select, names)
             if rows is not None:
                 return rows[start:stop]
         head = _head(store, table, where, params, stop)
@@ -110,6 +114,42 @@ def page_rows(store: Store, table: str, types: dict[str, str], where: str, param
             f"ORDER BY {order}",
             [names, found],
         ).fetchall()
+
+
+def _bounded_head(store: Store, table: str, where: str, params: list, stop: int, total: int,
+                  select: list[str], names: list[str]) -> list | None:
+    """The first `stop` selected rows (as tuples of `select`, which holds __row) in __row order from one
+    read of the rows up to a __row bound, or None. The bound expects HEAD_MARGIN times `stop` selected
+    rows below it, as if the `total` selected rows were spread evenly over the table's __row range; the
+    read stops at HEAD_CAP_FACTOR times that. Fewer rows than the cap are every selected row up to the
+    bound, whatever the table's order: with at least `stop` of them, their first `stop` are the answer.
+    None (the caller reads from the start and proves it, _head) when the bound would cover the table,
+    or when the read found too few or hit the cap. One query, not _head's two: a filter whose WHERE is
+    costly to plan (a lasso) is planned once."""
+    lo, hi = _row_span(store, table)
+    if total <= 0 or hi < lo:
+        return None
+    bound = lo + math.ceil(stop * HEAD_MARGIN * (hi - lo + 1) / total) + 64
+    if bound >= hi:
+        return None
+    cap = HEAD_CAP_FACTOR * (stop + 64)
+    with store.cursor() as cur:
+        found = cur.execute(f"SELECT {', '.join(select)} FROM {table} WHERE {ROW} <= ? AND ({where}) LIMIT ?",
+                            [names, bound] + params + [cap]).fetchall()
+    if not stop <= len(found) < cap:
+        return None
+    at = select.index(ROW)
+    found.sort(key=lambda r: r[at])
+    return found[:stop]
+
+
+def _row_span(store: Store, table: str) -> tuple[int, int]:
+    """The table's smallest and largest __row (cached: a run table never changes)."""
+    def span() -> tuple[int, int]:
+        with store.cursor() as cur:
+            lo, hi = cur.execute(f"SELECT min({ROW}), max({ROW}) FROM {table}").fetchone()
+        return (0, -1) if lo is None else (int(lo), int(hi))
+    return _cache(store, "bounds").get_or_compute(("row span", table), span)
 
 
 def _head(store: Store, table: str, where: str, params: list, stop: int, select: list[str] | None = None,

@@ -286,3 +286,28 @@ def test_first_unsorted_pages_read_the_table_start_only_when_it_is_in_row_order(
         cur.execute(f"CREATE TABLE {ordered} AS SELECT * FROM {name} ORDER BY {ROW}")
     assert grid_seek._head(store, ordered, where, params, 50) == expected
     assert grid_seek._head(store, ordered, "i > 1000", [], 50) == []
+
+
+def test_first_pages_from_a_bounded_read_are_the_first_rows_in_any_table_order(store, table):
+    """_bounded_head reads the rows up to a __row bound once: on a shuffled table its page equals the
+    plain ORDER BY __row LIMIT (or it gives up, None), for dense, sparse and uneven selections."""
+    name, _ = table
+    select = [ROW, "d", f"(?::VARCHAR[])[{SEGMENT}] AS name"]
+    answered = 0
+    with store.cursor() as cur:
+        for where, params in (("i > ?", [1]), ("i = ?", [13]), ("m BETWEEN ? AND ?", [-5.0, 5.0]),
+                              (f"{ROW} > ?", [N // 2]), ("d > ?", [1e9])):
+            total = cur.execute(f"SELECT count(*) FROM {name} WHERE {where}", params).fetchone()[0]
+            for stop in (1, 50, 300):
+                expected = cur.execute(f"SELECT {', '.join(select)} FROM {name} WHERE {where} ORDER BY {ROW} LIMIT ?",
+                                       [NAMES] + params + [stop]).fetchall()
+                got = grid_seek._bounded_head(store, name, where, params, stop, total, select, NAMES)
+                if got is not None:
+                    answered += 1
+                    assert got == expected, (where, stop)
+        # uneven: every selected row sits at the table's end, so the evenly spread bound finds too few
+        assert grid_seek._bounded_head(store, name, f"{ROW} > ?", [N - 400], 50, 400, select, NAMES) is None
+        # ... or only some of them: fewer than the page below the bound is no answer either
+        few = f"({ROW} > ? OR {ROW} < ?)"
+        assert grid_seek._bounded_head(store, name, few, [N - 400, 20], 50, 419, select, NAMES) is None
+    assert answered >= 5
