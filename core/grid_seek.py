@@ -145,11 +145,15 @@ def _bounded_head(store: Store, table: str, where: str, params: list, stop: int,
 
 def _row_span(store: Store, table: str) -> tuple[int, int]:
     """The table's smallest and largest __row (cached: a run table never changes)."""
-    def span() -> tuple[int, int]:
-        with store.cursor() as cur:
-            lo, hi = cur.execute(f"SELECT min({ROW}), max({ROW}) FROM {table}").fetchone()
-        return (0, -1) if lo is None else (int(lo), int(hi))
-    return _cache(store, "bounds").get_or_compute(("row span", table), span)
+    cache = _cache(store, "bounds")
+    hit = cache.get(("row span", table))
+    if hit is not None:
+        return hit
+    with store.cursor() as cur:
+        lo, hi = cur.execute(f"SELECT min({ROW}), max({ROW}) FROM {table}").fetchone()
+    span = (0, -1) if lo is None else (int(lo), int(hi))
+    cache.put(("row span", table), span)
+    return span
 
 
 def _head(store: Store, table: str, where: str, params: list, stop: int, select: list[str] | None = None,
