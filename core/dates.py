@@ -214,13 +214,14 @@ def _iso_sql(text: str) -> str:
     return f"(CASE WHEN year({ts}) BETWEEN {MIN_YEAR} AND {MAX_YEAR} THEN {ts} END)"
 
 
-def date_sql(expr: str, reading: DateReading) -> str:
+def date_sql(expr: str, reading: DateReading, *, trimmed: bool = False) -> str:
     """SQL turning the VARCHAR `expr` into a TIMESTAMP read as `reading` says; NULL where a value
-    cannot be read. Only the layouts present in the reading are tried, cheapest first."""
+    cannot be read. Only the layouts present in the reading are tried, cheapest first. `trimmed`
+    says `expr` has no surrounding spaces already (10M values: trimming again costs 0.2 s)."""
     if reading.layout == "native":
         return f"CAST({expr} AS TIMESTAMP)"
     layouts = reading.layouts or LAYOUT_KEYS
-    text = f"NULLIF(trim(CAST({expr} AS VARCHAR)), '')"
+    text = f"NULLIF(CAST({expr} AS VARCHAR), '')" if trimmed else f"NULLIF(trim(CAST({expr} AS VARCHAR)), '')"
     tries = [_iso_sql(text)] if "iso" in layouts else []
     tries += [_layout_sql(text, lay, reading.order) for lay in REGEX_LAYOUTS if lay in layouts]
     if not tries:

@@ -368,7 +368,7 @@ def _typed_expr(p: _Plan) -> str:
         n = f"{q}::DOUBLE" if p.native else _number(_t(q, p.trimmed), p)
         return f"CAST(TRY_CAST({n} AS BIGINT) AS VARCHAR)"
     if p.role == DATE:
-        return f"CAST({date_sql(_t(q, p.trimmed), p.date)} AS DATE)"
+        return f"CAST({date_sql(_t(q, p.trimmed), p.date, trimmed=True)} AS DATE)"
     if p.native and p.role in (NUMERIC, IDENTIFIER, EXCLUDED):
         if p.sql_type == "BIGINT":
             return f"{q}::BIGINT"

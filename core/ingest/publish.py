@@ -259,7 +259,7 @@ def _record_unread_dates(cur, dataset_id: str, table: str, kept: str, p: _Plan, 
         f"""
         INSERT INTO rejects (dataset_id, "row", column_name, raw_value, reason)
         SELECT ?, {ROW}, ?, t, 'not a date' FROM (SELECT {ROW}, {t} AS t FROM {table} WHERE {kept})
-        WHERE NOT {_missing('t')} AND {date_sql('t', p.date)} IS NULL
+        WHERE NOT {_missing('t')} AND {date_sql('t', p.date, trimmed=True)} IS NULL
         """,
         [dataset_id, p.name],
     )

@@ -118,7 +118,7 @@ def typed_lines_sql(
                         WHEN contains(customer_text, '.')
                         THEN regexp_replace(customer_text, '^(\d+)\.0+$', '\1') ELSE customer_text END AS customer,
                    {value} AS raw_value, {qty_negative} AS qty_negative,
-                   CAST({date_sql('d', reading)} AS DATE) AS day
+                   CAST({date_sql('d', reading, trimmed=trimmed)} AS DATE) AS day
             FROM texts
         ),
         checked AS (
