@@ -26,16 +26,20 @@ $(VENV)/.spark: requirements-spark.txt $(VENV)/.dev
 run: $(VENV)/.runtime
 	$(PY) app.py
 
+# Two pytest workers (pytest-xdist): the Spark tests, the browser tests and each other module each
+# run whole on one worker (tests/conftest.py worker_scope); PARALLEL= runs everything in one process.
+PARALLEL ?= -n 2 --dist loadscope
+
 # The whole suite; the load and crash tests run as their own step so their figures print (-s).
 test: $(VENV)/.dev $(VENV)/.spark
-	$(PY) -m pytest --headless -m "not load and not crash" $(PYTEST_ARGS)
+	$(PY) -m pytest --headless $(PARALLEL) -m "not load and not crash" $(PYTEST_ARGS)
 	$(PY) -m pytest -m "load or crash" -s $(PYTEST_ARGS)
 
 test-stress: $(VENV)/.dev
 	$(PY) -m pytest -m "load or crash" -s $(PYTEST_ARGS)
 
 test-fast: $(VENV)/.dev
-	$(PY) -m pytest -m "not browser and not load and not crash and not spark" $(PYTEST_ARGS)
+	$(PY) -m pytest $(PARALLEL) -m "not browser and not load and not crash and not spark" $(PYTEST_ARGS)
 
 test-spark: $(VENV)/.spark
 	$(PY) -m pytest -m spark $(PYTEST_ARGS)

@@ -21,6 +21,32 @@ def browser_available() -> bool:
     return bool(chrome and Path(chrome).exists() and shutil.which("chromedriver"))
 
 
+def worker_scope(nodeid: str) -> str:
+    """What runs whole on one pytest-xdist worker (make test: `-n 2 --dist loadscope`): every Spark
+    test (one SparkSession, one JVM), every browser test (one Chromium at a time), and each other
+    module (its module-scoped fixtures are built once)."""
+    path = nodeid.split("::", 1)[0]
+    for folder in ("tests/spark/", "tests/browser/"):
+        if path.startswith(folder):
+            return folder
+    return path
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """xdist's loadscope with `worker_scope` as the scope. (Its loadgroup marks do not work with
+    pytest 9.2: they rename item._nodeid, which pytest no longer reads.)"""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class WorkerScopeScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return worker_scope(nodeid)
+
+    return WorkerScopeScheduling(config, log)
+
+
 def pytest_collection_modifyitems(config, items):
     # Browser tests may skip on a laptop without a browser, never in CI: there they run and fail.
     if browser_available() or os.environ.get("CI", "").lower() in ("1", "true", "yes"):
