@@ -11,8 +11,9 @@ Decisions (the behaviour a user sees; tests/core/test_ingest.py and tests/inputs
 
 Reading
 - The format comes from the bytes, never the extension: `PK` zip with `xl/workbook.xml` -> Excel
-  .xlsx (first sheet only, other sheets named in the warnings; formula cells read as the values saved
-  in the workbook, never recalculated); `PAR1` -> Parquet; old .xls/OLE, gzip and other binary
+  .xlsx (the first sheet, then each later sheet whose header row is the same, rows numbered on; other
+  sheets named in the warnings; formula cells read as the values saved in the workbook, never
+  recalculated); `PAR1` -> Parquet; old .xls/OLE, gzip and other binary
   content -> InputError; everything else is text.
 - Text encoding: UTF-8 BOM, UTF-16 BOM, else UTF-8 if the WHOLE file decodes as UTF-8, else Latin-1
   (with the Windows-1252 characters of bytes 0x80-0x9F such as the euro sign restored), with a warning;

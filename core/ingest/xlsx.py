@@ -1,5 +1,8 @@
 """Ingest, Excel .xlsx: the first sheet's saved cell values (formulas never recalculated) staged as
-text with `__row`; other sheets are named in the warnings."""
+text with `__row`. Later sheets whose header row is the same as the first sheet's are the same table
+split across sheets (a year per sheet, or a table past Excel's row limit, as our own exports continue
+on "Customers (2)"): their rows follow the first sheet's, numbered on. Other sheets are named in the
+warnings."""
 from __future__ import annotations
 
 import datetime as dt
@@ -21,7 +24,6 @@ def _stage_xlsx(cur, path: Path, table: str, source: str, header: bool | None) -
             parts = set(zf.namelist())
             if "xl/workbook.xml" not in parts:
                 raise InputError(f"'{source}' is a zip archive, not an Excel .xlsx workbook")
-            has_formulas = _has_formulas(zf, _first_sheet_part(zf, parts))
     except zipfile.BadZipFile as exc:
         raise InputError(f"could not read '{source}' as an Excel workbook: {_first_line(exc)}") from exc
     with _reading(source, "an Excel workbook"):
@@ -32,21 +34,26 @@ def _stage_xlsx(cur, path: Path, table: str, source: str, header: bool | None) -
         if not sheets:
             raise InputError(f"'{source}' has no sheets")
         grid = wb.get_sheet_by_index(0).to_python(skip_empty_area=True)
-    warnings = []
-    if len(sheets) > 1:
-        others = ", ".join(f"'{_short(s, 40)}'" for s in sheets[1:6]) + (" ..." if len(sheets) > 6 else "")
-        warnings.append(f"'{source}' has {len(sheets)} sheets; only the first, '{_short(sheets[0], 40)}', "
-                        f"was read (not read: {others})")
-    rows = [[_cell_text(v) for v in r] for r in grid]
-    while rows and all(v is None for v in rows[-1]):
-        rows.pop()
+    rows = _sheet_rows(grid)
     if not rows:
         raise InputError(f"the first sheet '{_short(sheets[0], 40)}' of '{source}' is empty; nothing to load")
-    width = max(len(r) for r in rows)
-    rows = [r + [None] * (width - len(r)) for r in rows]
     if header is None:
         header = detect_header([[v or "" for v in r] for r in rows[:SNIFF_RECORDS]])
+    stacked = [0]
+    if header:
+        first = _header_of(rows[0])
+        with _reading(source, "an Excel workbook"):
+            for i in range(1, len(sheets)):
+                top = wb.get_sheet_by_index(i).to_python(skip_empty_area=True, nrows=1)
+                if top and _header_of(top[0]) == first:
+                    stacked.append(i)
+                    rows += _sheet_rows(wb.get_sheet_by_index(i).to_python(skip_empty_area=True))[1:]
+    width = max(len(r) for r in rows)
+    rows = [r + [None] * (width - len(r)) for r in rows]
+    with zipfile.ZipFile(path) as zf:
+        has_formulas = _has_formulas(zf, _sheet_parts(zf, set(zf.namelist()), stacked))
     names, repairs = sanitize_names(rows[0] if header else [None] * width, header)
+    warnings = _sheet_notes(source, sheets, stacked, repairs)
     if has_formulas:
         repairs.append("formula cells were read as the values saved in the workbook (not recalculated)")
     data = rows[1:] if header else rows
@@ -67,20 +74,53 @@ def _stage_xlsx(cur, path: Path, table: str, source: str, header: bool | None) -
     return staged
 
 
-def _first_sheet_part(zf: zipfile.ZipFile, parts: set[str]) -> list[str]:
-    """The zip part of the workbook's first sheet (workbook.xml order, via its relationships); all
-    worksheet parts when that cannot be worked out."""
+def _sheet_rows(grid: list[list]) -> list[list[str | None]]:
+    """A sheet's cells as text, without its trailing empty rows."""
+    rows = [[_cell_text(v) for v in r] for r in grid]
+    while rows and all(v is None for v in rows[-1]):
+        rows.pop()
+    return rows
+
+
+def _header_of(row: list) -> list[str | None]:
+    """A header row as text, without trailing empty cells."""
+    cells = [_cell_text(v) for v in row]
+    while cells and cells[-1] is None:
+        cells.pop()
+    return cells
+
+
+def _sheet_notes(source: str, sheets: list[str], stacked: list[int], repairs: list[str]) -> list[str]:
+    """The repair line for sheets read as one table, and the warning naming the sheets not read."""
+    def named(idx) -> str:
+        return ", ".join(f"'{_short(sheets[i], 40)}'" for i in idx[:5]) + (" ..." if len(idx) > 5 else "")
+
+    if len(stacked) > 1:
+        repairs.append(f"the sheets {named(stacked)} have the same header row: their rows were read as one "
+                       "table, in sheet order (rows are numbered on from one sheet to the next)")
+    unread = [i for i in range(len(sheets)) if i not in stacked]
+    if not unread:
+        return []
+    read = f"only the first, '{_short(sheets[0], 40)}', was" if len(stacked) == 1 else f"only {named(stacked)} were"
+    return [f"'{source}' has {len(sheets)} sheets; {read} read (not read: {named(unread)})"]
+
+
+def _sheet_parts(zf: zipfile.ZipFile, parts: set[str], indexes: list[int]) -> list[str]:
+    """The zip parts of the workbook's sheets at `indexes` (workbook.xml order, via its
+    relationships); all worksheet parts when that cannot be worked out."""
     every = sorted(p for p in parts if p.startswith("xl/worksheets/") and p.endswith(".xml"))
     try:
         book = zf.read("xl/workbook.xml").decode("utf-8", "replace")
         rels = zf.read("xl/_rels/workbook.xml.rels").decode("utf-8", "replace")
-        rid = re.search(r'<(?:\w+:)?sheet\b[^>]*\br:id="([^"]+)"', book).group(1)
-        rel = re.search(rf'<Relationship\b[^>]*\bId="{re.escape(rid)}"[^>]*>', rels).group(0)
-        target = re.search(r'Target="([^"]+)"', rel).group(1)
-    except (KeyError, AttributeError):
+        rids = re.findall(r'<(?:\w+:)?sheet\b[^>]*\br:id="([^"]+)"', book)
+        found = []
+        for i in indexes:
+            rel = re.search(rf'<Relationship\b[^>]*\bId="{re.escape(rids[i])}"[^>]*>', rels).group(0)
+            target = re.search(r'Target="([^"]+)"', rel).group(1)
+            found.append(target.lstrip("/") if target.startswith("/") else "xl/" + target)
+    except (KeyError, AttributeError, IndexError):
         return every
-    part = target.lstrip("/") if target.startswith("/") else "xl/" + target
-    return [part] if part in parts else every
+    return found if all(p in parts for p in found) else every
 
 
 def _has_formulas(zf: zipfile.ZipFile, sheet_parts: list[str]) -> bool:

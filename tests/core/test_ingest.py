@@ -301,3 +301,34 @@ def test_a_named_empty_column_is_kept(store, tmp_path):
     assert info.names() == ["Spend", "column_3"]  # the user's empty column_3 stays; the unnamed one goes
     assert any("'column_3' is empty" in w for w in info.quality.warnings)
     assert any("'column_3_2' has no name" in r for r in info.quality.repairs)
+
+
+def test_xlsx_sheets_with_the_first_sheets_header_are_read_as_one_table(store, tmp_path):
+    """A table split across sheets (a year per sheet, like UCI Online Retail II) is read whole, rows
+    numbered on; a sheet with another header (even one differing only in case) is not."""
+    import xlsxwriter
+
+    path = tmp_path / "years.xlsx"
+    wb = xlsxwriter.Workbook(path)
+    first = wb.add_worksheet("Year 2009")
+    first.write_row(0, 0, ["CustomerID", "Spend"])
+    first.write_row(1, 0, [1, 10])
+    first.write_row(2, 0, [2, 20])
+    notes = wb.add_worksheet("Notes")
+    notes.write_row(0, 0, ["customerid", "Spend"])
+    notes.write_row(1, 0, [9, 999])
+    second = wb.add_worksheet("Year 2010")
+    second.write_row(0, 0, ["CustomerID", "Spend", None])
+    second.write_row(1, 0, [3])
+    second.write_formula(1, 1, "=10+20", None, 30)
+    second.write_row(2, 0, [4, 40])
+    wb.close()
+    info = load_file(store, path)
+    assert info.rows_loaded == 4
+    with store.cursor() as cur:
+        rows = cur.execute(f'SELECT __row, "CustomerID", "Spend" FROM {info.table} ORDER BY 1').fetchall()
+    assert rows == [(1, 1, 10), (2, 2, 20), (3, 3, 30), (4, 4, 40)]
+    assert any("'Year 2009', 'Year 2010' have the same header row" in r for r in info.quality.repairs)
+    assert any("formula cells were read as the values saved" in r for r in info.quality.repairs)
+    assert any("has 3 sheets; only 'Year 2009', 'Year 2010' were read (not read: 'Notes')" in w
+               for w in info.quality.warnings)
