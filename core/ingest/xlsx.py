@@ -39,15 +39,10 @@ def _stage_xlsx(cur, path: Path, table: str, source: str, header: bool | None) -
         raise InputError(f"the first sheet '{_short(sheets[0], 40)}' of '{source}' is empty; nothing to load")
     if header is None:
         header = detect_header([[v or "" for v in r] for r in rows[:SNIFF_RECORDS]])
-    stacked = [0]
-    if header:
-        first = _header_of(rows[0])
+    stacked = [0] + (_same_header_sheets(wb, len(sheets), _header_of(rows[0])) if header else [])
+    for i in stacked[1:]:
         with _reading(source, "an Excel workbook"):
-            for i in range(1, len(sheets)):
-                top = wb.get_sheet_by_index(i).to_python(skip_empty_area=True, nrows=1)
-                if top and _header_of(top[0]) == first:
-                    stacked.append(i)
-                    rows += _sheet_rows(wb.get_sheet_by_index(i).to_python(skip_empty_area=True))[1:]
+            rows += _sheet_rows(wb.get_sheet_by_index(i).to_python(skip_empty_area=True))[1:]
     width = max(len(r) for r in rows)
     rows = [r + [None] * (width - len(r)) for r in rows]
     with zipfile.ZipFile(path) as zf:
@@ -80,6 +75,22 @@ def _sheet_rows(grid: list[list]) -> list[list[str | None]]:
     while rows and all(v is None for v in rows[-1]):
         rows.pop()
     return rows
+
+
+def _same_header_sheets(wb, count: int, header: list[str | None]) -> list[int]:
+    """The indexes of the later sheets whose first row is `header` (a chart sheet, or a sheet that
+    cannot be read, is not one of them: it stays among the sheets not read, as before)."""
+    same: list[int] = []
+    if not header:
+        return same
+    for i in range(1, count):
+        try:
+            top = wb.get_sheet_by_index(i).to_python(skip_empty_area=True, nrows=1)
+        except python_calamine.CalamineError:
+            continue
+        if top and _header_of(top[0]) == header:
+            same.append(i)
+    return same
 
 
 def _header_of(row: list) -> list[str | None]:

@@ -305,7 +305,8 @@ def test_a_named_empty_column_is_kept(store, tmp_path):
 
 def test_xlsx_sheets_with_the_first_sheets_header_are_read_as_one_table(store, tmp_path):
     """A table split across sheets (a year per sheet, like UCI Online Retail II) is read whole, rows
-    numbered on; a sheet with another header (even one differing only in case) is not."""
+    numbered on; a sheet with another header (even one differing only in case) and a chart sheet
+    are not."""
     import xlsxwriter
 
     path = tmp_path / "years.xlsx"
@@ -322,6 +323,9 @@ def test_xlsx_sheets_with_the_first_sheets_header_are_read_as_one_table(store, t
     second.write_row(1, 0, [3])
     second.write_formula(1, 1, "=10+20", None, 30)
     second.write_row(2, 0, [4, 40])
+    chart = wb.add_chart({"type": "column"})
+    chart.add_series({"values": "='Year 2009'!$B$2:$B$3"})
+    wb.add_chartsheet("Chart").set_chart(chart)
     wb.close()
     info = load_file(store, path)
     assert info.rows_loaded == 4
@@ -330,5 +334,5 @@ def test_xlsx_sheets_with_the_first_sheets_header_are_read_as_one_table(store, t
     assert rows == [(1, 1, 10), (2, 2, 20), (3, 3, 30), (4, 4, 40)]
     assert any("'Year 2009', 'Year 2010' have the same header row" in r for r in info.quality.repairs)
     assert any("formula cells were read as the values saved" in r for r in info.quality.repairs)
-    assert any("has 3 sheets; only 'Year 2009', 'Year 2010' were read (not read: 'Notes')" in w
+    assert any("has 4 sheets; only 'Year 2009', 'Year 2010' were read (not read: 'Notes', 'Chart')" in w
                for w in info.quality.warnings)
