@@ -27,7 +27,6 @@ def _stage_xlsx(cur, path: Path, table: str, source: str, header: bool | None) -
     except zipfile.BadZipFile as exc:
         raise InputError(f"could not read '{source}' as an Excel workbook: {_first_line(exc)}") from exc
     with _reading(source, "an Excel workbook"):
-
         with open(path, "rb") as fh:
             wb = python_calamine.CalamineWorkbook.from_filelike(fh)
         sheets = list(wb.sheet_names)
@@ -46,7 +45,7 @@ def _stage_xlsx(cur, path: Path, table: str, source: str, header: bool | None) -
     width = max(len(r) for r in rows)
     rows = [r + [None] * (width - len(r)) for r in rows]
     with zipfile.ZipFile(path) as zf:
-        has_formulas = _has_formulas(zf, _sheet_parts(zf, set(zf.namelist()), stacked))
+        has_formulas = _has_formulas(zf, _sheet_parts(zf, parts, stacked))
     names, repairs = sanitize_names(rows[0] if header else [None] * width, header)
     warnings = _sheet_notes(source, sheets, stacked, repairs)
     if has_formulas:
